@@ -1,0 +1,11 @@
+//! Sluice's pure core: the process model and its validation, the deciders
+//! (command + state + process -> events or a refusal), versioning, release
+//! windows, and the audit hash chain. No I/O, no clock, no randomness: time,
+//! actor and ids are passed in.
+
+pub mod process;
+pub mod audit;
+pub mod decide;
+pub mod event;
+pub mod model;
+pub mod window;

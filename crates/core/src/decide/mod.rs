@@ -1,0 +1,121 @@
+//! Deciders: pure functions from (command, current state, process) to the new
+//! state plus the events that record it, or a refusal that names every unmet
+//! requirement and who can meet it. The application layer loads the state,
+//! calls a decider and stores the result in one transaction.
+
+mod gate;
+mod patch;
+mod promote;
+mod release;
+
+pub use gate::{evaluate_gate, next_env, GateReport};
+pub use patch::*;
+pub use promote::*;
+pub use release::*;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::process::{Process, Step};
+
+/// Who acts, when, under which process.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    pub process: &'a Process,
+    pub actor: &'a str,
+    pub now: Timestamp,
+}
+
+/// One requirement the process sets that is not met yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unmet {
+    /// What is missing, in the team's words.
+    pub requirement: String,
+    /// Roles that can meet it (empty: anyone, or nobody can).
+    pub responsible: Vec<String>,
+    /// The command that would meet it, when there is one.
+    pub hint: Option<String>,
+}
+
+impl Unmet {
+    pub fn new(requirement: impl Into<String>) -> Unmet {
+        Unmet { requirement: requirement.into(), responsible: Vec::new(), hint: None }
+    }
+    pub fn by(mut self, roles: &[String]) -> Unmet {
+        self.responsible = roles.to_vec();
+        self
+    }
+    pub fn role(mut self, role: &str) -> Unmet {
+        self.responsible = vec![role.to_string()];
+        self
+    }
+    pub fn hint(mut self, h: impl Into<String>) -> Unmet {
+        self.hint = Some(h.into());
+        self
+    }
+}
+
+/// Why a command was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+pub enum Denied {
+    /// The process forbids it now; `unmet` says what would allow it.
+    #[error("{summary}")]
+    Refused { summary: String, unmet: Vec<Unmet> },
+    /// The request itself is wrong (unknown name, bad value).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Denied {
+    pub fn refused(summary: impl Into<String>, unmet: Vec<Unmet>) -> Denied {
+        Denied::Refused { summary: summary.into(), unmet }
+    }
+    pub fn one(summary: impl Into<String>, unmet: Unmet) -> Denied {
+        Denied::refused(summary, vec![unmet])
+    }
+}
+
+pub type Decision<T> = Result<T, Denied>;
+
+/// Checks that the actor holds one of the roles responsible for a step.
+pub fn require_step(ctx: &Ctx, step: Step, doing: &str) -> Decision<()> {
+    let roles = ctx.process.responsible(step);
+    if roles.is_empty() || roles.iter().any(|r| ctx.process.has_role(ctx.actor, r)) {
+        return Ok(());
+    }
+    Err(Denied::one(
+        format!("{} may not {doing}", ctx.actor),
+        Unmet::new(format!(
+            "the `{}` step belongs to {}",
+            step.name(),
+            roles.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(" or ")
+        ))
+        .by(roles),
+    ))
+}
+
+/// A URL- and branch-safe slug of a title: lowercase ASCII words joined by `-`.
+pub fn slug(title: &str, max: usize) -> String {
+    let mut out = String::new();
+    for word in title.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        let w = word.to_ascii_lowercase();
+        if !out.is_empty() && out.len() + 1 + w.len() > max {
+            break;
+        }
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(&w[..w.len().min(max)]);
+    }
+    out
+}
+
+/// Fills `{name}` placeholders; unknown ones are left as written (the loader
+/// rejects unknown placeholders, so none reach here).
+pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
+}

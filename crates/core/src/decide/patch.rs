@@ -1,0 +1,297 @@
+//! The patch state machine.
+
+use serde_json::json;
+
+use super::{require_step, slug, fill, Ctx, Decision, Denied, Unmet};
+use crate::event::Event;
+use crate::model::{Patch, PatchReview, PatchStatus, Source, Target};
+use crate::process::Step;
+
+/// What a reporter knows.
+#[derive(Debug, Clone, Default)]
+pub struct ReportInput {
+    pub title: String,
+    pub description: Option<String>,
+    pub kind: Option<String>,
+    pub severity: Option<String>,
+    pub source: Option<Source>,
+    pub targets: Vec<Target>,
+}
+
+/// What triage decides; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct TriageInput {
+    pub severity: Option<String>,
+    pub kind: Option<String>,
+    pub priority: Option<String>,
+    pub owner: Option<String>,
+    pub targets: Vec<Target>,
+}
+
+fn check_kind(ctx: &Ctx, kind: &str) -> Decision<()> {
+    if ctx.process.kind(kind).is_some() {
+        return Ok(());
+    }
+    let known: Vec<&str> = ctx.process.kinds.iter().map(|k| k.name.as_str()).collect();
+    Err(Denied::Invalid(format!("unknown kind `{kind}`; the process defines: {}", known.join(", "))))
+}
+
+fn check_severity(ctx: &Ctx, sev: &str) -> Decision<()> {
+    if ctx.process.severity(sev).is_some() {
+        return Ok(());
+    }
+    let known: Vec<&str> = ctx.process.severities.iter().map(|k| k.name.as_str()).collect();
+    Err(Denied::Invalid(format!("unknown severity `{sev}`; the process defines: {}", known.join(", "))))
+}
+
+fn check_targets(ctx: &Ctx, targets: &[Target]) -> Decision<()> {
+    for t in targets {
+        if let Target::Line(l) = t
+            && !ctx.process.project.maintained_lines.contains(l)
+        {
+            let known: Vec<String> = ctx.process.project.maintained_lines.iter().map(|l| l.to_string()).collect();
+            return Err(Denied::Invalid(format!(
+                "line {l} is not maintained; maintained lines: {} (or `main`)",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn deadline(ctx: &Ctx, p: &Patch) -> Option<jiff::Timestamp> {
+    let sev = ctx.process.severity(p.severity.as_deref()?)?;
+    p.reported_at.checked_add(sev.fix_within?).ok()
+}
+
+fn wrong_status(p: &Patch, doing: &str, allowed: &[PatchStatus], hint: Option<String>) -> Denied {
+    let allowed: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+    let mut u = Unmet::new(format!("the patch must be {} (it is {})", allowed.join(" or "), p.status));
+    u.hint = hint;
+    Denied::one(format!("{} cannot be {doing} now", p.key), u)
+}
+
+/// `patch report`: a new patch from a bug report, feedback, an alert or an advisory.
+pub fn report(ctx: &Ctx, number: i64, input: ReportInput) -> Decision<(Patch, Event)> {
+    if input.title.trim().is_empty() {
+        return Err(Denied::Invalid("a patch needs a title".into()));
+    }
+    if let Some(k) = &input.kind {
+        check_kind(ctx, k)?;
+    }
+    if let Some(s) = &input.severity {
+        check_severity(ctx, s)?;
+    }
+    check_targets(ctx, &input.targets)?;
+    let key = format!("{}-{number}", ctx.process.project.key);
+    let mut p = Patch {
+        key: key.clone(),
+        number,
+        title: input.title.trim().to_string(),
+        description: input.description,
+        kind: input.kind,
+        severity: input.severity,
+        priority: None,
+        source: input.source.unwrap_or(Source { kind: crate::model::SourceKind::Bug, reference: None }),
+        reporter: ctx.actor.to_string(),
+        owner: None,
+        targets: input.targets,
+        branch: None,
+        reviews: Vec::new(),
+        status: PatchStatus::Reported,
+        release: None,
+        resolution: None,
+        reopened: 0,
+        reported_at: ctx.now,
+        triaged_at: None,
+        deadline: None,
+        updated_at: ctx.now,
+    };
+    p.deadline = deadline(ctx, &p);
+    let e = Event::new(
+        "patch.reported",
+        key,
+        json!({"title": p.title, "kind": p.kind, "severity": p.severity, "source": p.source, "targets": p.targets, "deadline": p.deadline}),
+    );
+    Ok((p, e))
+}
+
+/// `patch triage`: severity, kind, priority, owner and target lines.
+pub fn triage(ctx: &Ctx, p: &Patch, input: TriageInput) -> Decision<(Patch, Event)> {
+    require_step(ctx, Step::Identify, "triage patches")?;
+    let allowed = [PatchStatus::Reported, PatchStatus::Triaged, PatchStatus::Deferred];
+    if !allowed.contains(&p.status) {
+        return Err(wrong_status(p, "triaged", &allowed, None));
+    }
+    if let Some(k) = &input.kind {
+        check_kind(ctx, k)?;
+    }
+    if let Some(s) = &input.severity {
+        check_severity(ctx, s)?;
+    }
+    check_targets(ctx, &input.targets)?;
+    let mut n = p.clone();
+    n.severity = input.severity.or(n.severity);
+    n.kind = input.kind.or(n.kind);
+    n.priority = input.priority.or(n.priority);
+    n.owner = input.owner.or(n.owner);
+    if !input.targets.is_empty() {
+        n.targets = input.targets;
+    }
+    let mut missing = Vec::new();
+    if n.severity.is_none() {
+        missing.push(Unmet::new("a severity").hint(format!("sluice patch triage {} --severity NAME", p.key)));
+    }
+    if n.kind.is_none() {
+        missing.push(Unmet::new("a kind").hint(format!("sluice patch triage {} --kind NAME", p.key)));
+    }
+    if !missing.is_empty() {
+        return Err(Denied::refused(format!("{} cannot be triaged without", p.key), missing));
+    }
+    if n.targets.is_empty() {
+        n.targets.push(Target::Main);
+    }
+    n.status = PatchStatus::Triaged;
+    n.triaged_at = Some(ctx.now);
+    n.deadline = deadline(ctx, &n);
+    n.resolution = None;
+    n.updated_at = ctx.now;
+    let e = Event::new(
+        "patch.triaged",
+        &p.key,
+        json!({"severity": n.severity, "kind": n.kind, "priority": n.priority, "owner": n.owner, "targets": n.targets, "deadline": n.deadline}),
+    );
+    Ok((n, e))
+}
+
+/// The branch name the process gives a patch.
+pub fn branch_name(ctx: &Ctx, p: &Patch) -> String {
+    let line = p.targets.first().map(|t| t.to_string()).unwrap_or_else(|| "main".into());
+    fill(
+        &ctx.process.project.patch_branch,
+        &[("key", &p.key), ("slug", &slug(&p.title, 40)), ("line", &line)],
+    )
+}
+
+/// `patch start`: work begins; the actor becomes the owner if there is none.
+pub fn start(ctx: &Ctx, p: &Patch) -> Decision<(Patch, Event)> {
+    require_step(ctx, Step::Develop, "start patches")?;
+    if p.status != PatchStatus::Triaged {
+        return Err(wrong_status(
+            p,
+            "started",
+            &[PatchStatus::Triaged],
+            (p.status == PatchStatus::Reported).then(|| format!("sluice patch triage {}", p.key)),
+        ));
+    }
+    let mut n = p.clone();
+    n.owner.get_or_insert_with(|| ctx.actor.to_string());
+    n.branch = Some(branch_name(ctx, &n));
+    n.status = PatchStatus::InProgress;
+    n.updated_at = ctx.now;
+    let e = Event::new("patch.started", &p.key, json!({"owner": n.owner, "branch": n.branch}));
+    Ok((n, e))
+}
+
+/// `patch review`: without a verdict, asks for review; with one, records it.
+pub fn review(ctx: &Ctx, p: &Patch, verdict: Option<bool>, comment: Option<String>) -> Decision<(Patch, Event)> {
+    let allowed = [PatchStatus::InProgress, PatchStatus::InReview];
+    if !allowed.contains(&p.status) {
+        return Err(wrong_status(p, "reviewed", &allowed, None));
+    }
+    let mut n = p.clone();
+    n.updated_at = ctx.now;
+    let Some(approved) = verdict else {
+        n.status = PatchStatus::InReview;
+        return Ok((n, Event::new("patch.reviewed", &p.key, json!({"requested_by": ctx.actor}))));
+    };
+    require_step(ctx, Step::Review, "review patches")?;
+    if !ctx.process.review.author_may_approve && p.author() == ctx.actor {
+        return Err(Denied::one(
+            format!("{} may not review {}: they are its author", ctx.actor, p.key),
+            Unmet::new("a review by someone other than the author (the process sets author_may_approve = false)"),
+        ));
+    }
+    n.reviews.push(PatchReview { reviewer: ctx.actor.to_string(), approved, comment: comment.clone(), at: ctx.now });
+    n.status = if approved { PatchStatus::InReview } else { PatchStatus::InProgress };
+    Ok((n, Event::new("patch.reviewed", &p.key, json!({"approved": approved, "comment": comment}))))
+}
+
+/// Distinct reviewers whose latest verdict approves, the author excluded when the process says so.
+pub fn review_approvals(ctx: &Ctx, p: &Patch) -> Vec<String> {
+    let mut latest: Vec<(&str, bool)> = Vec::new();
+    for r in &p.reviews {
+        match latest.iter_mut().find(|(who, _)| *who == r.reviewer) {
+            Some(slot) => slot.1 = r.approved,
+            None => latest.push((&r.reviewer, r.approved)),
+        }
+    }
+    latest
+        .into_iter()
+        .filter(|(who, ok)| *ok && (ctx.process.review.author_may_approve || *who != p.author()))
+        .map(|(who, _)| who.to_string())
+        .collect()
+}
+
+/// `patch ready`: reviewed enough to ship.
+pub fn ready(ctx: &Ctx, p: &Patch) -> Decision<(Patch, Event)> {
+    let allowed = [PatchStatus::InProgress, PatchStatus::InReview];
+    if !allowed.contains(&p.status) {
+        return Err(wrong_status(p, "made ready", &allowed, None));
+    }
+    let approvals = review_approvals(ctx, p);
+    let need = ctx.process.review.min_approvals as usize;
+    if approvals.len() < need {
+        return Err(Denied::one(
+            format!("{} is not ready", p.key),
+            Unmet::new(format!(
+                "{need} approving review(s) by someone other than the author; it has {}",
+                approvals.len()
+            ))
+            .by(ctx.process.responsible(Step::Review))
+            .hint(format!("sluice patch review {} --approve", p.key)),
+        ));
+    }
+    let mut n = p.clone();
+    n.status = PatchStatus::Ready;
+    n.updated_at = ctx.now;
+    Ok((n, Event::new("patch.ready", &p.key, json!({"reviewers": approvals}))))
+}
+
+fn close(ctx: &Ctx, p: &Patch, status: PatchStatus, kind: &'static str, reason: String) -> Decision<(Patch, Event)> {
+    require_step(ctx, Step::Identify, &format!("{} patches", if status == PatchStatus::Rejected { "reject" } else { "defer" }))?;
+    let allowed = [
+        PatchStatus::Reported,
+        PatchStatus::Triaged,
+        PatchStatus::InProgress,
+        PatchStatus::InReview,
+        PatchStatus::Ready,
+    ];
+    if !allowed.contains(&p.status) && !(status == PatchStatus::Rejected && p.status == PatchStatus::Deferred) {
+        return Err(wrong_status(p, &format!("{status}"), &allowed, None));
+    }
+    if let Some(r) = &p.release {
+        return Err(Denied::one(
+            format!("{} is part of release {r}", p.key),
+            Unmet::new(format!("remove it from {r} first")).hint(format!("sluice release amend {r} --remove {}", p.key)),
+        ));
+    }
+    if reason.trim().is_empty() {
+        return Err(Denied::Invalid("give a --reason".into()));
+    }
+    let mut n = p.clone();
+    n.status = status;
+    n.resolution = Some(reason.clone());
+    n.updated_at = ctx.now;
+    Ok((n, Event::new(kind, &p.key, json!({"reason": reason}))))
+}
+
+/// `patch reject`.
+pub fn reject(ctx: &Ctx, p: &Patch, reason: String) -> Decision<(Patch, Event)> {
+    close(ctx, p, PatchStatus::Rejected, "patch.rejected", reason)
+}
+
+/// `patch defer`.
+pub fn defer(ctx: &Ctx, p: &Patch, reason: String) -> Decision<(Patch, Event)> {
+    close(ctx, p, PatchStatus::Deferred, "patch.deferred", reason)
+}

@@ -1,0 +1,304 @@
+//! Release planning: which ready patches ship next on a line, at which version,
+//! and whether the process allows them in that release.
+
+use semver::Version;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{require_step, Ctx, Decision, Denied, Unmet};
+use crate::audit::hex;
+use crate::event::Event;
+use crate::model::{Patch, PatchStatus, Release, ReleaseStatus, Target};
+use crate::process::{Bump, Line, Step};
+
+/// A patch in a plan that the rules do not allow there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub patch: String,
+    pub kind: String,
+    pub rule: String,
+}
+
+/// What the next release on a target would be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub target: Target,
+    pub line: Line,
+    pub version: Version,
+    pub previous: Option<Version>,
+    pub bump: Bump,
+    /// A patch release holds only patch-level changes.
+    pub patch_release: bool,
+    pub patches: Vec<String>,
+    pub violations: Vec<Violation>,
+}
+
+/// The highest version already used on a line (any status: versions are never reused).
+pub fn previous_on_line(releases: &[Version], line: Line) -> Option<Version> {
+    releases.iter().filter(|v| Line::of(v) == line).max().cloned()
+}
+
+fn bump(v: &Version, b: Bump) -> Version {
+    match b {
+        Bump::Patch => Version::new(v.major, v.minor, v.patch + 1),
+        Bump::Minor => Version::new(v.major, v.minor + 1, 0),
+        Bump::Major => Version::new(v.major + 1, 0, 0),
+    }
+}
+
+/// Computes the next release on `target` from the ready patches that target it.
+/// `existing` holds every version already recorded.
+pub fn plan(ctx: &Ctx, target: Target, candidates: &[&Patch], existing: &[Version]) -> Plan {
+    let mut patches: Vec<&Patch> = candidates
+        .iter()
+        .copied()
+        .filter(|p| p.status == PatchStatus::Ready && p.release.is_none() && p.targets.contains(&target))
+        .collect();
+    patches.sort_by_key(|p| p.number);
+    let mut max_bump = Bump::Patch;
+    let mut violations = Vec::new();
+    for p in &patches {
+        let kind = p.kind.as_deref().unwrap_or("");
+        let Some(def) = ctx.process.kind(kind) else {
+            violations.push(Violation { patch: p.key.clone(), kind: kind.into(), rule: "its kind is not defined by the process".into() });
+            continue;
+        };
+        let effective = if def.patch_release { def.bump } else { def.bump.max(Bump::Minor) };
+        max_bump = max_bump.max(effective);
+        if matches!(target, Target::Line(_)) && !def.patch_release {
+            violations.push(Violation {
+                patch: p.key.clone(),
+                kind: kind.into(),
+                rule: format!("kind `{kind}` ({} bump) is not allowed in a patch release", def.bump),
+            });
+        }
+    }
+    let (line, previous, version, bump_used) = match target {
+        Target::Line(line) => {
+            let prev = previous_on_line(existing, line);
+            let v = match &prev {
+                Some(p) => bump(p, Bump::Patch),
+                None => Version::new(line.major, line.minor, 0),
+            };
+            (line, prev, v, Bump::Patch)
+        }
+        Target::Main => {
+            let prev = existing.iter().max().cloned();
+            let v = match &prev {
+                Some(p) => bump(p, max_bump),
+                None => Version::new(0, 1, 0),
+            };
+            (Line::of(&v), prev, v, max_bump)
+        }
+    };
+    Plan {
+        target,
+        line,
+        version,
+        previous,
+        bump: bump_used,
+        patch_release: bump_used == Bump::Patch,
+        patches: patches.iter().map(|p| p.key.clone()).collect(),
+        violations,
+    }
+}
+
+/// The hash that binds approvals to a release's exact content.
+pub fn content_hash(version: &Version, patches: &[&Patch]) -> String {
+    let mut keys: Vec<(&str, &str, &str)> = patches
+        .iter()
+        .map(|p| (p.key.as_str(), p.kind.as_deref().unwrap_or(""), p.title.as_str()))
+        .collect();
+    keys.sort();
+    let mut h = Sha256::new();
+    h.update(version.to_string().as_bytes());
+    for (k, kind, title) in keys {
+        h.update(b"\n");
+        h.update(k.as_bytes());
+        h.update(b"\0");
+        h.update(kind.as_bytes());
+        h.update(b"\0");
+        h.update(title.as_bytes());
+    }
+    hex(&h.finalize())
+}
+
+fn plan_refusal(plan: &Plan) -> Option<Denied> {
+    if plan.patches.is_empty() {
+        return Some(Denied::one(
+            format!("nothing to release on {}", plan.target),
+            Unmet::new(format!("at least one ready patch that targets {}", plan.target)).hint("sluice patch list --status ready"),
+        ));
+    }
+    if !plan.violations.is_empty() {
+        return Some(Denied::refused(
+            format!("{} {} may hold only patch-level changes", if plan.patch_release { "patch release" } else { "release" }, plan.version),
+            plan.violations
+                .iter()
+                .map(|v| Unmet::new(format!("{} ({}): {}", v.patch, v.kind, v.rule)).hint(format!("sluice patch triage {} --line main", v.patch)))
+                .collect(),
+        ));
+    }
+    None
+}
+
+/// `release cut`: creates the release a plan describes. Returns the release and the
+/// patches now bound to it.
+pub fn cut(ctx: &Ctx, plan: &Plan, patches: &[&Patch]) -> Decision<(Release, Vec<Patch>, Vec<Event>)> {
+    require_step(ctx, Step::Release, "cut releases")?;
+    if let Some(d) = plan_refusal(plan) {
+        return Err(d);
+    }
+    let members: Vec<&Patch> = patches.iter().copied().filter(|p| plan.patches.contains(&p.key)).collect();
+    let mut authors: Vec<String> = members.iter().map(|p| p.author().to_string()).collect();
+    authors.sort();
+    authors.dedup();
+    let release = Release {
+        version: plan.version.clone(),
+        line: plan.line,
+        target: plan.target,
+        status: ReleaseStatus::Candidate,
+        previous: plan.previous.clone(),
+        patches: plan.patches.clone(),
+        authors,
+        content_hash: content_hash(&plan.version, &members),
+        imported: false,
+        created_by: ctx.actor.to_string(),
+        created_at: ctx.now,
+        reached: Vec::new(),
+        approvals: Vec::new(),
+        tests: Vec::new(),
+        checklist: Vec::new(),
+        in_flight: None,
+        follow_ups: Vec::new(),
+        updated_at: ctx.now,
+    };
+    let v = release.version.to_string();
+    let bound: Vec<Patch> = members
+        .iter()
+        .map(|p| {
+            let mut n = (*p).clone();
+            n.release = Some(v.clone());
+            n.updated_at = ctx.now;
+            n
+        })
+        .collect();
+    let e = Event::new(
+        "release.cut",
+        &v,
+        json!({"line": release.line.to_string(), "target": release.target, "previous": release.previous, "patches": release.patches, "content_hash": release.content_hash}),
+    );
+    Ok((release, bound, vec![e]))
+}
+
+/// `release import`: records a version that shipped before Sluice, as a baseline.
+pub fn import(ctx: &Ctx, version: Version, existing: &[Version]) -> Decision<(Release, Event)> {
+    require_step(ctx, Step::Release, "import releases")?;
+    if existing.contains(&version) {
+        return Err(Denied::Invalid(format!("release {version} is already recorded")));
+    }
+    if !version.pre.is_empty() {
+        return Err(Denied::Invalid(format!("{version} is a pre-release; import stable releases only")));
+    }
+    let r = Release {
+        line: Line::of(&version),
+        target: Target::Line(Line::of(&version)),
+        status: ReleaseStatus::Released,
+        previous: None,
+        patches: Vec::new(),
+        authors: Vec::new(),
+        content_hash: content_hash(&version, &[]),
+        imported: true,
+        created_by: ctx.actor.to_string(),
+        created_at: ctx.now,
+        reached: Vec::new(),
+        approvals: Vec::new(),
+        tests: Vec::new(),
+        checklist: Vec::new(),
+        in_flight: None,
+        follow_ups: Vec::new(),
+        updated_at: ctx.now,
+        version,
+    };
+    let e = Event::new("release.imported", r.version.to_string(), json!({"line": r.line.to_string()}));
+    Ok((r, e))
+}
+
+/// `release amend`: adds or removes patches before the release ships. The content
+/// hash changes, so every approval given so far stops counting.
+pub fn amend(ctx: &Ctx, r: &Release, current: &[&Patch], add: &[&Patch], remove: &[&Patch]) -> Decision<(Release, Vec<Patch>, Event)> {
+    require_step(ctx, Step::Release, "amend releases")?;
+    if r.status != ReleaseStatus::Candidate || r.in_flight.is_some() {
+        return Err(Denied::one(
+            format!("release {} can no longer change", r.version),
+            Unmet::new(format!("a candidate release with no promotion running (it is {})", r.status)),
+        ));
+    }
+    let mut problems = Vec::new();
+    for p in add {
+        if p.status != PatchStatus::Ready || p.release.is_some() {
+            problems.push(Unmet::new(format!("{} must be ready and in no release (it is {})", p.key, p.status)));
+        }
+        let def = p.kind.as_deref().and_then(|k| ctx.process.kind(k));
+        if matches!(r.target, Target::Line(_)) && !def.is_some_and(|d| d.patch_release) {
+            problems.push(Unmet::new(format!(
+                "{} ({}): kind `{}` is not allowed in a patch release",
+                p.key,
+                p.kind.as_deref().unwrap_or("?"),
+                p.kind.as_deref().unwrap_or("?")
+            )));
+        }
+    }
+    for p in remove {
+        if !r.patches.contains(&p.key) {
+            problems.push(Unmet::new(format!("{} is not in release {}", p.key, r.version)));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Denied::refused(format!("release {} cannot be amended", r.version), problems));
+    }
+    let v = r.version.to_string();
+    let mut members: Vec<&Patch> = current.iter().copied().filter(|p| !remove.iter().any(|x| x.key == p.key)).collect();
+    members.extend(add.iter().copied());
+    if members.is_empty() {
+        return Err(Denied::one(
+            format!("release {} would be empty", r.version),
+            Unmet::new("at least one patch; abort the release instead"),
+        ));
+    }
+    let mut n = r.clone();
+    n.patches = members.iter().map(|p| p.key.clone()).collect();
+    n.patches.sort_by_key(|k| k.rsplit('-').next().and_then(|x| x.parse::<i64>().ok()).unwrap_or(0));
+    let mut authors: Vec<String> = members.iter().map(|p| p.author().to_string()).collect();
+    authors.sort();
+    authors.dedup();
+    n.authors = authors;
+    n.content_hash = content_hash(&r.version, &members);
+    n.updated_at = ctx.now;
+    let voided = r.approvals.iter().filter(|a| a.content_hash == r.content_hash).count();
+    let mut changed = Vec::new();
+    for p in add {
+        let mut x = (*p).clone();
+        x.release = Some(v.clone());
+        x.updated_at = ctx.now;
+        changed.push(x);
+    }
+    for p in remove {
+        let mut x = (*p).clone();
+        x.release = None;
+        x.updated_at = ctx.now;
+        changed.push(x);
+    }
+    let e = Event::new(
+        "release.amended",
+        &v,
+        json!({
+            "added": add.iter().map(|p| &p.key).collect::<Vec<_>>(),
+            "removed": remove.iter().map(|p| &p.key).collect::<Vec<_>>(),
+            "content_hash": n.content_hash,
+            "approvals_voided": voided,
+        }),
+    );
+    Ok((n, changed, e))
+}

@@ -1,0 +1,330 @@
+//! The things Sluice keeps: patches, releases and what happens to them.
+//! Plain data; the rules live in `decide`.
+
+use jiff::Timestamp;
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use crate::process::Line;
+
+/// Where a patch is meant to ship: the next release from main, or a maintained line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    Main,
+    Line(Line),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Main => f.write_str("main"),
+            Target::Line(l) => l.fmt(f),
+        }
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Target, String> {
+        if s == "main" {
+            Ok(Target::Main)
+        } else {
+            s.parse::<Line>()
+                .map(Target::Line)
+                .map_err(|_| format!("`{s}` is neither `main` nor a release line MAJOR.MINOR"))
+        }
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Target, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Line {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Line, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+macro_rules! names {
+    ($(#[$m:meta])* $ty:ident { $($v:ident = $s:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $ty { $($v),* }
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$v),*];
+            pub fn as_str(self) -> &'static str { match self { $($ty::$v => $s),* } }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<$ty, String> {
+                $ty::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let all: Vec<&str> = $ty::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("`{s}` is not one of: {}", all.join(", "))
+                })
+            }
+        }
+    };
+}
+
+names!(
+    /// Where a patch stands. `reported → triaged → in_progress → in_review → ready →
+    /// released → verified`, exits `rejected` and `deferred`.
+    PatchStatus {
+        Reported = "reported",
+        Triaged = "triaged",
+        InProgress = "in_progress",
+        InReview = "in_review",
+        Ready = "ready",
+        Released = "released",
+        Verified = "verified",
+        Rejected = "rejected",
+        Deferred = "deferred",
+    }
+);
+
+impl PatchStatus {
+    /// Still work to do (counts toward deadlines).
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            PatchStatus::Released | PatchStatus::Verified | PatchStatus::Rejected | PatchStatus::Deferred
+        )
+    }
+}
+
+names!(
+    /// What a patch was reported from.
+    SourceKind {
+        Bug = "bug",
+        Feedback = "feedback",
+        Alert = "alert",
+        Advisory = "advisory",
+    }
+);
+
+names!(
+    /// Where a release stands: `candidate → released`, exits `aborted`, `rolled_back`.
+    ReleaseStatus {
+        Candidate = "candidate",
+        Released = "released",
+        Aborted = "aborted",
+        RolledBack = "rolled_back",
+    }
+);
+
+names!(
+    /// What an approval is for.
+    ApprovalKind {
+        Standard = "standard",
+        Emergency = "emergency",
+    }
+);
+
+names!(
+    /// The outcome of a deployment or a rollback.
+    Outcome {
+        Running = "running",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        TimedOut = "timed_out",
+        Abandoned = "abandoned",
+    }
+);
+
+names!(
+    /// A deployment moves a release into an environment; a rollback moves it out.
+    DeploymentAction {
+        Deploy = "deploy",
+        Rollback = "rollback",
+    }
+);
+
+/// The reference to a patch's origin: type plus ticket key, URL or alert fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub kind: SourceKind,
+    pub reference: Option<String>,
+}
+
+/// A peer review of a patch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchReview {
+    pub reviewer: String,
+    pub approved: bool,
+    pub comment: Option<String>,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Patch {
+    pub key: String,
+    pub number: i64,
+    pub title: String,
+    pub description: Option<String>,
+    pub kind: Option<String>,
+    pub severity: Option<String>,
+    pub priority: Option<String>,
+    pub source: Source,
+    pub reporter: String,
+    pub owner: Option<String>,
+    /// Where the fix ships; empty until triaged.
+    pub targets: Vec<Target>,
+    pub branch: Option<String>,
+    pub reviews: Vec<PatchReview>,
+    pub status: PatchStatus,
+    /// The release that holds it, once cut.
+    pub release: Option<String>,
+    pub resolution: Option<String>,
+    pub reopened: u32,
+    pub reported_at: Timestamp,
+    pub triaged_at: Option<Timestamp>,
+    /// `reported_at + fix_within` of its severity.
+    pub deadline: Option<Timestamp>,
+    pub updated_at: Timestamp,
+}
+
+impl Patch {
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        self.status.is_open() && self.deadline.is_some_and(|d| d < now)
+    }
+    /// The people who wrote it: the owner, or the reporter if it has none.
+    pub fn author(&self) -> &str {
+        self.owner.as_deref().unwrap_or(&self.reporter)
+    }
+}
+
+/// An approval, bound to the content hash it was given for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub env: String,
+    pub role: String,
+    pub approver: String,
+    pub kind: ApprovalKind,
+    pub content_hash: String,
+    pub comment: Option<String>,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestRun {
+    pub env: String,
+    pub suite: String,
+    pub passed: bool,
+    pub url: Option<String>,
+    pub reporter: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChecklistTick {
+    pub id: String,
+    pub by: String,
+    pub at: Timestamp,
+}
+
+/// A promotion that has started and not finished; it blocks a second one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    pub deployment: String,
+    pub env: String,
+    pub actor: String,
+    pub started_at: Timestamp,
+    /// After this the promotion counts as abandoned (the process running it died).
+    pub expires_at: Timestamp,
+}
+
+/// The review an emergency change owes afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub env: String,
+    pub reason: String,
+    pub opened_by: String,
+    pub opened_at: Timestamp,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<Timestamp>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub version: Version,
+    pub line: Line,
+    pub target: Target,
+    pub status: ReleaseStatus,
+    pub previous: Option<Version>,
+    pub patches: Vec<String>,
+    /// Authors of the patches it holds (for separation of duties).
+    pub authors: Vec<String>,
+    pub content_hash: String,
+    /// Recorded as already shipped before Sluice (a baseline), not cut here.
+    pub imported: bool,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    /// Environments entered, in order.
+    pub reached: Vec<String>,
+    pub approvals: Vec<Approval>,
+    pub tests: Vec<TestRun>,
+    pub checklist: Vec<ChecklistTick>,
+    pub in_flight: Option<InFlight>,
+    pub follow_ups: Vec<FollowUp>,
+    pub updated_at: Timestamp,
+}
+
+impl Release {
+    pub fn has_reached(&self, env: &str) -> bool {
+        self.reached.iter().any(|e| e == env)
+    }
+    /// Approvals that still count: given for the current content.
+    pub fn valid_approvals(&self) -> impl Iterator<Item = &Approval> {
+        self.approvals.iter().filter(|a| a.content_hash == self.content_hash)
+    }
+    /// The latest result of a suite in an environment.
+    pub fn latest_test(&self, env: &str, suite: &str) -> Option<&TestRun> {
+        self.tests.iter().rev().find(|t| t.env == env && t.suite == suite)
+    }
+}
+
+/// One run of a deploy or rollback command, or a record without one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub id: String,
+    pub release: String,
+    pub env: String,
+    pub action: DeploymentAction,
+    /// For a rollback: the release it returns to.
+    pub to_release: Option<String>,
+    pub actor: String,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub outcome: Outcome,
+    pub emergency: bool,
+    pub reason: Option<String>,
+    /// Entered inside a release window and outside freezes.
+    pub in_window: bool,
+    pub command: Option<Vec<String>>,
+    pub exit_code: Option<i32>,
+    pub output: Option<String>,
+}
+
+/// What an environment holds now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvState {
+    pub env: String,
+    pub release: Option<String>,
+    pub since: Option<Timestamp>,
+}

@@ -1,0 +1,358 @@
+//! The validated process: what the engine enforces. Built only by the loader
+//! (`process::load`), so every value here has passed the cross-field rules:
+//! roles named anywhere exist, environment names are unique, checklist items
+//! guard a real environment, windows and durations parse, the time zone exists.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::{Date, Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::SignedDuration;
+use serde::Serialize;
+
+/// A whole, validated `sluice.toml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Process {
+    pub project: Project,
+    /// Change kinds in file order.
+    pub kinds: Vec<KindDef>,
+    /// Severities in file order (most severe first by convention).
+    pub severities: Vec<SeverityDef>,
+    /// Role name -> members (emails or user names), sorted by role name.
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// Process step -> roles responsible for it, in file order.
+    pub responsibilities: Vec<Responsibility>,
+    pub review: Review,
+    pub cadence: Cadence,
+    /// Environments in promotion order.
+    pub environments: Vec<Environment>,
+    pub checklist: Vec<ChecklistItem>,
+    /// Named notification channels (delivery is configured here, sent by the notifier).
+    pub channels: Vec<Channel>,
+    pub notify: Vec<NotifyRule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub name: String,
+    /// Patch key prefix: `SHOP` gives `SHOP-1`, `SHOP-2`, ...
+    pub key: String,
+    /// Free text: why this process exists (rendered by `process show`).
+    pub purpose: Option<String>,
+    /// Free text: what the process covers.
+    pub scope: Option<String>,
+    /// Tag template, placeholders `{version}`, `{major}`, `{minor}`, `{patch}`.
+    pub tag: String,
+    /// Release branch template, placeholders `{major}`, `{minor}`.
+    pub release_branch: String,
+    /// Patch branch template, placeholders `{key}`, `{slug}`, `{line}`.
+    pub patch_branch: String,
+    /// Maintained release lines, `MAJOR.MINOR`.
+    pub maintained_lines: Vec<Line>,
+}
+
+/// A release line `MAJOR.MINOR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Line {
+    pub major: u64,
+    pub minor: u64,
+}
+
+impl Line {
+    pub fn of(v: &semver::Version) -> Line {
+        Line { major: v.major, minor: v.minor }
+    }
+}
+
+impl std::fmt::Display for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl std::str::FromStr for Line {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Line, String> {
+        let bad = || format!("`{s}` is not a release line; write MAJOR.MINOR, for example `1.2`");
+        let (a, b) = s.split_once('.').ok_or_else(bad)?;
+        let num = |x: &str| {
+            if x.is_empty() || !x.bytes().all(|c| c.is_ascii_digit()) || (x.len() > 1 && x.starts_with('0')) {
+                Err(bad())
+            } else {
+                x.parse::<u64>().map_err(|_| bad())
+            }
+        };
+        Ok(Line { major: num(a)?, minor: num(b)? })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bump {
+    Patch,
+    Minor,
+    Major,
+}
+
+impl std::fmt::Display for Bump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Bump::Patch => "patch",
+            Bump::Minor => "minor",
+            Bump::Major => "major",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KindDef {
+    pub name: String,
+    pub bump: Bump,
+    /// Keep a Changelog section (`Added`, `Changed`, `Deprecated`, `Removed`, `Fixed`, `Security`).
+    pub section: String,
+    /// May a patch of this kind ship in a patch release? Defaults to `bump == Patch`.
+    pub patch_release: bool,
+    /// Marked as breaking in the changelog (defaults to `bump == Major`).
+    pub breaking: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeverityDef {
+    pub name: String,
+    /// Deadline from report to fix, if any.
+    #[serde(serialize_with = "ser_opt_duration")]
+    pub fix_within: Option<SignedDuration>,
+    /// Patches of this severity may use the emergency lane.
+    pub emergency: bool,
+    /// A retrospective is required after such a patch ships.
+    pub retrospective: bool,
+}
+
+/// A process step from SPEC §2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    Identify,
+    Develop,
+    Review,
+    Test,
+    Approve,
+    Release,
+    Communicate,
+    Monitor,
+}
+
+impl Step {
+    pub const ALL: [Step; 8] = [
+        Step::Identify,
+        Step::Develop,
+        Step::Review,
+        Step::Test,
+        Step::Approve,
+        Step::Release,
+        Step::Communicate,
+        Step::Monitor,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Identify => "identify",
+            Step::Develop => "develop",
+            Step::Review => "review",
+            Step::Test => "test",
+            Step::Approve => "approve",
+            Step::Release => "release",
+            Step::Communicate => "communicate",
+            Step::Monitor => "monitor",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|st| st.name() == s)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Responsibility {
+    pub step: Step,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Review {
+    /// Reviews by people other than the author needed before a patch is ready.
+    pub min_approvals: u32,
+    /// May the author of a patch review it, or approve a release that contains it?
+    pub author_may_approve: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CadenceKind {
+    OnDemand,
+    Weekly,
+    Biweekly,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cadence {
+    pub kind: CadenceKind,
+    /// Train day, for weekly and biweekly cadences.
+    #[serde(serialize_with = "ser_opt_weekday")]
+    pub day: Option<Weekday>,
+    /// Train time of day, in `timezone`.
+    pub time: Option<Time>,
+    /// IANA name of the time zone every window, freeze and train is evaluated in.
+    pub timezone_name: String,
+    #[serde(skip)]
+    pub timezone: TimeZone,
+}
+
+/// Days and a time range in the process time zone: `tue,thu 10:00-12:00`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Window {
+    /// Source text as written, for messages.
+    pub text: String,
+    #[serde(serialize_with = "ser_weekdays")]
+    pub days: Vec<Weekday>,
+    pub start: Time,
+    /// Exclusive end; `24:00` is written as `end_of_day = true`.
+    pub end: Time,
+    pub end_of_day: bool,
+}
+
+/// A freeze: no entry into the environment from `from` to `to`, both days inclusive,
+/// in the process time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Freeze {
+    pub from: Date,
+    pub to: Date,
+    pub reason: String,
+}
+
+/// A command template split into arguments at load time; placeholders are
+/// substituted per argument afterwards, so no value is ever parsed by a shell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandTemplate {
+    pub text: String,
+    pub argv: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Environment {
+    pub name: String,
+    /// Suites that run in this environment; all must pass before the release leaves it.
+    pub tests: Vec<String>,
+    /// Roles whose approval is needed to enter this environment.
+    pub approvals: Vec<String>,
+    /// Distinct approvers needed from each role in `approvals`.
+    pub quorum: u32,
+    pub windows: Vec<Window>,
+    pub freezes: Vec<Freeze>,
+    /// Roles whose emergency approval opens the emergency lane into this environment.
+    pub emergency_approvals: Vec<String>,
+    pub deploy: Option<CommandTemplate>,
+    pub rollback: Option<CommandTemplate>,
+    #[serde(serialize_with = "ser_duration")]
+    pub deploy_timeout: SignedDuration,
+    /// Suites that verify the release after it is deployed here.
+    pub after_deploy_tests: Vec<String>,
+    #[serde(serialize_with = "ser_opt_duration")]
+    pub monitor_for: Option<SignedDuration>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistItem {
+    pub id: String,
+    pub text: String,
+    /// Role that ticks it.
+    pub by: Option<String>,
+    /// Environment this item guards: it must be done before entering it.
+    pub before: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Channel {
+    pub name: String,
+    /// `${VAR}` reference to a Slack incoming-webhook URL.
+    pub slack: Option<String>,
+    pub email: Vec<String>,
+    /// `${VAR}` reference (or literal URL) of a generic webhook.
+    pub webhook: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotifyRule {
+    pub on: Vec<String>,
+    pub environments: Vec<String>,
+    pub severities: Vec<String>,
+    /// Channel names or `role:NAME`.
+    pub to: Vec<String>,
+}
+
+fn ser_duration<S: serde::Serializer>(d: &SignedDuration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::process::format_duration(*d))
+}
+
+fn ser_opt_duration<S: serde::Serializer>(d: &Option<SignedDuration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&crate::process::format_duration(*d)),
+        None => s.serialize_none(),
+    }
+}
+
+impl Process {
+    pub fn kind(&self, name: &str) -> Option<&KindDef> {
+        self.kinds.iter().find(|k| k.name == name)
+    }
+    pub fn severity(&self, name: &str) -> Option<&SeverityDef> {
+        self.severities.iter().find(|k| k.name == name)
+    }
+    pub fn environment(&self, name: &str) -> Option<(usize, &Environment)> {
+        self.environments.iter().enumerate().find(|(_, e)| e.name == name)
+    }
+    pub fn members(&self, role: &str) -> &[String] {
+        self.roles.get(role).map(Vec::as_slice).unwrap_or(&[])
+    }
+    pub fn has_role(&self, user: &str, role: &str) -> bool {
+        self.members(role).iter().any(|m| m == user)
+    }
+    /// Roles responsible for a step; empty when the process names none (anyone may act).
+    pub fn responsible(&self, step: Step) -> &[String] {
+        self.responsibilities
+            .iter()
+            .find(|r| r.step == step)
+            .map(|r| r.roles.as_slice())
+            .unwrap_or(&[])
+    }
+    /// Roles a user holds.
+    pub fn roles_of(&self, user: &str) -> Vec<&str> {
+        self.roles
+            .iter()
+            .filter(|(_, m)| m.iter().any(|x| x == user))
+            .map(|(r, _)| r.as_str())
+            .collect()
+    }
+}
+
+/// Three-letter lowercase name of a weekday, as the process file writes it.
+pub fn weekday_name(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Monday => "mon",
+        Weekday::Tuesday => "tue",
+        Weekday::Wednesday => "wed",
+        Weekday::Thursday => "thu",
+        Weekday::Friday => "fri",
+        Weekday::Saturday => "sat",
+        Weekday::Sunday => "sun",
+    }
+}
+
+fn ser_weekdays<S: serde::Serializer>(d: &[Weekday], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(d.iter().map(|d| weekday_name(*d)))
+}
+
+fn ser_opt_weekday<S: serde::Serializer>(d: &Option<Weekday>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(weekday_name(*d)),
+        None => s.serialize_none(),
+    }
+}
