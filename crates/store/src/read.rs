@@ -1,0 +1,234 @@
+//! Queries over the current state and the event log.
+
+use semver::Version;
+use sluice_core::audit::{Break, StoredEvent, Verifier};
+use sluice_core::model::{Deployment, EnvState, Patch, PatchStatus, Release};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Result, Store, StoreError};
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, data: &str) -> Result<T> {
+    serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Which patches `patch list` shows.
+#[derive(Debug, Clone, Default)]
+pub struct PatchQuery {
+    /// Only these statuses; empty means the open ones.
+    pub statuses: Vec<PatchStatus>,
+    pub all: bool,
+    pub kind: Option<String>,
+    pub severity: Option<String>,
+    pub owner: Option<String>,
+    /// A target as written (`main`, `1.2`).
+    pub target: Option<String>,
+    /// Deadlines before this are overdue (Unix ms).
+    pub now_ms: i64,
+    /// At most this many rows (0: no limit).
+    pub limit: u32,
+}
+
+/// A page of patches and how many matched in all.
+#[derive(Debug, Clone)]
+pub struct PatchPage {
+    pub patches: Vec<Patch>,
+    pub total: i64,
+}
+
+fn event(row: &AnyRow) -> Result<StoredEvent> {
+    Ok(StoredEvent {
+        seq: row.try_get("seq")?,
+        at_ms: row.try_get("at_ms")?,
+        actor: row.try_get("actor")?,
+        kind: row.try_get("kind")?,
+        subject: row.try_get("subject")?,
+        payload: row.try_get("payload")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+impl Store {
+    /// A patch and the revision it was read at.
+    pub async fn patch(&self, key: &str) -> Result<Option<(Patch, i64)>> {
+        let row = sqlx::query("SELECT rev, data FROM patches WHERE key = $1").bind(key.to_string()).fetch_optional(&self.pool).await?;
+        row.map(|r| Ok((decode(key, &r.try_get::<String, _>(1)?)?, r.try_get(0)?))).transpose()
+    }
+
+    /// Patches by key, with revisions, in the order asked; missing keys are skipped.
+    pub async fn patches_by_key(&self, keys: &[String]) -> Result<Vec<(Patch, i64)>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            if let Some(p) = self.patch(k).await? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next free patch number.
+    pub async fn next_patch_number(&self) -> Result<i64> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT MAX(number) FROM patches").fetch_one(&self.pool).await?;
+        Ok(n.unwrap_or(0) + 1)
+    }
+
+    /// Patches for `patch list`: overdue first, then by deadline, then by number.
+    pub async fn patches(&self, q: &PatchQuery) -> Result<PatchPage> {
+        let mut filter = String::from(" WHERE 1 = 1");
+        let mut binds: Vec<String> = Vec::new();
+        if !q.all {
+            if q.statuses.is_empty() {
+                filter.push_str(" AND is_open = 1");
+            } else {
+                let marks: Vec<String> = q
+                    .statuses
+                    .iter()
+                    .map(|s| {
+                        binds.push(s.as_str().to_string());
+                        format!("${}", binds.len())
+                    })
+                    .collect();
+                filter.push_str(&format!(" AND status IN ({})", marks.join(", ")));
+            }
+        }
+        for (col, val) in [("kind", &q.kind), ("severity", &q.severity), ("owner", &q.owner)] {
+            if let Some(v) = val {
+                binds.push(v.clone());
+                filter.push_str(&format!(" AND {col} = ${}", binds.len()));
+            }
+        }
+        if let Some(t) = &q.target {
+            binds.push(format!("%{t}%"));
+            filter.push_str(&format!(" AND targets LIKE ${}", binds.len()));
+        }
+        let count_sql = format!("SELECT COUNT(*) FROM patches{filter}");
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
+        for b in &binds {
+            count = count.bind(b.clone());
+        }
+        let total = count.fetch_one(&self.pool).await?;
+        let now_mark = binds.len() + 1;
+        let mut sql = format!(
+            "SELECT key, data FROM patches{filter} ORDER BY
+               CASE WHEN is_open = 1 AND deadline_ms IS NOT NULL AND deadline_ms < ${now_mark} THEN 0 ELSE 1 END,
+               CASE WHEN deadline_ms IS NULL THEN 1 ELSE 0 END, deadline_ms, number"
+        );
+        if q.limit > 0 {
+            sql.push_str(&format!(" LIMIT {}", q.limit));
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in &binds {
+            query = query.bind(b.clone());
+        }
+        let rows = query.bind(q.now_ms).fetch_all(&self.pool).await?;
+        let patches = rows
+            .iter()
+            .map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?))
+            .collect::<Result<Vec<Patch>>>()?;
+        Ok(PatchPage { patches, total })
+    }
+
+    /// Ready patches not yet in a release (the input of `release plan`).
+    pub async fn ready_patches(&self) -> Result<Vec<Patch>> {
+        let rows = sqlx::query("SELECT key, data FROM patches WHERE status = 'ready' AND release IS NULL ORDER BY number")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?)).collect()
+    }
+
+    /// A release and the revision it was read at.
+    pub async fn release(&self, version: &str) -> Result<Option<(Release, i64)>> {
+        let row = sqlx::query("SELECT rev, data FROM releases WHERE version = $1")
+            .bind(version.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((decode(version, &r.try_get::<String, _>(1)?)?, r.try_get(0)?))).transpose()
+    }
+
+    /// Every release, highest version first.
+    pub async fn releases(&self) -> Result<Vec<Release>> {
+        let rows = sqlx::query("SELECT version, data FROM releases ORDER BY major DESC, minor DESC, patch DESC, version DESC")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?)).collect()
+    }
+
+    /// Every version recorded.
+    pub async fn versions(&self) -> Result<Vec<Version>> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT version FROM releases").fetch_all(&self.pool).await?;
+        rows.iter().map(|v| Version::parse(v).map_err(|e| StoreError::Corrupt(format!("version {v}: {e}")))).collect()
+    }
+
+    /// Deployments and rollbacks, oldest first, optionally of one environment or release.
+    pub async fn deployments(&self, env: Option<&str>, release: Option<&str>) -> Result<Vec<Deployment>> {
+        let rows = sqlx::query(
+            "SELECT id, data FROM deployments WHERE ($1 IS NULL OR env = $1) AND ($2 IS NULL OR release = $2) ORDER BY started_ms, id",
+        )
+        .bind(env.map(str::to_string))
+        .bind(release.map(str::to_string))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?)).collect()
+    }
+
+    /// What an environment holds, with the revision it was read at.
+    pub async fn environment(&self, name: &str) -> Result<Option<(EnvState, i64)>> {
+        let row = sqlx::query("SELECT name, release, since_ms, rev FROM environments WHERE name = $1")
+            .bind(name.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| env_state(&r)).transpose()
+    }
+
+    /// What every recorded environment holds.
+    pub async fn environments(&self) -> Result<Vec<EnvState>> {
+        let rows = sqlx::query("SELECT name, release, since_ms, rev FROM environments").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| env_state(r).map(|(e, _)| e)).collect()
+    }
+
+    /// Events in order, optionally about one subject, after a sequence number.
+    pub async fn events(&self, subject: Option<&str>, after: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
+             WHERE ($1 IS NULL OR subject = $1) AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(subject.map(str::to_string))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event).collect()
+    }
+
+    /// Recomputes the whole chain; `Ok(n)` with the number of events checked, or the first break.
+    pub async fn verify_chain(&self) -> Result<std::result::Result<u64, Break>> {
+        let mut v = Verifier::default();
+        let mut after = 0;
+        loop {
+            let page = self.events(None, after, 5000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for e in &page {
+                if let Err(b) = v.push(e) {
+                    return Ok(Err(b));
+                }
+            }
+        }
+        let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1").fetch_one(&self.pool).await?;
+        let (seq, hash): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+        Ok(v.finish(seq, &hash).map(|()| v.checked))
+    }
+}
+
+fn env_state(r: &AnyRow) -> Result<(EnvState, i64)> {
+    let since: Option<i64> = r.try_get(2)?;
+    Ok((
+        EnvState {
+            env: r.try_get(0)?,
+            release: r.try_get(1)?,
+            since: since.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()),
+        },
+        r.try_get(3)?,
+    ))
+}
