@@ -1,0 +1,167 @@
+//! The Sluice application layer: every command of the product, as one async
+//! function each. The CLI (local and remote), the HTTP API, webhooks and the web
+//! UI all call these; no rule lives anywhere else.
+//!
+//! Each command: read the state it needs (with revisions), ask the pure core to
+//! decide, then write the result with its events in one transaction. The clock
+//! and the actor come from the caller's shell.
+
+mod audit;
+mod patches;
+mod promote;
+mod releases;
+mod runner;
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use sluice_core::decide::{Ctx, Denied, Unmet};
+use sluice_core::process::{self, Diagnostics, Process};
+use sluice_store::{Store, StoreError};
+
+pub use audit::{AuditReport, AuditVerify};
+pub use patches::{PatchList, PatchView};
+pub use promote::{PromoteOutcome, RollbackOutcome};
+pub use releases::{ChecklistLine, ChecklistView, PlanView, ReleaseView};
+pub use runner::{run_command, CommandRun};
+pub use sluice_store::PatchQuery;
+
+/// How a command failed. Each maps to one exit code at the edge.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The process does not allow it (exit 1).
+    #[error("refused: {summary}")]
+    Refused { summary: String, unmet: Vec<Unmet> },
+    /// Someone else changed the same thing first (exit 1).
+    #[error("{0}")]
+    Conflict(String),
+    /// A bad request: unknown key, bad value (exit 2).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Store(StoreError),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl AppError {
+    /// The documented exit code: 1 refused by the process, 2 usage, configuration or I/O.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AppError::Refused { .. } | AppError::Conflict(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+impl From<Denied> for AppError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Refused { summary, unmet } => AppError::Refused { summary, unmet },
+            Denied::Invalid(m) => AppError::Invalid(m),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(_) => AppError::Conflict(e.to_string()),
+            e => AppError::Store(e),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, AppError>;
+
+/// One Sluice: a process, its database, and the repository it lives in.
+pub struct App {
+    pub process: Process,
+    pub store: Store,
+    /// The repository root: deploy commands run here.
+    pub root: PathBuf,
+}
+
+/// Where the process file is looked for, from `start` upwards.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find(|d| d.join("sluice.toml").is_file()).map(Path::to_path_buf)
+}
+
+/// Reads and validates a process file.
+pub fn load_process(path: &Path) -> std::result::Result<Process, ProcessError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ProcessError::Io(format!("cannot read {}: {e}", path.display())))?;
+    let label = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
+    process::load(&label, &text).map_err(ProcessError::Invalid)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Invalid(Diagnostics),
+}
+
+/// The default database of a repository: `.sluice/sluice.db` at its root.
+pub fn default_db_url(root: &Path) -> std::io::Result<String> {
+    let dir = root.join(".sluice");
+    std::fs::create_dir_all(&dir)?;
+    Ok(format!("sqlite://{}", dir.join("sluice.db").display()))
+}
+
+impl App {
+    pub async fn open(process: Process, db_url: &str, root: PathBuf) -> Result<App> {
+        let store = Store::open(db_url).await?;
+        Ok(App { process, store, root })
+    }
+
+    pub(crate) fn ctx<'a>(&'a self, actor: &'a str, now: Timestamp) -> Ctx<'a> {
+        Ctx { process: &self.process, actor, now }
+    }
+
+    pub(crate) fn change(&self, actor: &str, now: Timestamp) -> sluice_store::Change {
+        sluice_store::Change { actor: actor.to_string(), at_ms: now.as_millisecond(), ..Default::default() }
+    }
+
+    /// Where every environment stands.
+    pub async fn status(&self) -> Result<Vec<EnvStatus>> {
+        let states = self.store.environments().await?;
+        let releases = self.store.releases().await?;
+        Ok(self
+            .process
+            .environments
+            .iter()
+            .map(|e| {
+                let holds = states.iter().find(|s| s.env == e.name).and_then(|s| s.release.clone());
+                let waiting = releases
+                    .iter()
+                    .filter(|r| r.status == sluice_core::model::ReleaseStatus::Candidate)
+                    .filter(|r| self.process.environments.iter().find(|x| !r.has_reached(&x.name)).is_some_and(|x| x.name == e.name))
+                    .map(|r| r.version.to_string())
+                    .collect();
+                EnvStatus { env: e.name.clone(), release: holds, waiting }
+            })
+            .collect())
+    }
+}
+
+/// What an environment holds and which releases wait to enter it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvStatus {
+    pub env: String,
+    pub release: Option<String>,
+    pub waiting: Vec<String>,
+}
+
+pub(crate) fn not_found_patch(key: &str) -> AppError {
+    AppError::NotFound(format!("no patch `{key}`; see `sluice patch list --all`"))
+}
+
+pub(crate) fn not_found_release(v: &str) -> AppError {
+    AppError::NotFound(format!("no release `{v}`; see `sluice release list`"))
+}

@@ -143,18 +143,13 @@ fn plan_refusal(plan: &Plan) -> Option<Denied> {
     None
 }
 
-/// `release cut`: creates the release a plan describes. Returns the release and the
-/// patches now bound to it.
-pub fn cut(ctx: &Ctx, plan: &Plan, patches: &[&Patch]) -> Decision<(Release, Vec<Patch>, Vec<Event>)> {
-    require_step(ctx, Step::Release, "cut releases")?;
-    if let Some(d) = plan_refusal(plan) {
-        return Err(d);
-    }
-    let members: Vec<&Patch> = patches.iter().copied().filter(|p| plan.patches.contains(&p.key)).collect();
+/// The release a plan would create, without checking that it may be cut
+/// (`release plan` shows its first gate).
+pub fn draft(ctx: &Ctx, plan: &Plan, members: &[&Patch]) -> Release {
     let mut authors: Vec<String> = members.iter().map(|p| p.author().to_string()).collect();
     authors.sort();
     authors.dedup();
-    let release = Release {
+    Release {
         version: plan.version.clone(),
         line: plan.line,
         target: plan.target,
@@ -162,7 +157,7 @@ pub fn cut(ctx: &Ctx, plan: &Plan, patches: &[&Patch]) -> Decision<(Release, Vec
         previous: plan.previous.clone(),
         patches: plan.patches.clone(),
         authors,
-        content_hash: content_hash(&plan.version, &members),
+        content_hash: content_hash(&plan.version, members),
         imported: false,
         created_by: ctx.actor.to_string(),
         created_at: ctx.now,
@@ -173,7 +168,18 @@ pub fn cut(ctx: &Ctx, plan: &Plan, patches: &[&Patch]) -> Decision<(Release, Vec
         in_flight: None,
         follow_ups: Vec::new(),
         updated_at: ctx.now,
-    };
+    }
+}
+
+/// `release cut`: creates the release a plan describes. Returns the release and the
+/// patches now bound to it.
+pub fn cut(ctx: &Ctx, plan: &Plan, patches: &[&Patch]) -> Decision<(Release, Vec<Patch>, Vec<Event>)> {
+    require_step(ctx, Step::Release, "cut releases")?;
+    if let Some(d) = plan_refusal(plan) {
+        return Err(d);
+    }
+    let members: Vec<&Patch> = patches.iter().copied().filter(|p| plan.patches.contains(&p.key)).collect();
+    let release = draft(ctx, plan, &members);
     let v = release.version.to_string();
     let bound: Vec<Patch> = members
         .iter()

@@ -1,0 +1,240 @@
+//! Release commands: plan, cut, amend, import, show, list, test results,
+//! approvals, the checklist and follow-up reviews.
+
+use jiff::Timestamp;
+use semver::Version;
+use serde::Serialize;
+use sluice_core::decide::{self, evaluate_gate, next_env, GateReport, Plan};
+use sluice_core::event::Event;
+use sluice_core::model::{Deployment, Patch, Release, ReleaseStatus, Target};
+
+use crate::{not_found_patch, not_found_release, App, AppError, Result};
+
+/// `release plan`: the would-be release and what its first gate still needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanView {
+    pub plan: Plan,
+    pub patches: Vec<Patch>,
+    /// Problems that stop `release cut`.
+    pub refusal: Option<Vec<decide::Unmet>>,
+    /// The first gate the release will meet once cut.
+    pub next_gate: Option<GateReport>,
+    /// Candidates already cut on this line, each with its next gate.
+    pub open_releases: Vec<GateReport>,
+}
+
+/// `release show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseView {
+    pub release: Release,
+    pub patches: Vec<Patch>,
+    pub next_gate: Option<GateReport>,
+    pub deployments: Vec<Deployment>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistLine {
+    pub id: String,
+    pub text: String,
+    pub by: Option<String>,
+    pub before: String,
+    pub done_by: Option<String>,
+    pub done_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistView {
+    pub release: String,
+    pub items: Vec<ChecklistLine>,
+}
+
+pub(crate) fn parse_version(v: &str) -> Result<Version> {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    Version::parse(v).map_err(|e| AppError::Invalid(format!("`{v}` is not a SemVer version ({e}); write MAJOR.MINOR.PATCH, for example 1.2.4")))
+}
+
+impl App {
+    pub(crate) async fn release_rev(&self, v: &str) -> Result<(Release, i64)> {
+        let v = parse_version(v)?.to_string();
+        self.store.release(&v).await?.ok_or_else(|| not_found_release(&v))
+    }
+
+    pub(crate) async fn release_patches(&self, r: &Release) -> Result<Vec<(Patch, i64)>> {
+        self.store.patches_by_key(&r.patches).await.map_err(Into::into)
+    }
+
+    pub(crate) fn gate_for(&self, now: Timestamp, r: &Release, patches: &[&Patch]) -> Option<GateReport> {
+        let ctx = self.ctx("", now);
+        let env = next_env(&ctx, r)?;
+        Some(evaluate_gate(&ctx, r, env, false, decide::emergency_eligible(&ctx, patches)))
+    }
+
+    /// `release plan`.
+    pub async fn plan_release(&self, actor: &str, now: Timestamp, target: Target) -> Result<PlanView> {
+        let ctx = self.ctx(actor, now);
+        let ready = self.store.ready_patches().await?;
+        let refs: Vec<&Patch> = ready.iter().collect();
+        let versions = self.store.versions().await?;
+        let plan = decide::plan(&ctx, target, &refs, &versions);
+        let patches: Vec<Patch> = ready.iter().filter(|p| plan.patches.contains(&p.key)).cloned().collect();
+        let members: Vec<&Patch> = patches.iter().collect();
+        let refusal = match decide::cut(&ctx, &plan, &members) {
+            Ok(_) => None,
+            Err(decide::Denied::Refused { unmet, .. }) => Some(unmet),
+            Err(decide::Denied::Invalid(m)) => Some(vec![decide::Unmet::new(m)]),
+        };
+        let draft = decide::draft(&ctx, &plan, &members);
+        let next_gate = if plan.patches.is_empty() { None } else { self.gate_for(now, &draft, &members) };
+        let mut open_releases = Vec::new();
+        for r in self.store.releases().await? {
+            if r.status == ReleaseStatus::Candidate && r.target == target {
+                let ps = self.release_patches(&r).await?;
+                let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
+                if let Some(g) = self.gate_for(now, &r, &refs) {
+                    open_releases.push(g);
+                }
+            }
+        }
+        Ok(PlanView { plan, patches, refusal, next_gate, open_releases })
+    }
+
+    /// `release cut`.
+    pub async fn cut_release(&self, actor: &str, now: Timestamp, target: Target) -> Result<Release> {
+        let ctx = self.ctx(actor, now);
+        let ready = self.store.ready_patches().await?;
+        let refs: Vec<&Patch> = ready.iter().collect();
+        let versions = self.store.versions().await?;
+        let plan = decide::plan(&ctx, target, &refs, &versions);
+        let (release, bound, events) = decide::cut(&ctx, &plan, &refs)?;
+        let mut c = self.change(actor, now);
+        for p in bound {
+            let (_, rev) = self.store.patch(&p.key).await?.ok_or_else(|| not_found_patch(&p.key))?;
+            c.patches.push((p, Some(rev)));
+        }
+        c.releases.push((release.clone(), None));
+        c.events = events;
+        self.store.commit(&c).await?;
+        Ok(release)
+    }
+
+    /// `release import`: a version that shipped before Sluice, as a baseline.
+    pub async fn import_release(&self, actor: &str, now: Timestamp, version: &str) -> Result<Release> {
+        let v = parse_version(version)?;
+        let versions = self.store.versions().await?;
+        let (r, e) = decide::import(&self.ctx(actor, now), v, &versions)?;
+        let mut c = self.change(actor, now);
+        c.releases.push((r.clone(), None));
+        c.events.push(e);
+        self.store.commit(&c).await?;
+        Ok(r)
+    }
+
+    /// `release amend`: add or remove patches; approvals given so far stop counting.
+    pub async fn amend_release(&self, actor: &str, now: Timestamp, version: &str, add: &[String], remove: &[String]) -> Result<Release> {
+        let (r, rev) = self.release_rev(version).await?;
+        let current = self.release_patches(&r).await?;
+        let mut adds = Vec::new();
+        for k in add {
+            adds.push(self.store.patch(k).await?.ok_or_else(|| not_found_patch(k))?);
+        }
+        let mut removes = Vec::new();
+        for k in remove {
+            removes.push(self.store.patch(k).await?.ok_or_else(|| not_found_patch(k))?);
+        }
+        let cur_refs: Vec<&Patch> = current.iter().map(|(p, _)| p).collect();
+        let add_refs: Vec<&Patch> = adds.iter().map(|(p, _)| p).collect();
+        let rm_refs: Vec<&Patch> = removes.iter().map(|(p, _)| p).collect();
+        let (n, changed, e) = decide::amend(&self.ctx(actor, now), &r, &cur_refs, &add_refs, &rm_refs)?;
+        let mut c = self.change(actor, now);
+        for p in changed {
+            let rev = adds.iter().chain(&removes).find(|(x, _)| x.key == p.key).map(|(_, rev)| *rev);
+            c.patches.push((p, rev));
+        }
+        c.releases.push((n.clone(), Some(rev)));
+        c.events.push(e);
+        self.store.commit(&c).await?;
+        Ok(n)
+    }
+
+    /// `release show`.
+    pub async fn show_release(&self, now: Timestamp, version: &str) -> Result<ReleaseView> {
+        let (r, _) = self.release_rev(version).await?;
+        let patches: Vec<Patch> = self.release_patches(&r).await?.into_iter().map(|(p, _)| p).collect();
+        let refs: Vec<&Patch> = patches.iter().collect();
+        let next_gate = if r.status == ReleaseStatus::Candidate { self.gate_for(now, &r, &refs) } else { None };
+        let deployments = self.store.deployments(None, Some(&r.version.to_string())).await?;
+        Ok(ReleaseView { release: r, patches, next_gate, deployments })
+    }
+
+    /// `release list`: highest version first.
+    pub async fn list_releases(&self) -> Result<Vec<Release>> {
+        Ok(self.store.releases().await?)
+    }
+
+    async fn save_release(&self, actor: &str, now: Timestamp, r: Release, rev: i64, patches: Vec<(Patch, i64)>, events: Vec<Event>) -> Result<Release> {
+        let mut c = self.change(actor, now);
+        c.releases.push((r.clone(), Some(rev)));
+        c.patches = patches.into_iter().map(|(p, rev)| (p, Some(rev))).collect();
+        c.events = events;
+        self.store.commit(&c).await?;
+        Ok(r)
+    }
+
+    /// `test report`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn report_test(&self, actor: &str, now: Timestamp, version: &str, env: &str, suite: &str, passed: bool, url: Option<String>) -> Result<Release> {
+        let (r, rev) = self.release_rev(version).await?;
+        let ps = self.release_patches(&r).await?;
+        let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
+        let (n, changed, events) = decide::report_test(&self.ctx(actor, now), &r, &refs, env, suite, passed, url)?;
+        let changed = changed.into_iter().map(|p| {
+            let rev = ps.iter().find(|(x, _)| x.key == p.key).map(|(_, r)| *r).unwrap_or(0);
+            (p, rev)
+        });
+        self.save_release(actor, now, n, rev, changed.collect(), events).await
+    }
+
+    /// `approve`.
+    pub async fn approve(&self, actor: &str, now: Timestamp, version: &str, env: &str, role: &str, emergency: bool, comment: Option<String>) -> Result<Release> {
+        let (r, rev) = self.release_rev(version).await?;
+        let (n, e) = decide::approve(&self.ctx(actor, now), &r, env, role, emergency, comment)?;
+        self.save_release(actor, now, n, rev, vec![], vec![e]).await
+    }
+
+    /// `checklist`: the items and who ticked them.
+    pub async fn checklist(&self, version: &str) -> Result<ChecklistView> {
+        let (r, _) = self.release_rev(version).await?;
+        let items = self
+            .process
+            .checklist
+            .iter()
+            .map(|c| {
+                let t = r.checklist.iter().find(|t| t.id == c.id);
+                ChecklistLine {
+                    id: c.id.clone(),
+                    text: c.text.clone(),
+                    by: c.by.clone(),
+                    before: c.before.clone(),
+                    done_by: t.map(|t| t.by.clone()),
+                    done_at: t.map(|t| t.at),
+                }
+            })
+            .collect();
+        Ok(ChecklistView { release: r.version.to_string(), items })
+    }
+
+    /// `checklist --tick`.
+    pub async fn tick(&self, actor: &str, now: Timestamp, version: &str, id: &str) -> Result<ChecklistView> {
+        let (r, rev) = self.release_rev(version).await?;
+        let (n, e) = decide::tick(&self.ctx(actor, now), &r, id)?;
+        self.save_release(actor, now, n, rev, vec![], vec![e]).await?;
+        self.checklist(version).await
+    }
+
+    /// `release follow-up`: closes the review an emergency change owes.
+    pub async fn close_follow_up(&self, actor: &str, now: Timestamp, version: &str, env: &str, comment: String) -> Result<Release> {
+        let (r, rev) = self.release_rev(version).await?;
+        let (n, e) = decide::close_follow_up(&self.ctx(actor, now), &r, env, comment)?;
+        self.save_release(actor, now, n, rev, vec![], vec![e]).await
+    }
+}
