@@ -78,8 +78,8 @@ impl App {
         let plan = decide::plan(&ctx, target, &refs, &versions);
         let patches: Vec<Patch> = ready.iter().filter(|p| plan.patches.contains(&p.key)).cloned().collect();
         let members: Vec<&Patch> = patches.iter().collect();
-        let refusal = match decide::cut(&ctx, &plan, &members) {
-            Ok(_) => None,
+        let refusal = match decide::plan_refusal(&plan).map_or(Ok(()), Err) {
+            Ok(()) => None,
             Err(decide::Denied::Refused { unmet, .. }) => Some(unmet),
             Err(decide::Denied::Invalid(m)) => Some(vec![decide::Unmet::new(m)]),
         };

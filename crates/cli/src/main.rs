@@ -1,1 +1,88 @@
-fn main() {}
+//! `sluice`: the command line. Parses arguments, finds the repository, the
+//! process file, the database and the actor, calls the application layer, and
+//! prints the result. Exit codes: 0 ok, 1 refused by the process, 2 usage,
+//! configuration or I/O error.
+
+mod cmd;
+mod context;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Sluice carries each patch from report to production through every gate of
+/// your team's process (sluice.toml), and keeps a tamper-evident record of it.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version)]
+pub struct Cli {
+    /// Act as this user (email or name); else SLUICE_USER, else git's user.email.
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub actor: Option<String>,
+    /// Database URL: sqlite://PATH or postgres://... [default: .sluice/sluice.db at the repository root]
+    #[arg(long, global = true, env = "SLUICE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub db: Option<String>,
+    /// The process file [default: sluice.toml in this directory or the nearest parent].
+    #[arg(long, global = true, env = "SLUICE_CONFIG", value_name = "PATH")]
+    pub config: Option<std::path::PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the standard process as a commented sluice.toml.
+    Init(cmd::init::Args),
+    /// Validate sluice.toml and report every problem at once.
+    Check(cmd::init::CheckArgs),
+    /// The team's process document.
+    #[command(subcommand)]
+    Process(cmd::init::ProcessCmd),
+    /// Report, triage and move patches.
+    #[command(subcommand)]
+    Patch(cmd::patch::PatchCmd),
+    /// Plan, cut and inspect releases.
+    #[command(subcommand)]
+    Release(cmd::release::ReleaseCmd),
+    /// Record test results.
+    #[command(subcommand)]
+    Test(cmd::gate::TestCmd),
+    /// Approve a release into an environment, as a member of a role.
+    Approve(cmd::gate::ApproveArgs),
+    /// Show a release's checklist, or tick an item.
+    Checklist(cmd::gate::ChecklistArgs),
+    /// Move a release into the next environment through its gate, running its deploy command.
+    Promote(cmd::gate::PromoteArgs),
+    /// Return an environment to an earlier release, running its rollback command.
+    Rollback(cmd::gate::RollbackArgs),
+    /// What every environment holds and what waits to enter it.
+    Status,
+    /// The audit log; `audit verify` recomputes its hash chain.
+    Audit(cmd::audit::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = rt.block_on(cmd::run(cli));
+    ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

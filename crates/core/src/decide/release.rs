@@ -124,7 +124,8 @@ pub fn content_hash(version: &Version, patches: &[&Patch]) -> String {
     hex(&h.finalize())
 }
 
-fn plan_refusal(plan: &Plan) -> Option<Denied> {
+/// Why a plan may not be cut, if it may not.
+pub fn plan_refusal(plan: &Plan) -> Option<Denied> {
     if plan.patches.is_empty() {
         return Some(Denied::one(
             format!("nothing to release on {}", plan.target),

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use jiff::SignedDuration;
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
-use jiff::SignedDuration;
 use serde::Serialize;
 
 /// A whole, validated `sluice.toml`.
@@ -51,16 +51,25 @@ pub struct Project {
     pub maintained_lines: Vec<Line>,
 }
 
-/// A release line `MAJOR.MINOR`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// A release line `MAJOR.MINOR`; serialized as that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Line {
     pub major: u64,
     pub minor: u64,
 }
 
+impl Serialize for Line {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl Line {
     pub fn of(v: &semver::Version) -> Line {
-        Line { major: v.major, minor: v.minor }
+        Line {
+            major: v.major,
+            minor: v.minor,
+        }
     }
 }
 
@@ -76,13 +85,19 @@ impl std::str::FromStr for Line {
         let bad = || format!("`{s}` is not a release line; write MAJOR.MINOR, for example `1.2`");
         let (a, b) = s.split_once('.').ok_or_else(bad)?;
         let num = |x: &str| {
-            if x.is_empty() || !x.bytes().all(|c| c.is_ascii_digit()) || (x.len() > 1 && x.starts_with('0')) {
+            if x.is_empty()
+                || !x.bytes().all(|c| c.is_ascii_digit())
+                || (x.len() > 1 && x.starts_with('0'))
+            {
                 Err(bad())
             } else {
                 x.parse::<u64>().map_err(|_| bad())
             }
         };
-        Ok(Line { major: num(a)?, minor: num(b)? })
+        Ok(Line {
+            major: num(a)?,
+            minor: num(b)?,
+        })
     }
 }
 
@@ -292,7 +307,10 @@ fn ser_duration<S: serde::Serializer>(d: &SignedDuration, s: S) -> Result<S::Ok,
     s.serialize_str(&crate::process::format_duration(*d))
 }
 
-fn ser_opt_duration<S: serde::Serializer>(d: &Option<SignedDuration>, s: S) -> Result<S::Ok, S::Error> {
+fn ser_opt_duration<S: serde::Serializer>(
+    d: &Option<SignedDuration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_some(&crate::process::format_duration(*d)),
         None => s.serialize_none(),
@@ -307,7 +325,10 @@ impl Process {
         self.severities.iter().find(|k| k.name == name)
     }
     pub fn environment(&self, name: &str) -> Option<(usize, &Environment)> {
-        self.environments.iter().enumerate().find(|(_, e)| e.name == name)
+        self.environments
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.name == name)
     }
     pub fn members(&self, role: &str) -> &[String] {
         self.roles.get(role).map(Vec::as_slice).unwrap_or(&[])

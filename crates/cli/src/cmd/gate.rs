@@ -1,0 +1,211 @@
+//! `test report`, `approve`, `checklist`, `promote`, `rollback`, `status`:
+//! everything that moves a release through its gates.
+
+use std::io::IsTerminal;
+
+use jiff::Timestamp;
+use sluice_app::App;
+
+use crate::output::{self, Failure};
+use crate::{context, Cli};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TestCmd {
+    /// Record a suite's result for a release in an environment; the latest result counts.
+    Report {
+        version: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        suite: String,
+        #[arg(long, conflicts_with = "fail", required_unless_present = "fail")]
+        pass: bool,
+        #[arg(long)]
+        fail: bool,
+        /// Link to the run.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApproveArgs {
+    version: String,
+    /// The environment the approval lets the release enter.
+    #[arg(long)]
+    env: String,
+    /// The role you approve as [default: your one role that this gate asks for].
+    #[arg(long)]
+    role: Option<String>,
+    /// An emergency-lane approval.
+    #[arg(long)]
+    emergency: bool,
+    #[arg(long)]
+    comment: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ChecklistArgs {
+    version: String,
+    /// Mark an item done.
+    #[arg(long, value_name = "ID")]
+    tick: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PromoteArgs {
+    version: String,
+    #[arg(long)]
+    to: String,
+    /// Use the emergency lane: past windows and freezes, with emergency approvals and a follow-up review.
+    #[arg(long, requires = "reason")]
+    emergency: bool,
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    #[arg(long)]
+    env: String,
+    /// The release to return to [default: the one deployed there before].
+    #[arg(long)]
+    to: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long, short)]
+    yes: bool,
+}
+
+pub async fn test(cli: &Cli, app: &App, now: Timestamp, c: &TestCmd) -> Result<(), Failure> {
+    let TestCmd::Report { version, env, suite, pass, fail: _, url } = c;
+    let actor = context::actor(cli, app)?;
+    let r = app.report_test(&actor, now, version, env, suite, *pass, url.clone()).await?;
+    if cli.json {
+        output::json(&r);
+    } else {
+        output::ok(&format!("{}: `{suite}` in `{env}` {}", r.version, if *pass { "passed" } else { "FAILED" }));
+    }
+    Ok(())
+}
+
+pub async fn approve(cli: &Cli, app: &App, now: Timestamp, a: &ApproveArgs) -> Result<(), Failure> {
+    let actor = context::actor(cli, app)?;
+    let role = match &a.role {
+        Some(r) => r.clone(),
+        None => {
+            let Some((_, env)) = app.process.environment(&a.env) else {
+                return Err(Failure::usage(format!("unknown environment `{}`", a.env)));
+            };
+            let wanted = if a.emergency { &env.emergency_approvals } else { &env.approvals };
+            let mine: Vec<&String> = wanted.iter().filter(|r| app.process.has_role(&actor, r)).collect();
+            match mine.as_slice() {
+                [one] => (*one).clone(),
+                [] => {
+                    let mut msg = format!(
+                        "{actor} holds none of the roles that approve into `{}` ({})",
+                        a.env,
+                        if wanted.is_empty() { "none".to_string() } else { wanted.join(", ") }
+                    );
+                    if app.process.roles.contains_key(&actor) {
+                        msg.push_str(&format!("\n  hint: `{actor}` is a role; act as one of its members with --as and pass --role {actor}"));
+                    }
+                    return Err(Failure { code: 1, message: format!("refused: {msg}"), unmet: vec![] });
+                }
+                _ => return Err(Failure::usage(format!("you hold several approving roles; pass --role (one of: {})", mine.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))),
+            }
+        }
+    };
+    let r = app.approve(&actor, now, &a.version, &a.env, &role, a.emergency, a.comment.clone()).await?;
+    if cli.json {
+        output::json(&r);
+    } else {
+        output::ok(&format!("{actor} approved {} for `{}` as `{role}`", r.version, a.env));
+    }
+    Ok(())
+}
+
+pub async fn checklist(cli: &Cli, app: &App, now: Timestamp, a: &ChecklistArgs) -> Result<(), Failure> {
+    let view = match &a.tick {
+        Some(id) => {
+            let actor = context::actor(cli, app)?;
+            app.tick(&actor, now, &a.version, id).await?
+        }
+        None => app.checklist(&a.version).await?,
+    };
+    if cli.json {
+        output::json(&view);
+        return Ok(());
+    }
+    let mut t = output::table(&["done", "id", "item", "by", "before", "done by"]);
+    for i in &view.items {
+        t.add_row(vec![
+            if i.done_by.is_some() { "[x]" } else { "[ ]" }.to_string(),
+            i.id.clone(),
+            i.text.clone(),
+            i.by.clone().unwrap_or_default(),
+            i.before.clone(),
+            i.done_by.clone().map(|w| format!("{w} {}", output::when(i.done_at))).unwrap_or_default(),
+        ]);
+    }
+    output::print_table(&t);
+    Ok(())
+}
+
+pub async fn promote(cli: &Cli, app: &App, now: Timestamp, a: &PromoteArgs) -> Result<(), Failure> {
+    let actor = context::actor(cli, app)?;
+    let reason = if a.emergency { a.reason.as_deref().or(Some("")) } else { None };
+    let out = app.promote(&actor, now, &a.version, &a.to, reason).await?;
+    if cli.json {
+        output::json(&out);
+        return Ok(());
+    }
+    output::ok(&format!(
+        "{} entered `{}`{}",
+        out.release.version,
+        a.to,
+        if out.deployment.emergency { " through the emergency lane; a follow-up review is now open" } else { "" }
+    ));
+    if out.release.status == sluice_core::model::ReleaseStatus::Released {
+        println!("{} is released", out.release.version);
+    }
+    Ok(())
+}
+
+pub async fn rollback(cli: &Cli, app: &App, now: Timestamp, a: &RollbackArgs) -> Result<(), Failure> {
+    let actor = context::actor(cli, app)?;
+    if !a.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::usage("rollback changes what runs in an environment; pass --yes to confirm"));
+        }
+        eprint!("roll back `{}`{}? [y/N] ", a.env, a.to.as_ref().map(|t| format!(" to {t}")).unwrap_or_default());
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        if !matches!(line.trim(), "y" | "Y" | "yes") {
+            return Err(Failure::usage("not confirmed; nothing done"));
+        }
+    }
+    let out = app.rollback(&actor, now, &a.env, a.to.as_deref()).await?;
+    if cli.json {
+        output::json(&out);
+        return Ok(());
+    }
+    output::ok(&format!("`{}` rolled back from {} to {}", a.env, out.release.version, out.to));
+    if !out.release.patches.is_empty() {
+        println!("reopened: {}", out.release.patches.join(", "));
+    }
+    Ok(())
+}
+
+pub async fn status(cli: &Cli, app: &App) -> Result<(), Failure> {
+    let s = app.status().await?;
+    if cli.json {
+        output::json(&s);
+        return Ok(());
+    }
+    let mut t = output::table(&["environment", "holds", "waiting to enter"]);
+    for e in &s {
+        t.add_row(vec![e.env.clone(), e.release.clone().unwrap_or_else(|| "-".into()), e.waiting.join(", ")]);
+    }
+    output::print_table(&t);
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! One module per subcommand group, each with its arguments and `run`.
+
+pub mod audit;
+pub mod gate;
+pub mod init;
+pub mod patch;
+pub mod release;
+
+use crate::output::{self, Failure};
+use crate::{context, Cli, Command};
+
+/// Runs a command and returns the exit code.
+pub async fn run(cli: Cli) -> u8 {
+    let json = cli.json;
+    let res = dispatch(&cli).await;
+    match res {
+        Ok(()) => 0,
+        Err(f) => {
+            output::print_failure(&f, json);
+            f.code
+        }
+    }
+}
+
+async fn dispatch(cli: &Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Init(a) => return init::init(cli, a),
+        Command::Check(a) => return init::check(cli, a),
+        Command::Process(c) => return init::process(cli, c),
+        _ => {}
+    }
+    let app = context::open(cli).await?;
+    let now = jiff::Timestamp::now();
+    let r = match &cli.command {
+        Command::Patch(c) => patch::run(cli, &app, now, c).await,
+        Command::Release(c) => release::run(cli, &app, now, c).await,
+        Command::Test(c) => gate::test(cli, &app, now, c).await,
+        Command::Approve(a) => gate::approve(cli, &app, now, a).await,
+        Command::Checklist(a) => gate::checklist(cli, &app, now, a).await,
+        Command::Promote(a) => gate::promote(cli, &app, now, a).await,
+        Command::Rollback(a) => gate::rollback(cli, &app, now, a).await,
+        Command::Status => gate::status(cli, &app).await,
+        Command::Audit(a) => audit::run(cli, &app, a).await,
+        Command::Init(_) | Command::Check(_) | Command::Process(_) => unreachable!("handled above"),
+    };
+    app.store.close().await;
+    r
+}

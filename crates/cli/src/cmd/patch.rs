@@ -1,0 +1,243 @@
+//! `patch report|triage|start|review|ready|reject|defer|list|show`.
+
+use jiff::Timestamp;
+use sluice_app::{App, PatchQuery};
+use sluice_core::decide::{ReportInput, TriageInput};
+use sluice_core::model::{Patch, PatchStatus, Source, SourceKind, Target};
+
+use crate::output::{self, Failure};
+use crate::{context, Cli};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PatchCmd {
+    /// Report a patch from a bug report, user feedback, a monitoring alert or a security advisory.
+    Report {
+        /// What is wrong, in one line.
+        title: String,
+        /// Where it came from.
+        #[arg(long, value_parser = parse::<SourceKind>, default_value = "bug")]
+        source: SourceKind,
+        /// Ticket key, URL or alert fingerprint of the source.
+        #[arg(long = "ref", value_name = "REF")]
+        reference: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        severity: Option<String>,
+        /// Where the fix ships: `main` or a maintained line MAJOR.MINOR (repeatable).
+        #[arg(long = "line", value_parser = parse::<Target>)]
+        lines: Vec<Target>,
+    },
+    /// Set severity, kind, priority, owner and target lines.
+    Triage {
+        key: String,
+        #[arg(long)]
+        severity: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        priority: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long = "line", value_parser = parse::<Target>)]
+        lines: Vec<Target>,
+    },
+    /// Begin work: take ownership and get the branch name.
+    Start { key: String },
+    /// Ask for review, or record one with --approve / --request-changes.
+    Review {
+        key: String,
+        #[arg(long, conflicts_with = "request_changes")]
+        approve: bool,
+        #[arg(long)]
+        request_changes: bool,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Mark a reviewed patch ready to ship.
+    Ready { key: String },
+    /// Close a patch that will not be fixed.
+    Reject {
+        key: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Put a patch aside; triage brings it back.
+    Defer {
+        key: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Open patches, overdue first.
+    List {
+        /// Only these statuses (repeatable).
+        #[arg(long, value_parser = parse::<PatchStatus>)]
+        status: Vec<PatchStatus>,
+        /// Every patch, closed ones too.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        severity: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        line: Option<String>,
+        /// At most this many (0: all).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// One patch and its history.
+    Show { key: String },
+}
+
+pub fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
+    s.parse()
+}
+
+fn show_one(cli: &Cli, p: &Patch, headline: &str) {
+    if cli.json {
+        output::json(p);
+    } else {
+        output::ok(headline);
+    }
+}
+
+pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(), Failure> {
+    match c {
+        PatchCmd::List { status, all, kind, severity, owner, line, limit } => {
+            let q = PatchQuery {
+                statuses: status.clone(),
+                all: *all,
+                kind: kind.clone(),
+                severity: severity.clone(),
+                owner: owner.clone(),
+                target: line.clone(),
+                now_ms: 0,
+                limit: *limit,
+            };
+            let list = app.list_patches(now, q).await?;
+            if cli.json {
+                output::json(&list);
+                return Ok(());
+            }
+            let mut t = output::table(&["key", "status", "severity", "kind", "lines", "owner", "deadline", "title"]);
+            for p in &list.patches {
+                let deadline = match p.deadline {
+                    Some(d) if p.is_overdue(now) => format!("OVERDUE {}", output::when(Some(d))),
+                    d => output::when(d),
+                };
+                let lines: Vec<String> = p.targets.iter().map(|t| t.to_string()).collect();
+                t.add_row(vec![
+                    p.key.clone(),
+                    p.status.to_string(),
+                    p.severity.clone().unwrap_or_default(),
+                    p.kind.clone().unwrap_or_default(),
+                    lines.join(","),
+                    p.owner.clone().unwrap_or_default(),
+                    deadline,
+                    p.title.clone(),
+                ]);
+            }
+            output::print_table(&t);
+            if (list.patches.len() as i64) < list.total {
+                println!("showing {} of {}; --limit 0 shows all", list.patches.len(), list.total);
+            }
+            Ok(())
+        }
+        PatchCmd::Show { key } => {
+            let v = app.show_patch(now, key).await?;
+            if cli.json {
+                output::json(&v);
+                return Ok(());
+            }
+            let p = &v.patch;
+            println!("{}  {}", p.key, p.title);
+            let mut t = output::table(&["field", "value"]);
+            let lines: Vec<String> = p.targets.iter().map(|t| t.to_string()).collect();
+            let rows = [
+                ("status", p.status.to_string()),
+                ("kind", p.kind.clone().unwrap_or_default()),
+                ("severity", p.severity.clone().unwrap_or_default()),
+                ("priority", p.priority.clone().unwrap_or_default()),
+                ("source", format!("{} {}", p.source.kind, p.source.reference.clone().unwrap_or_default()).trim().to_string()),
+                ("reporter", p.reporter.clone()),
+                ("owner", p.owner.clone().unwrap_or_default()),
+                ("lines", lines.join(", ")),
+                ("branch", p.branch.clone().unwrap_or_default()),
+                ("release", p.release.clone().unwrap_or_default()),
+                ("reported", output::when(Some(p.reported_at))),
+                ("deadline", format!("{}{}", output::when(p.deadline), if v.overdue { "  OVERDUE" } else { "" })),
+                ("resolution", p.resolution.clone().unwrap_or_default()),
+            ];
+            for (k, val) in rows {
+                t.add_row(vec![k.to_string(), val]);
+            }
+            output::print_table(&t);
+            if !v.events.is_empty() {
+                println!();
+                let mut t = output::table(&["#", "time", "actor", "event"]);
+                for e in &v.events {
+                    t.add_row(vec![e.seq.to_string(), output::when(jiff::Timestamp::from_millisecond(e.at_ms).ok()), e.actor.clone(), e.kind.clone()]);
+                }
+                output::print_table(&t);
+            }
+            Ok(())
+        }
+        _ => {
+            let actor = context::actor(cli, app)?;
+            let a = actor.as_str();
+            let (p, what) = match c {
+                PatchCmd::Report { title, source, reference, description, kind, severity, lines } => {
+                    let input = ReportInput {
+                        title: title.clone(),
+                        description: description.clone(),
+                        kind: kind.clone(),
+                        severity: severity.clone(),
+                        source: Some(Source { kind: *source, reference: reference.clone() }),
+                        targets: lines.clone(),
+                    };
+                    (app.report_patch(a, now, input).await?, "reported")
+                }
+                PatchCmd::Triage { key, severity, kind, priority, owner, lines } => {
+                    let input = TriageInput {
+                        severity: severity.clone(),
+                        kind: kind.clone(),
+                        priority: priority.clone(),
+                        owner: owner.clone(),
+                        targets: lines.clone(),
+                    };
+                    (app.triage_patch(a, now, key, input).await?, "triaged")
+                }
+                PatchCmd::Start { key } => (app.start_patch(a, now, key).await?, "started"),
+                PatchCmd::Review { key, approve, request_changes, comment } => {
+                    let verdict = if *approve { Some(true) } else if *request_changes { Some(false) } else { None };
+                    let what = match verdict {
+                        None => "sent for review",
+                        Some(true) => "approved in review",
+                        Some(false) => "sent back with requested changes",
+                    };
+                    (app.review_patch(a, now, key, verdict, comment.clone()).await?, what)
+                }
+                PatchCmd::Ready { key } => (app.ready_patch(a, now, key).await?, "ready"),
+                PatchCmd::Reject { key, reason } => (app.reject_patch(a, now, key, reason.clone()).await?, "rejected"),
+                PatchCmd::Defer { key, reason } => (app.defer_patch(a, now, key, reason.clone()).await?, "deferred"),
+                PatchCmd::List { .. } | PatchCmd::Show { .. } => unreachable!("read commands handled above"),
+            };
+            let mut head = format!("{} {what}", p.key);
+            if what == "started"
+                && let Some(b) = &p.branch
+            {
+                head.push_str(&format!("; branch {b}"));
+            }
+            if let Some(d) = p.deadline.filter(|_| what == "reported" || what == "triaged") {
+                head.push_str(&format!("; fix by {}", output::when(Some(d))));
+            }
+            show_one(cli, &p, &head);
+            Ok(())
+        }
+    }
+}

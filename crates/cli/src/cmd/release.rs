@@ -1,0 +1,213 @@
+//! `release plan|cut|show|list|amend|import|follow-up`.
+
+use jiff::Timestamp;
+use sluice_app::App;
+use sluice_core::model::Target;
+
+use super::patch::parse;
+use crate::output::{self, Failure};
+use crate::{context, Cli};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReleaseCmd {
+    /// What the next release on a line would hold, its version, and what its next gate needs.
+    Plan {
+        /// A maintained line MAJOR.MINOR, or `main` [default: main].
+        #[arg(long, value_parser = parse::<Target>, default_value = "main")]
+        line: Target,
+    },
+    /// Create the planned release.
+    Cut {
+        #[arg(long, value_parser = parse::<Target>, default_value = "main")]
+        line: Target,
+    },
+    /// One release: content, gates, approvals, tests, deployments.
+    Show { version: String },
+    /// Every release, highest first.
+    List,
+    /// Add or remove patches; approvals given so far stop counting.
+    Amend {
+        version: String,
+        #[arg(long)]
+        add: Vec<String>,
+        #[arg(long)]
+        remove: Vec<String>,
+    },
+    /// Record versions that shipped before Sluice, as baselines for their lines.
+    Import {
+        #[arg(required = true)]
+        versions: Vec<String>,
+    },
+    /// Close the follow-up review an emergency change owes.
+    FollowUp {
+        version: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        comment: String,
+    },
+}
+
+pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result<(), Failure> {
+    match c {
+        ReleaseCmd::Plan { line } => {
+            let actor = context::actor(cli, app).unwrap_or_default();
+            let v = app.plan_release(&actor, now, *line).await?;
+            if cli.json {
+                output::json(&v);
+                return Ok(());
+            }
+            let p = &v.plan;
+            println!(
+                "next release on {}: {} ({} bump{}; previous {})",
+                p.target,
+                p.version,
+                p.bump,
+                if p.patch_release { ", patch release" } else { "" },
+                p.previous.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "none".into())
+            );
+            let mut t = output::table(&["patch", "kind", "severity", "title"]);
+            for x in &v.patches {
+                t.add_row(vec![x.key.clone(), x.kind.clone().unwrap_or_default(), x.severity.clone().unwrap_or_default(), x.title.clone()]);
+            }
+            output::print_table(&t);
+            if let Some(r) = &v.refusal {
+                println!("{}", output::paint("31", "cannot be cut:"));
+                for u in r {
+                    println!("  - {}", u.requirement);
+                }
+            }
+            if let Some(g) = &v.next_gate {
+                output::gate(g);
+            }
+            for g in &v.open_releases {
+                println!("\nrelease {} (already cut):", g.release);
+                output::gate(g);
+            }
+            Ok(())
+        }
+        ReleaseCmd::Show { version } => {
+            let v = app.show_release(now, version).await?;
+            if cli.json {
+                output::json(&v);
+                return Ok(());
+            }
+            let r = &v.release;
+            println!(
+                "release {} ({}) on line {}  content {}",
+                r.version,
+                r.status,
+                r.line,
+                &r.content_hash[..12]
+            );
+            println!("entered: {}", if r.reached.is_empty() { "none".into() } else { r.reached.join(" → ") });
+            let mut t = output::table(&["patch", "kind", "severity", "status", "title"]);
+            for p in &v.patches {
+                t.add_row(vec![p.key.clone(), p.kind.clone().unwrap_or_default(), p.severity.clone().unwrap_or_default(), p.status.to_string(), p.title.clone()]);
+            }
+            output::print_table(&t);
+            if !r.approvals.is_empty() {
+                let mut t = output::table(&["env", "role", "approver", "kind", "valid", "when"]);
+                for a in &r.approvals {
+                    let valid = if a.content_hash == r.content_hash { "yes" } else { "void: content changed" };
+                    t.add_row(vec![a.env.clone(), a.role.clone(), a.approver.clone(), a.kind.to_string(), valid.into(), output::when(Some(a.at))]);
+                }
+                output::print_table(&t);
+            }
+            if !r.tests.is_empty() {
+                let mut t = output::table(&["env", "suite", "result", "by", "when", "url"]);
+                for x in &r.tests {
+                    t.add_row(vec![x.env.clone(), x.suite.clone(), if x.passed { "pass" } else { "FAIL" }.into(), x.reporter.clone(), output::when(Some(x.at)), x.url.clone().unwrap_or_default()]);
+                }
+                output::print_table(&t);
+            }
+            if !v.deployments.is_empty() {
+                let mut t = output::table(&["env", "action", "outcome", "by", "started", "emergency", "in window"]);
+                for d in &v.deployments {
+                    t.add_row(vec![
+                        d.env.clone(),
+                        d.action.to_string(),
+                        d.outcome.to_string(),
+                        d.actor.clone(),
+                        output::when(Some(d.started_at)),
+                        if d.emergency { "yes" } else { "" }.into(),
+                        if d.in_window { "yes" } else { "no" }.into(),
+                    ]);
+                }
+                output::print_table(&t);
+            }
+            for f in r.follow_ups.iter().filter(|f| f.closed_at.is_none()) {
+                println!("open follow-up review for `{}` (emergency: {})", f.env, f.reason);
+            }
+            if let Some(g) = &v.next_gate {
+                output::gate(g);
+            }
+            Ok(())
+        }
+        ReleaseCmd::List => {
+            let rs = app.list_releases().await?;
+            if cli.json {
+                output::json(&rs);
+                return Ok(());
+            }
+            let mut t = output::table(&["version", "status", "line", "patches", "entered", "created"]);
+            for r in &rs {
+                t.add_row(vec![
+                    r.version.to_string(),
+                    if r.imported { "released (imported)".to_string() } else { r.status.to_string() },
+                    r.line.to_string(),
+                    r.patches.join(", "),
+                    r.reached.last().cloned().unwrap_or_default(),
+                    output::when(Some(r.created_at)),
+                ]);
+            }
+            output::print_table(&t);
+            Ok(())
+        }
+        _ => {
+            let actor = context::actor(cli, app)?;
+            let a = actor.as_str();
+            match c {
+                ReleaseCmd::Cut { line } => {
+                    let r = app.cut_release(a, now, *line).await?;
+                    if cli.json {
+                        output::json(&r);
+                    } else {
+                        output::ok(&format!("cut release {} on {} with {}", r.version, r.target, r.patches.join(", ")));
+                    }
+                }
+                ReleaseCmd::Amend { version, add, remove } => {
+                    let r = app.amend_release(a, now, version, add, remove).await?;
+                    if cli.json {
+                        output::json(&r);
+                    } else {
+                        output::ok(&format!("release {} now holds {}; earlier approvals no longer count", r.version, r.patches.join(", ")));
+                    }
+                }
+                ReleaseCmd::Import { versions } => {
+                    let mut out = Vec::new();
+                    for v in versions {
+                        out.push(app.import_release(a, now, v).await?);
+                    }
+                    if cli.json {
+                        output::json(&out);
+                    } else {
+                        for r in out {
+                            output::ok(&format!("recorded {} as released", r.version));
+                        }
+                    }
+                }
+                ReleaseCmd::FollowUp { version, env, comment } => {
+                    let r = app.close_follow_up(a, now, version, env, comment.clone()).await?;
+                    if cli.json {
+                        output::json(&r);
+                    } else {
+                        output::ok(&format!("closed the follow-up review of {} in `{env}`", r.version));
+                    }
+                }
+                _ => unreachable!("read commands handled above"),
+            }
+            Ok(())
+        }
+    }
+}
