@@ -20,15 +20,30 @@ pub struct AuditVerify {
 
 impl App {
     /// `audit`: events in order, optionally about one patch or release.
-    pub async fn audit(&self, subject: Option<&str>, after: i64, limit: i64) -> Result<AuditReport> {
-        Ok(AuditReport { events: self.store.events(subject, after, limit).await? })
+    pub async fn audit(
+        &self,
+        subject: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> Result<AuditReport> {
+        Ok(AuditReport {
+            events: self.store.events(subject, after, limit).await?,
+        })
     }
 
     /// `audit verify`: recomputes the chain and names the first altered event.
     pub async fn audit_verify(&self) -> Result<AuditVerify> {
         Ok(match self.store.verify_chain().await? {
-            Ok(n) => AuditVerify { ok: true, checked: n, first_break: None },
-            Err(b) => AuditVerify { ok: false, checked: 0, first_break: Some(b) },
+            Ok(n) => AuditVerify {
+                ok: true,
+                checked: n,
+                first_break: None,
+            },
+            Err(b) => AuditVerify {
+                ok: false,
+                checked: 0,
+                first_break: Some(b),
+            },
         })
     }
 }

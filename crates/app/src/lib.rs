@@ -24,7 +24,7 @@ pub use audit::{AuditReport, AuditVerify};
 pub use patches::{PatchList, PatchView};
 pub use promote::{PromoteOutcome, RollbackOutcome};
 pub use releases::{ChecklistLine, ChecklistView, PlanView, ReleaseView};
-pub use runner::{run_command, CommandRun};
+pub use runner::{CommandRun, run_command};
 pub use sluice_store::PatchQuery;
 
 /// How a command failed. Each maps to one exit code at the edge.
@@ -89,13 +89,20 @@ pub struct App {
 
 /// Where the process file is looked for, from `start` upwards.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find(|d| d.join("sluice.toml").is_file()).map(Path::to_path_buf)
+    start
+        .ancestors()
+        .find(|d| d.join("sluice.toml").is_file())
+        .map(Path::to_path_buf)
 }
 
 /// Reads and validates a process file.
 pub fn load_process(path: &Path) -> std::result::Result<Process, ProcessError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ProcessError::Io(format!("cannot read {}: {e}", path.display())))?;
-    let label = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ProcessError::Io(format!("cannot read {}: {e}", path.display())))?;
+    let label = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
     process::load(&label, &text).map_err(ProcessError::Invalid)
 }
 
@@ -117,15 +124,27 @@ pub fn default_db_url(root: &Path) -> std::io::Result<String> {
 impl App {
     pub async fn open(process: Process, db_url: &str, root: PathBuf) -> Result<App> {
         let store = Store::open(db_url).await?;
-        Ok(App { process, store, root })
+        Ok(App {
+            process,
+            store,
+            root,
+        })
     }
 
     pub(crate) fn ctx<'a>(&'a self, actor: &'a str, now: Timestamp) -> Ctx<'a> {
-        Ctx { process: &self.process, actor, now }
+        Ctx {
+            process: &self.process,
+            actor,
+            now,
+        }
     }
 
     pub(crate) fn change(&self, actor: &str, now: Timestamp) -> sluice_store::Change {
-        sluice_store::Change { actor: actor.to_string(), at_ms: now.as_millisecond(), ..Default::default() }
+        sluice_store::Change {
+            actor: actor.to_string(),
+            at_ms: now.as_millisecond(),
+            ..Default::default()
+        }
     }
 
     /// Where every environment stands.
@@ -137,14 +156,27 @@ impl App {
             .environments
             .iter()
             .map(|e| {
-                let holds = states.iter().find(|s| s.env == e.name).and_then(|s| s.release.clone());
+                let holds = states
+                    .iter()
+                    .find(|s| s.env == e.name)
+                    .and_then(|s| s.release.clone());
                 let waiting = releases
                     .iter()
                     .filter(|r| r.status == sluice_core::model::ReleaseStatus::Candidate)
-                    .filter(|r| self.process.environments.iter().find(|x| !r.has_reached(&x.name)).is_some_and(|x| x.name == e.name))
+                    .filter(|r| {
+                        self.process
+                            .environments
+                            .iter()
+                            .find(|x| !r.has_reached(&x.name))
+                            .is_some_and(|x| x.name == e.name)
+                    })
                     .map(|r| r.version.to_string())
                     .collect();
-                EnvStatus { env: e.name.clone(), release: holds, waiting }
+                EnvStatus {
+                    env: e.name.clone(),
+                    release: holds,
+                    waiting,
+                }
             })
             .collect())
     }

@@ -8,7 +8,7 @@ use sluice_core::event::Event;
 use sluice_core::model::Patch;
 use sluice_store::{PatchQuery, StoreError};
 
-use crate::{not_found_patch, App, AppError, Result};
+use crate::{App, AppError, Result, not_found_patch};
 
 /// A patch with its history.
 #[derive(Debug, Clone, Serialize)]
@@ -28,7 +28,12 @@ pub struct PatchList {
 
 impl App {
     /// `patch report`.
-    pub async fn report_patch(&self, actor: &str, now: Timestamp, input: ReportInput) -> Result<Patch> {
+    pub async fn report_patch(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        input: ReportInput,
+    ) -> Result<Patch> {
         // Two reporters may race for a number: the loser takes the next one.
         for _ in 0..5 {
             let n = self.store.next_patch_number().await?;
@@ -42,14 +47,26 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(AppError::Conflict("conflict: could not take a patch number after 5 tries; run it again".into()))
+        Err(AppError::Conflict(
+            "conflict: could not take a patch number after 5 tries; run it again".into(),
+        ))
     }
 
     async fn patch_rev(&self, key: &str) -> Result<(Patch, i64)> {
-        self.store.patch(key).await?.ok_or_else(|| not_found_patch(key))
+        self.store
+            .patch(key)
+            .await?
+            .ok_or_else(|| not_found_patch(key))
     }
 
-    async fn save_patch(&self, actor: &str, now: Timestamp, p: Patch, rev: i64, e: Event) -> Result<Patch> {
+    async fn save_patch(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        p: Patch,
+        rev: i64,
+        e: Event,
+    ) -> Result<Patch> {
         let mut c = self.change(actor, now);
         c.patches.push((p.clone(), Some(rev)));
         c.events.push(e);
@@ -58,7 +75,13 @@ impl App {
     }
 
     /// `patch triage`.
-    pub async fn triage_patch(&self, actor: &str, now: Timestamp, key: &str, input: TriageInput) -> Result<Patch> {
+    pub async fn triage_patch(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        key: &str,
+        input: TriageInput,
+    ) -> Result<Patch> {
         let (p, rev) = self.patch_rev(key).await?;
         let (n, e) = decide::triage(&self.ctx(actor, now), &p, input)?;
         self.save_patch(actor, now, n, rev, e).await
@@ -72,7 +95,14 @@ impl App {
     }
 
     /// `patch review`: `verdict` None asks for review.
-    pub async fn review_patch(&self, actor: &str, now: Timestamp, key: &str, verdict: Option<bool>, comment: Option<String>) -> Result<Patch> {
+    pub async fn review_patch(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        key: &str,
+        verdict: Option<bool>,
+        comment: Option<String>,
+    ) -> Result<Patch> {
         let (p, rev) = self.patch_rev(key).await?;
         let (n, e) = decide::review(&self.ctx(actor, now), &p, verdict, comment)?;
         self.save_patch(actor, now, n, rev, e).await
@@ -86,14 +116,26 @@ impl App {
     }
 
     /// `patch reject`.
-    pub async fn reject_patch(&self, actor: &str, now: Timestamp, key: &str, reason: String) -> Result<Patch> {
+    pub async fn reject_patch(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        key: &str,
+        reason: String,
+    ) -> Result<Patch> {
         let (p, rev) = self.patch_rev(key).await?;
         let (n, e) = decide::reject(&self.ctx(actor, now), &p, reason)?;
         self.save_patch(actor, now, n, rev, e).await
     }
 
     /// `patch defer`.
-    pub async fn defer_patch(&self, actor: &str, now: Timestamp, key: &str, reason: String) -> Result<Patch> {
+    pub async fn defer_patch(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        key: &str,
+        reason: String,
+    ) -> Result<Patch> {
         let (p, rev) = self.patch_rev(key).await?;
         let (n, e) = decide::defer(&self.ctx(actor, now), &p, reason)?;
         self.save_patch(actor, now, n, rev, e).await
@@ -103,14 +145,27 @@ impl App {
     pub async fn list_patches(&self, now: Timestamp, mut q: PatchQuery) -> Result<PatchList> {
         q.now_ms = now.as_millisecond();
         let page = self.store.patches(&q).await?;
-        let overdue = page.patches.iter().filter(|p| p.is_overdue(now)).map(|p| p.key.clone()).collect();
-        Ok(PatchList { patches: page.patches, total: page.total, overdue })
+        let overdue = page
+            .patches
+            .iter()
+            .filter(|p| p.is_overdue(now))
+            .map(|p| p.key.clone())
+            .collect();
+        Ok(PatchList {
+            patches: page.patches,
+            total: page.total,
+            overdue,
+        })
     }
 
     /// `patch show`.
     pub async fn show_patch(&self, now: Timestamp, key: &str) -> Result<PatchView> {
         let (p, _) = self.patch_rev(key).await?;
         let events = self.store.events(Some(key), 0, 1000).await?;
-        Ok(PatchView { overdue: p.is_overdue(now), patch: p, events })
+        Ok(PatchView {
+            overdue: p.is_overdue(now),
+            patch: p,
+            events,
+        })
     }
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 use sluice_core::decide::{self, RunResult};
-use sluice_core::model::{Deployment, DeploymentAction, EnvState, Outcome, Patch, Release, ReleaseStatus};
+use sluice_core::model::{
+    Deployment, DeploymentAction, EnvState, Outcome, Patch, Release, ReleaseStatus,
+};
 use sluice_store::StoreError;
 
 use crate::runner::{expand, run_command};
@@ -30,7 +32,12 @@ pub struct RollbackOutcome {
 fn deployment_id(now: Timestamp) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("D{}-{}-{}", now.as_millisecond(), std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "D{}-{}-{}",
+        now.as_millisecond(),
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn later(now: Timestamp) -> Timestamp {
@@ -48,7 +55,11 @@ fn conflict(what: &str, e: StoreError) -> AppError {
 
 impl App {
     fn env_history(deps: &[Deployment], releases: &[Release]) -> Vec<String> {
-        let rolled_back = |v: &str| releases.iter().any(|r| r.version.to_string() == v && r.status == ReleaseStatus::RolledBack);
+        let rolled_back = |v: &str| {
+            releases
+                .iter()
+                .any(|r| r.version.to_string() == v && r.status == ReleaseStatus::RolledBack)
+        };
         deps.iter()
             .filter(|d| d.outcome == Outcome::Succeeded)
             .filter_map(|d| match d.action {
@@ -60,31 +71,61 @@ impl App {
     }
 
     /// `promote`: checks the gate into `env`, runs its deploy command and records the outcome.
-    pub async fn promote(&self, actor: &str, now: Timestamp, version: &str, env: &str, emergency_reason: Option<&str>) -> Result<PromoteOutcome> {
+    pub async fn promote(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        version: &str,
+        env: &str,
+        emergency_reason: Option<&str>,
+    ) -> Result<PromoteOutcome> {
         let (r, rev) = self.release_rev(version).await?;
         let ps = self.release_patches(&r).await?;
         let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
         let id = deployment_id(now);
         let ctx = self.ctx(actor, now);
-        let (claimed, dep, ev) = decide::start_promotion(&ctx, &r, &refs, env, emergency_reason, &id)?;
+        let (claimed, dep, ev) =
+            decide::start_promotion(&ctx, &r, &refs, env, emergency_reason, &id)?;
         let v = r.version.to_string();
         let mut c = self.change(actor, now);
         c.releases.push((claimed, Some(rev)));
         c.deployments.push(dep.clone());
         c.events.push(ev);
-        self.store.commit(&c).await.map_err(|e| conflict(&format!("release {v}"), e))?;
+        self.store
+            .commit(&c)
+            .await
+            .map_err(|e| conflict(&format!("release {v}"), e))?;
 
-        let (_, e) = self.process.environment(env).expect("checked by the decider");
+        let (_, e) = self
+            .process
+            .environment(env)
+            .expect("checked by the decider");
         let current = self.store.environment(env).await?;
-        let previous = current.as_ref().and_then(|(s, _)| s.release.clone()).unwrap_or_default();
+        let previous = current
+            .as_ref()
+            .and_then(|(s, _)| s.release.clone())
+            .unwrap_or_default();
         let run = match &e.deploy {
             Some(t) => {
-                let vars = [("version", v.as_str()), ("previous", previous.as_str()), ("env", env)];
+                let vars = [
+                    ("version", v.as_str()),
+                    ("previous", previous.as_str()),
+                    ("env", env),
+                ];
                 let argv = expand(t, &vars);
-                let env_vars = [("SLUICE_VERSION", v.as_str()), ("SLUICE_PREVIOUS", previous.as_str()), ("SLUICE_ENV", env)];
+                let env_vars = [
+                    ("SLUICE_VERSION", v.as_str()),
+                    ("SLUICE_PREVIOUS", previous.as_str()),
+                    ("SLUICE_ENV", env),
+                ];
                 let timeout = Duration::from_secs(e.deploy_timeout.as_secs().max(1) as u64);
                 let out = run_command(argv, &self.root, &env_vars, timeout).await;
-                RunResult { outcome: Some(out.outcome), command: Some(out.argv), exit_code: out.exit_code, output: Some(out.output) }
+                RunResult {
+                    outcome: Some(out.outcome),
+                    command: Some(out.argv),
+                    exit_code: out.exit_code,
+                    output: Some(out.output),
+                }
             }
             None => RunResult::default(),
         };
@@ -98,12 +139,23 @@ impl App {
         c.releases.push((f.release.clone(), Some(rev2)));
         c.deployments.push(f.deployment.clone());
         for p in f.patches {
-            let rev = ps2.iter().find(|(x, _)| x.key == p.key).map(|(_, r)| *r).unwrap_or(0);
+            let rev = ps2
+                .iter()
+                .find(|(x, _)| x.key == p.key)
+                .map(|(_, r)| *r)
+                .unwrap_or(0);
             c.patches.push((p, Some(rev)));
         }
         if f.deployment.outcome == Outcome::Succeeded {
             let env_rev = self.store.environment(env).await?.map(|(_, r)| r);
-            c.environments.push((EnvState { env: env.to_string(), release: Some(v.clone()), since: Some(done) }, env_rev));
+            c.environments.push((
+                EnvState {
+                    env: env.to_string(),
+                    release: Some(v.clone()),
+                    since: Some(done),
+                },
+                env_rev,
+            ));
         }
         c.events = f.events;
         self.store.commit(&c).await?;
@@ -111,8 +163,15 @@ impl App {
             return Err(AppError::Refused {
                 summary: format!(
                     "deploying {v} to `{env}` {} (exit code {}); {v} stays where it was",
-                    if f.deployment.outcome == Outcome::TimedOut { "timed out" } else { "failed" },
-                    f.deployment.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "none".into())
+                    if f.deployment.outcome == Outcome::TimedOut {
+                        "timed out"
+                    } else {
+                        "failed"
+                    },
+                    f.deployment
+                        .exit_code
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "none".into())
                 ),
                 unmet: vec![decide::Unmet::new(format!(
                     "a successful deploy; its output:\n{}",
@@ -120,13 +179,25 @@ impl App {
                 ))],
             });
         }
-        Ok(PromoteOutcome { release: f.release, deployment: f.deployment })
+        Ok(PromoteOutcome {
+            release: f.release,
+            deployment: f.deployment,
+        })
     }
 
     /// `rollback`: returns `env` to an earlier release by its rollback command; the
     /// rolled-back release's patches reopen.
-    pub async fn rollback(&self, actor: &str, now: Timestamp, env: &str, to: Option<&str>) -> Result<RollbackOutcome> {
-        let to = to.map(crate::releases::parse_version).transpose()?.map(|v| v.to_string());
+    pub async fn rollback(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        env: &str,
+        to: Option<&str>,
+    ) -> Result<RollbackOutcome> {
+        let to = to
+            .map(crate::releases::parse_version)
+            .transpose()?
+            .map(|v| v.to_string());
         let state = self.store.environment(env).await?;
         let current = match state.as_ref().and_then(|(s, _)| s.release.clone()) {
             Some(v) => Some(self.release_rev(&v).await?),
@@ -136,7 +207,13 @@ impl App {
         let releases = self.store.releases().await?;
         let history = Self::env_history(&deps, &releases);
         let ctx = self.ctx(actor, now);
-        let target = decide::plan_rollback(&ctx, env, current.as_ref().map(|(r, _)| r), &history, to.as_deref())?;
+        let target = decide::plan_rollback(
+            &ctx,
+            env,
+            current.as_ref().map(|(r, _)| r),
+            &history,
+            to.as_deref(),
+        )?;
         let (cur, rev) = current.expect("plan_rollback refuses an empty environment");
         let v = cur.version.to_string();
         let id = deployment_id(now);
@@ -147,22 +224,43 @@ impl App {
             env: env.to_string(),
             actor: actor.to_string(),
             started_at: now,
-            expires_at: now.checked_add(jiff::SignedDuration::from_hours(1)).unwrap_or(now),
+            expires_at: now
+                .checked_add(jiff::SignedDuration::from_hours(1))
+                .unwrap_or(now),
         });
         let mut c = self.change(actor, now);
         c.releases.push((claimed, Some(rev)));
         c.deployments.push(dep.clone());
-        self.store.commit(&c).await.map_err(|e| conflict(&format!("release {v}"), e))?;
+        self.store
+            .commit(&c)
+            .await
+            .map_err(|e| conflict(&format!("release {v}"), e))?;
 
-        let (_, e) = self.process.environment(env).expect("checked by the decider");
+        let (_, e) = self
+            .process
+            .environment(env)
+            .expect("checked by the decider");
         let run = match &e.rollback {
             Some(t) => {
-                let vars = [("version", v.as_str()), ("previous", target.as_str()), ("env", env)];
+                let vars = [
+                    ("version", v.as_str()),
+                    ("previous", target.as_str()),
+                    ("env", env),
+                ];
                 let argv = expand(t, &vars);
-                let env_vars = [("SLUICE_VERSION", v.as_str()), ("SLUICE_PREVIOUS", target.as_str()), ("SLUICE_ENV", env)];
+                let env_vars = [
+                    ("SLUICE_VERSION", v.as_str()),
+                    ("SLUICE_PREVIOUS", target.as_str()),
+                    ("SLUICE_ENV", env),
+                ];
                 let timeout = Duration::from_secs(e.deploy_timeout.as_secs().max(1) as u64);
                 let out = run_command(argv, &self.root, &env_vars, timeout).await;
-                RunResult { outcome: Some(out.outcome), command: Some(out.argv), exit_code: out.exit_code, output: Some(out.output) }
+                RunResult {
+                    outcome: Some(out.outcome),
+                    command: Some(out.argv),
+                    exit_code: out.exit_code,
+                    output: Some(out.output),
+                }
             }
             None => RunResult::default(),
         };
@@ -176,24 +274,41 @@ impl App {
         c.releases.push((f.release.clone(), Some(rev2)));
         c.deployments.push(f.deployment.clone());
         for p in f.patches {
-            let rev = ps.iter().find(|(x, _)| x.key == p.key).map(|(_, r)| *r).unwrap_or(0);
+            let rev = ps
+                .iter()
+                .find(|(x, _)| x.key == p.key)
+                .map(|(_, r)| *r)
+                .unwrap_or(0);
             c.patches.push((p, Some(rev)));
         }
         if f.deployment.outcome == Outcome::Succeeded {
             let env_rev = self.store.environment(env).await?.map(|(_, r)| r);
-            c.environments.push((EnvState { env: env.to_string(), release: Some(target.clone()), since: Some(done) }, env_rev));
+            c.environments.push((
+                EnvState {
+                    env: env.to_string(),
+                    release: Some(target.clone()),
+                    since: Some(done),
+                },
+                env_rev,
+            ));
         }
         c.events = f.events;
         self.store.commit(&c).await?;
         if f.deployment.outcome != Outcome::Succeeded {
             return Err(AppError::Refused {
-                summary: format!("rolling back `{env}` from {v} to {target} failed; `{env}` still holds {v}"),
+                summary: format!(
+                    "rolling back `{env}` from {v} to {target} failed; `{env}` still holds {v}"
+                ),
                 unmet: vec![decide::Unmet::new(format!(
                     "a successful rollback command; its output:\n{}",
                     f.deployment.output.as_deref().unwrap_or("").trim_end()
                 ))],
             });
         }
-        Ok(RollbackOutcome { release: f.release, to: target, deployment: f.deployment })
+        Ok(RollbackOutcome {
+            release: f.release,
+            to: target,
+            deployment: f.deployment,
+        })
     }
 }

@@ -4,11 +4,11 @@
 use jiff::Timestamp;
 use semver::Version;
 use serde::Serialize;
-use sluice_core::decide::{self, evaluate_gate, next_env, GateReport, Plan};
+use sluice_core::decide::{self, GateReport, Plan, evaluate_gate, next_env};
 use sluice_core::event::Event;
 use sluice_core::model::{Deployment, Patch, Release, ReleaseStatus, Target};
 
-use crate::{not_found_patch, not_found_release, App, AppError, Result};
+use crate::{App, AppError, Result, not_found_patch, not_found_release};
 
 /// `release plan`: the would-be release and what its first gate still needs.
 #[derive(Debug, Clone, Serialize)]
@@ -50,33 +50,63 @@ pub struct ChecklistView {
 
 pub(crate) fn parse_version(v: &str) -> Result<Version> {
     let v = v.strip_prefix('v').unwrap_or(v);
-    Version::parse(v).map_err(|e| AppError::Invalid(format!("`{v}` is not a SemVer version ({e}); write MAJOR.MINOR.PATCH, for example 1.2.4")))
+    Version::parse(v).map_err(|e| {
+        AppError::Invalid(format!(
+            "`{v}` is not a SemVer version ({e}); write MAJOR.MINOR.PATCH, for example 1.2.4"
+        ))
+    })
 }
 
 impl App {
     pub(crate) async fn release_rev(&self, v: &str) -> Result<(Release, i64)> {
         let v = parse_version(v)?.to_string();
-        self.store.release(&v).await?.ok_or_else(|| not_found_release(&v))
+        self.store
+            .release(&v)
+            .await?
+            .ok_or_else(|| not_found_release(&v))
     }
 
     pub(crate) async fn release_patches(&self, r: &Release) -> Result<Vec<(Patch, i64)>> {
-        self.store.patches_by_key(&r.patches).await.map_err(Into::into)
+        self.store
+            .patches_by_key(&r.patches)
+            .await
+            .map_err(Into::into)
     }
 
-    pub(crate) fn gate_for(&self, now: Timestamp, r: &Release, patches: &[&Patch]) -> Option<GateReport> {
+    pub(crate) fn gate_for(
+        &self,
+        now: Timestamp,
+        r: &Release,
+        patches: &[&Patch],
+    ) -> Option<GateReport> {
         let ctx = self.ctx("", now);
         let env = next_env(&ctx, r)?;
-        Some(evaluate_gate(&ctx, r, env, false, decide::emergency_eligible(&ctx, patches)))
+        Some(evaluate_gate(
+            &ctx,
+            r,
+            env,
+            false,
+            decide::emergency_eligible(&ctx, patches),
+        ))
     }
 
     /// `release plan`.
-    pub async fn plan_release(&self, actor: &str, now: Timestamp, target: Target) -> Result<PlanView> {
+    pub async fn plan_release(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        target: Target,
+    ) -> Result<PlanView> {
         let ctx = self.ctx(actor, now);
         let ready = self.store.ready_patches().await?;
         let refs: Vec<&Patch> = ready.iter().collect();
         let versions = self.store.versions().await?;
         let plan = decide::plan(&ctx, target, &refs, &versions);
-        let patches: Vec<Patch> = ready.iter().filter(|p| plan.patches.contains(&p.key)).cloned().collect();
+        let patches: Vec<Patch> = ready
+            .iter()
+            .filter(|p| plan.patches.contains(&p.key))
+            .cloned()
+            .collect();
         let members: Vec<&Patch> = patches.iter().collect();
         let refusal = match decide::plan_refusal(&plan).map_or(Ok(()), Err) {
             Ok(()) => None,
@@ -84,7 +114,11 @@ impl App {
             Err(decide::Denied::Invalid(m)) => Some(vec![decide::Unmet::new(m)]),
         };
         let draft = decide::draft(&ctx, &plan, &members);
-        let next_gate = if plan.patches.is_empty() { None } else { self.gate_for(now, &draft, &members) };
+        let next_gate = if plan.patches.is_empty() {
+            None
+        } else {
+            self.gate_for(now, &draft, &members)
+        };
         let mut open_releases = Vec::new();
         for r in self.store.releases().await? {
             if r.status == ReleaseStatus::Candidate && r.target == target {
@@ -95,11 +129,22 @@ impl App {
                 }
             }
         }
-        Ok(PlanView { plan, patches, refusal, next_gate, open_releases })
+        Ok(PlanView {
+            plan,
+            patches,
+            refusal,
+            next_gate,
+            open_releases,
+        })
     }
 
     /// `release cut`.
-    pub async fn cut_release(&self, actor: &str, now: Timestamp, target: Target) -> Result<Release> {
+    pub async fn cut_release(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        target: Target,
+    ) -> Result<Release> {
         let ctx = self.ctx(actor, now);
         let ready = self.store.ready_patches().await?;
         let refs: Vec<&Patch> = ready.iter().collect();
@@ -108,7 +153,11 @@ impl App {
         let (release, bound, events) = decide::cut(&ctx, &plan, &refs)?;
         let mut c = self.change(actor, now);
         for p in bound {
-            let (_, rev) = self.store.patch(&p.key).await?.ok_or_else(|| not_found_patch(&p.key))?;
+            let (_, rev) = self
+                .store
+                .patch(&p.key)
+                .await?
+                .ok_or_else(|| not_found_patch(&p.key))?;
             c.patches.push((p, Some(rev)));
         }
         c.releases.push((release.clone(), None));
@@ -118,7 +167,12 @@ impl App {
     }
 
     /// `release import`: a version that shipped before Sluice, as a baseline.
-    pub async fn import_release(&self, actor: &str, now: Timestamp, version: &str) -> Result<Release> {
+    pub async fn import_release(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        version: &str,
+    ) -> Result<Release> {
         let v = parse_version(version)?;
         let versions = self.store.versions().await?;
         let (r, e) = decide::import(&self.ctx(actor, now), v, &versions)?;
@@ -130,24 +184,46 @@ impl App {
     }
 
     /// `release amend`: add or remove patches; approvals given so far stop counting.
-    pub async fn amend_release(&self, actor: &str, now: Timestamp, version: &str, add: &[String], remove: &[String]) -> Result<Release> {
+    pub async fn amend_release(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        version: &str,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<Release> {
         let (r, rev) = self.release_rev(version).await?;
         let current = self.release_patches(&r).await?;
         let mut adds = Vec::new();
         for k in add {
-            adds.push(self.store.patch(k).await?.ok_or_else(|| not_found_patch(k))?);
+            adds.push(
+                self.store
+                    .patch(k)
+                    .await?
+                    .ok_or_else(|| not_found_patch(k))?,
+            );
         }
         let mut removes = Vec::new();
         for k in remove {
-            removes.push(self.store.patch(k).await?.ok_or_else(|| not_found_patch(k))?);
+            removes.push(
+                self.store
+                    .patch(k)
+                    .await?
+                    .ok_or_else(|| not_found_patch(k))?,
+            );
         }
         let cur_refs: Vec<&Patch> = current.iter().map(|(p, _)| p).collect();
         let add_refs: Vec<&Patch> = adds.iter().map(|(p, _)| p).collect();
         let rm_refs: Vec<&Patch> = removes.iter().map(|(p, _)| p).collect();
-        let (n, changed, e) = decide::amend(&self.ctx(actor, now), &r, &cur_refs, &add_refs, &rm_refs)?;
+        let (n, changed, e) =
+            decide::amend(&self.ctx(actor, now), &r, &cur_refs, &add_refs, &rm_refs)?;
         let mut c = self.change(actor, now);
         for p in changed {
-            let rev = adds.iter().chain(&removes).find(|(x, _)| x.key == p.key).map(|(_, rev)| *rev);
+            let rev = adds
+                .iter()
+                .chain(&removes)
+                .find(|(x, _)| x.key == p.key)
+                .map(|(_, rev)| *rev);
             c.patches.push((p, rev));
         }
         c.releases.push((n.clone(), Some(rev)));
@@ -159,11 +235,28 @@ impl App {
     /// `release show`.
     pub async fn show_release(&self, now: Timestamp, version: &str) -> Result<ReleaseView> {
         let (r, _) = self.release_rev(version).await?;
-        let patches: Vec<Patch> = self.release_patches(&r).await?.into_iter().map(|(p, _)| p).collect();
+        let patches: Vec<Patch> = self
+            .release_patches(&r)
+            .await?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
         let refs: Vec<&Patch> = patches.iter().collect();
-        let next_gate = if r.status == ReleaseStatus::Candidate { self.gate_for(now, &r, &refs) } else { None };
-        let deployments = self.store.deployments(None, Some(&r.version.to_string())).await?;
-        Ok(ReleaseView { release: r, patches, next_gate, deployments })
+        let next_gate = if r.status == ReleaseStatus::Candidate {
+            self.gate_for(now, &r, &refs)
+        } else {
+            None
+        };
+        let deployments = self
+            .store
+            .deployments(None, Some(&r.version.to_string()))
+            .await?;
+        Ok(ReleaseView {
+            release: r,
+            patches,
+            next_gate,
+            deployments,
+        })
     }
 
     /// `release list`: highest version first.
@@ -171,7 +264,15 @@ impl App {
         Ok(self.store.releases().await?)
     }
 
-    async fn save_release(&self, actor: &str, now: Timestamp, r: Release, rev: i64, patches: Vec<(Patch, i64)>, events: Vec<Event>) -> Result<Release> {
+    async fn save_release(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        r: Release,
+        rev: i64,
+        patches: Vec<(Patch, i64)>,
+        events: Vec<Event>,
+    ) -> Result<Release> {
         let mut c = self.change(actor, now);
         c.releases.push((r.clone(), Some(rev)));
         c.patches = patches.into_iter().map(|(p, rev)| (p, Some(rev))).collect();
@@ -181,21 +282,46 @@ impl App {
     }
 
     /// `test report`.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn report_test(&self, actor: &str, now: Timestamp, version: &str, env: &str, suite: &str, passed: bool, url: Option<String>) -> Result<Release> {
+    #[expect(clippy::too_many_arguments, reason = "one argument per field of the CLI and API request")]
+    pub async fn report_test(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        version: &str,
+        env: &str,
+        suite: &str,
+        passed: bool,
+        url: Option<String>,
+    ) -> Result<Release> {
         let (r, rev) = self.release_rev(version).await?;
         let ps = self.release_patches(&r).await?;
         let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
-        let (n, changed, events) = decide::report_test(&self.ctx(actor, now), &r, &refs, env, suite, passed, url)?;
+        let (n, changed, events) =
+            decide::report_test(&self.ctx(actor, now), &r, &refs, env, suite, passed, url)?;
         let changed = changed.into_iter().map(|p| {
-            let rev = ps.iter().find(|(x, _)| x.key == p.key).map(|(_, r)| *r).unwrap_or(0);
+            let rev = ps
+                .iter()
+                .find(|(x, _)| x.key == p.key)
+                .map(|(_, r)| *r)
+                .unwrap_or(0);
             (p, rev)
         });
-        self.save_release(actor, now, n, rev, changed.collect(), events).await
+        self.save_release(actor, now, n, rev, changed.collect(), events)
+            .await
     }
 
     /// `approve`.
-    pub async fn approve(&self, actor: &str, now: Timestamp, version: &str, env: &str, role: &str, emergency: bool, comment: Option<String>) -> Result<Release> {
+    #[expect(clippy::too_many_arguments, reason = "one argument per field of the CLI and API request")]
+    pub async fn approve(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        version: &str,
+        env: &str,
+        role: &str,
+        emergency: bool,
+        comment: Option<String>,
+    ) -> Result<Release> {
         let (r, rev) = self.release_rev(version).await?;
         let (n, e) = decide::approve(&self.ctx(actor, now), &r, env, role, emergency, comment)?;
         self.save_release(actor, now, n, rev, vec![], vec![e]).await
@@ -220,19 +346,36 @@ impl App {
                 }
             })
             .collect();
-        Ok(ChecklistView { release: r.version.to_string(), items })
+        Ok(ChecklistView {
+            release: r.version.to_string(),
+            items,
+        })
     }
 
     /// `checklist --tick`.
-    pub async fn tick(&self, actor: &str, now: Timestamp, version: &str, id: &str) -> Result<ChecklistView> {
+    pub async fn tick(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        version: &str,
+        id: &str,
+    ) -> Result<ChecklistView> {
         let (r, rev) = self.release_rev(version).await?;
         let (n, e) = decide::tick(&self.ctx(actor, now), &r, id)?;
-        self.save_release(actor, now, n, rev, vec![], vec![e]).await?;
+        self.save_release(actor, now, n, rev, vec![], vec![e])
+            .await?;
         self.checklist(version).await
     }
 
     /// `release follow-up`: closes the review an emergency change owes.
-    pub async fn close_follow_up(&self, actor: &str, now: Timestamp, version: &str, env: &str, comment: String) -> Result<Release> {
+    pub async fn close_follow_up(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        version: &str,
+        env: &str,
+        comment: String,
+    ) -> Result<Release> {
         let (r, rev) = self.release_rev(version).await?;
         let (n, e) = decide::close_follow_up(&self.ctx(actor, now), &r, env, comment)?;
         self.save_release(actor, now, n, rev, vec![], vec![e]).await

@@ -26,7 +26,10 @@ pub struct CommandRun {
 
 /// Substitutes `{name}` placeholders argument by argument.
 pub fn expand(t: &CommandTemplate, vars: &[(&str, &str)]) -> Vec<String> {
-    t.argv.iter().map(|a| sluice_core::decide::fill(a, vars)).collect()
+    t.argv
+        .iter()
+        .map(|a| sluice_core::decide::fill(a, vars))
+        .collect()
 }
 
 async fn pump<R: AsyncRead + Unpin>(mut r: R, tx: tokio::sync::mpsc::UnboundedSender<Vec<u8>>) {
@@ -53,12 +56,26 @@ fn keep_tail(out: &mut Vec<u8>, chunk: &[u8], cut: &mut bool) {
 }
 
 /// Runs `argv` in `dir` with `env` added, killing it (and its process group) after `timeout`.
-pub async fn run_command(argv: Vec<String>, dir: &Path, env: &[(&str, &str)], timeout: Duration) -> CommandRun {
+pub async fn run_command(
+    argv: Vec<String>,
+    dir: &Path,
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> CommandRun {
     let Some(program) = argv.first() else {
-        return CommandRun { argv, outcome: Outcome::Failed, exit_code: None, output: "empty command".into() };
+        return CommandRun {
+            argv,
+            outcome: Outcome::Failed,
+            exit_code: None,
+            output: "empty command".into(),
+        };
     };
     // A relative program path is taken from the repository root, whatever the caller's directory.
-    let program_path = if program.contains('/') && !program.starts_with('/') { dir.join(program) } else { program.into() };
+    let program_path = if program.contains('/') && !program.starts_with('/') {
+        dir.join(program)
+    } else {
+        program.into()
+    };
     let mut cmd = tokio::process::Command::new(&program_path);
     cmd.args(&argv[1..])
         .current_dir(dir)
@@ -78,7 +95,7 @@ pub async fn run_command(argv: Vec<String>, dir: &Path, env: &[(&str, &str)], ti
                 outcome: Outcome::Failed,
                 exit_code: None,
                 output: format!("cannot start `{}`: {e}", program_path.display()),
-            }
+            };
         }
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -116,7 +133,9 @@ pub async fn run_command(argv: Vec<String>, dir: &Path, env: &[(&str, &str)], ti
         None => {
             if let Some(pid) = child.id() {
                 // The whole group: scripts often start children of their own.
-                let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{pid}")])
+                    .status();
             }
             let _ = child.kill().await;
             let note = format!("\n[sluice: killed after {}s timeout]\n", timeout.as_secs());
@@ -128,5 +147,10 @@ pub async fn run_command(argv: Vec<String>, dir: &Path, env: &[(&str, &str)], ti
     if cut {
         text.insert_str(0, "[sluice: earlier output cut]\n");
     }
-    CommandRun { argv, outcome, exit_code: code, output: text }
+    CommandRun {
+        argv,
+        outcome,
+        exit_code: code,
+        output: text,
+    }
 }

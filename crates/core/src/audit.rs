@@ -34,9 +34,25 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The hash of one event given its predecessor's. Fields are length-prefixed so
 /// no two different events can produce the same input.
-pub fn event_hash(prev_hash: &str, seq: i64, at_ms: i64, actor: &str, kind: &str, subject: &str, payload: &str) -> String {
+pub fn event_hash(
+    prev_hash: &str,
+    seq: i64,
+    at_ms: i64,
+    actor: &str,
+    kind: &str,
+    subject: &str,
+    payload: &str,
+) -> String {
     let mut h = Sha256::new();
-    for field in [prev_hash, &seq.to_string(), &at_ms.to_string(), actor, kind, subject, payload] {
+    for field in [
+        prev_hash,
+        &seq.to_string(),
+        &at_ms.to_string(),
+        actor,
+        kind,
+        subject,
+        payload,
+    ] {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
     }
@@ -45,7 +61,15 @@ pub fn event_hash(prev_hash: &str, seq: i64, at_ms: i64, actor: &str, kind: &str
 
 impl StoredEvent {
     pub fn expected_hash(&self) -> String {
-        event_hash(&self.prev_hash, self.seq, self.at_ms, &self.actor, &self.kind, &self.subject, &self.payload)
+        event_hash(
+            &self.prev_hash,
+            self.seq,
+            self.at_ms,
+            &self.actor,
+            &self.kind,
+            &self.subject,
+            &self.payload,
+        )
     }
 }
 
@@ -66,7 +90,11 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier { prev_hash: GENESIS.to_string(), prev_seq: None, checked: 0 }
+        Verifier {
+            prev_hash: GENESIS.to_string(),
+            prev_seq: None,
+            checked: 0,
+        }
     }
 }
 
@@ -77,7 +105,10 @@ impl Verifier {
         if e.seq != expect_seq {
             return Err(Break {
                 seq: e.seq,
-                problem: format!("event {expect_seq} is missing (the next stored event is {})", e.seq),
+                problem: format!(
+                    "event {expect_seq} is missing (the next stored event is {})",
+                    e.seq
+                ),
             });
         }
         if e.prev_hash != self.prev_hash {
@@ -89,7 +120,9 @@ impl Verifier {
         if e.expected_hash() != e.hash {
             return Err(Break {
                 seq: e.seq,
-                problem: "its content does not match its hash (it was altered after it was written)".into(),
+                problem:
+                    "its content does not match its hash (it was altered after it was written)"
+                        .into(),
             });
         }
         self.prev_hash = e.hash.clone();
@@ -105,7 +138,9 @@ impl Verifier {
         if last != head_seq || (head_seq > 0 && self.prev_hash != head_hash) {
             return Err(Break {
                 seq: last + 1,
-                problem: format!("the log ends at event {last} but the recorded head is event {head_seq}"),
+                problem: format!(
+                    "the log ends at event {last} but the recorded head is event {head_seq}"
+                ),
             });
         }
         Ok(())
@@ -122,7 +157,14 @@ pub fn verify(events: &[StoredEvent]) -> Result<u64, Break> {
 }
 
 /// Build the next stored event on top of `prev` (`None` for the first).
-pub fn chain(prev: Option<(&str, i64)>, at_ms: i64, actor: &str, kind: &str, subject: &str, payload: String) -> StoredEvent {
+pub fn chain(
+    prev: Option<(&str, i64)>,
+    at_ms: i64,
+    actor: &str,
+    kind: &str,
+    subject: &str,
+    payload: String,
+) -> StoredEvent {
     let (prev_hash, prev_seq) = prev.unwrap_or((GENESIS, 0));
     let seq = prev_seq + 1;
     let hash = event_hash(prev_hash, seq, at_ms, actor, kind, subject, &payload);

@@ -16,7 +16,11 @@ pub struct Event {
 
 impl Event {
     pub fn new(kind: &'static str, subject: impl Into<String>, payload: Value) -> Event {
-        Event { kind, subject: subject.into(), payload }
+        Event {
+            kind,
+            subject: subject.into(),
+            payload,
+        }
     }
 }
 

@@ -3,9 +3,9 @@
 //! windows, and the audit hash chain. No I/O, no clock, no randomness: time,
 //! actor and ids are passed in.
 
-pub mod process;
 pub mod audit;
 pub mod decide;
 pub mod event;
 pub mod model;
+pub mod process;
 pub mod window;

@@ -102,7 +102,10 @@ impl PatchStatus {
     pub fn is_open(self) -> bool {
         !matches!(
             self,
-            PatchStatus::Released | PatchStatus::Verified | PatchStatus::Rejected | PatchStatus::Deferred
+            PatchStatus::Released
+                | PatchStatus::Verified
+                | PatchStatus::Rejected
+                | PatchStatus::Deferred
         )
     }
 }
@@ -291,11 +294,16 @@ impl Release {
     }
     /// Approvals that still count: given for the current content.
     pub fn valid_approvals(&self) -> impl Iterator<Item = &Approval> {
-        self.approvals.iter().filter(|a| a.content_hash == self.content_hash)
+        self.approvals
+            .iter()
+            .filter(|a| a.content_hash == self.content_hash)
     }
     /// The latest result of a suite in an environment.
     pub fn latest_test(&self, env: &str, suite: &str) -> Option<&TestRun> {
-        self.tests.iter().rev().find(|t| t.env == env && t.suite == suite)
+        self.tests
+            .iter()
+            .rev()
+            .find(|t| t.env == env && t.suite == suite)
     }
 }
 

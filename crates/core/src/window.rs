@@ -18,7 +18,11 @@ pub fn window_contains(w: &Window, local: DateTime) -> bool {
 }
 
 /// The freeze the instant falls in, if any (days inclusive, in the zone).
-pub fn active_freeze<'a>(freezes: &'a [Freeze], tz: &TimeZone, now: Timestamp) -> Option<&'a Freeze> {
+pub fn active_freeze<'a>(
+    freezes: &'a [Freeze],
+    tz: &TimeZone,
+    now: Timestamp,
+) -> Option<&'a Freeze> {
     let day = now.to_zoned_datetime(tz.clone()).date();
     freezes.iter().find(|f| f.from <= day && day <= f.to)
 }
@@ -37,12 +41,23 @@ pub fn check_time(env: &Environment, tz: &TimeZone, now: Timestamp) -> Result<()
             local.strftime("%a %Y-%m-%d %H:%M %Z")
         ));
     }
-    if env.windows.is_empty() || env.windows.iter().any(|w| window_contains(w, local.datetime())) {
+    if env.windows.is_empty()
+        || env
+            .windows
+            .iter()
+            .any(|w| window_contains(w, local.datetime()))
+    {
         return Ok(());
     }
     let windows: Vec<&str> = env.windows.iter().map(|w| w.text.as_str()).collect();
     let next = next_opening(env, tz, now)
-        .map(|t| format!("; the next window opens {}", t.to_zoned_datetime(tz.clone()).strftime("%a %Y-%m-%d %H:%M %Z")))
+        .map(|t| {
+            format!(
+                "; the next window opens {}",
+                t.to_zoned_datetime(tz.clone())
+                    .strftime("%a %Y-%m-%d %H:%M %Z")
+            )
+        })
         .unwrap_or_default();
     Err(format!(
         "`{}` may be entered only inside its release windows ({}); it is now {}{}",
@@ -68,12 +83,23 @@ pub fn next_opening(env: &Environment, tz: &TimeZone, now: Timestamp) -> Option<
             .filter(|w| w.days.contains(&day.weekday()))
             .filter_map(|w| {
                 // A wall-clock time skipped by DST resolves forward (compatible rule).
-                let z = day.to_datetime(w.start).to_zoned_datetime(tz.clone()).ok()?;
+                let z = day
+                    .to_datetime(w.start)
+                    .to_zoned_datetime(tz.clone())
+                    .ok()?;
                 let ts = z.timestamp();
                 let end = if w.end_of_day {
-                    day.tomorrow().ok()?.to_datetime(jiff::civil::Time::midnight()).to_zoned_datetime(tz.clone()).ok()?.timestamp()
+                    day.tomorrow()
+                        .ok()?
+                        .to_datetime(jiff::civil::Time::midnight())
+                        .to_zoned_datetime(tz.clone())
+                        .ok()?
+                        .timestamp()
                 } else {
-                    day.to_datetime(w.end).to_zoned_datetime(tz.clone()).ok()?.timestamp()
+                    day.to_datetime(w.end)
+                        .to_zoned_datetime(tz.clone())
+                        .ok()?
+                        .timestamp()
                 };
                 if end <= now {
                     None

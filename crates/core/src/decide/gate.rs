@@ -28,11 +28,20 @@ impl GateReport {
 
 /// The first environment the release has not entered yet.
 pub fn next_env<'p>(ctx: &Ctx<'p>, r: &Release) -> Option<&'p Environment> {
-    ctx.process.environments.iter().find(|e| !r.has_reached(&e.name))
+    ctx.process
+        .environments
+        .iter()
+        .find(|e| !r.has_reached(&e.name))
 }
 
 /// Distinct approvers that count for a role on this gate.
-pub fn counted_approvers(ctx: &Ctx, r: &Release, env: &str, role: &str, kind: ApprovalKind) -> Vec<String> {
+pub fn counted_approvers(
+    ctx: &Ctx,
+    r: &Release,
+    env: &str,
+    role: &str,
+    kind: ApprovalKind,
+) -> Vec<String> {
     let mut who: Vec<String> = r
         .valid_approvals()
         .filter(|a| a.env == env && a.role == role && a.kind == kind)
@@ -46,17 +55,29 @@ pub fn counted_approvers(ctx: &Ctx, r: &Release, env: &str, role: &str, kind: Ap
 }
 
 /// Evaluates the gate into `env` for `r`; `emergency` asks for the emergency lane.
-pub fn evaluate_gate(ctx: &Ctx, r: &Release, env: &Environment, emergency: bool, severities_emergency: bool) -> GateReport {
+pub fn evaluate_gate(
+    ctx: &Ctx,
+    r: &Release,
+    env: &Environment,
+    emergency: bool,
+    severities_emergency: bool,
+) -> GateReport {
     let p = ctx.process;
     let v = r.version.to_string();
     let mut unmet = Vec::new();
     let release_roles = p.responsible(Step::Release);
 
     if r.status != ReleaseStatus::Candidate {
-        unmet.push(Unmet::new(format!("the release must be a candidate (it is {})", r.status)));
+        unmet.push(Unmet::new(format!(
+            "the release must be a candidate (it is {})",
+            r.status
+        )));
     }
     if r.has_reached(&env.name) {
-        unmet.push(Unmet::new(format!("{v} has already entered `{}`", env.name)));
+        unmet.push(Unmet::new(format!(
+            "{v} has already entered `{}`",
+            env.name
+        )));
     }
     if let Some(f) = &r.in_flight {
         unmet.push(Unmet::new(format!(
@@ -64,7 +85,11 @@ pub fn evaluate_gate(ctx: &Ctx, r: &Release, env: &Environment, emergency: bool,
             f.actor, f.env, f.started_at
         )));
     }
-    let idx = p.environments.iter().position(|e| e.name == env.name).unwrap_or(0);
+    let idx = p
+        .environments
+        .iter()
+        .position(|e| e.name == env.name)
+        .unwrap_or(0);
     if idx > 0 {
         let prev = &p.environments[idx - 1];
         if !r.has_reached(&prev.name) {
@@ -79,12 +104,21 @@ pub fn evaluate_gate(ctx: &Ctx, r: &Release, env: &Environment, emergency: bool,
             let state = match latest {
                 None => "no result yet".to_string(),
                 Some(t) if t.passed => continue,
-                Some(t) => format!("latest result failed, reported by {} at {}", t.reporter, t.at),
+                Some(t) => format!(
+                    "latest result failed, reported by {} at {}",
+                    t.reporter, t.at
+                ),
             };
             unmet.push(
-                Unmet::new(format!("suite `{suite}` passed in `{}` ({state})", prev.name))
-                    .by(p.responsible(Step::Test))
-                    .hint(format!("sluice test report {v} --env {} --suite {suite} --pass", prev.name)),
+                Unmet::new(format!(
+                    "suite `{suite}` passed in `{}` ({state})",
+                    prev.name
+                ))
+                .by(p.responsible(Step::Test))
+                .hint(format!(
+                    "sluice test report {v} --env {} --suite {suite} --pass",
+                    prev.name
+                )),
             );
         }
     }
@@ -94,21 +128,37 @@ pub fn evaluate_gate(ctx: &Ctx, r: &Release, env: &Environment, emergency: bool,
             let stale = r
                 .approvals
                 .iter()
-                .filter(|a| a.env == env.name && a.role == *role && a.content_hash != r.content_hash)
+                .filter(|a| {
+                    a.env == env.name && a.role == *role && a.content_hash != r.content_hash
+                })
                 .count();
-            let mut text = format!("approval by `{role}` for `{}` ({} of {})", env.name, have.len(), env.quorum);
+            let mut text = format!(
+                "approval by `{role}` for `{}` ({} of {})",
+                env.name,
+                have.len(),
+                env.quorum
+            );
             if stale > 0 {
-                text.push_str(&format!("; {stale} earlier approval(s) void: the release content changed since"));
+                text.push_str(&format!(
+                    "; {stale} earlier approval(s) void: the release content changed since"
+                ));
             }
             if !p.review.author_may_approve && !r.authors.is_empty() {
-                text.push_str(&format!("; not by an author of its patches ({})", r.authors.join(", ")));
+                text.push_str(&format!(
+                    "; not by an author of its patches ({})",
+                    r.authors.join(", ")
+                ));
             }
-            unmet.push(Unmet::new(text).role(role).hint(format!("sluice approve {v} --env {} --role {role}", env.name)));
+            unmet.push(Unmet::new(text).role(role).hint(format!(
+                "sluice approve {v} --env {} --role {role}",
+                env.name
+            )));
         }
     }
     for item in p.checklist.iter().filter(|c| c.before == env.name) {
         if !r.checklist.iter().any(|t| t.id == item.id) {
-            let mut u = Unmet::new(format!("checklist `{}`: {}", item.id, item.text)).hint(format!("sluice checklist {v} --tick {}", item.id));
+            let mut u = Unmet::new(format!("checklist `{}`: {}", item.id, item.text))
+                .hint(format!("sluice checklist {v} --tick {}", item.id));
             if let Some(by) = &item.by {
                 u = u.role(by);
             }
@@ -119,17 +169,25 @@ pub fn evaluate_gate(ctx: &Ctx, r: &Release, env: &Environment, emergency: bool,
     let in_window = time.is_ok();
     if emergency {
         if env.emergency_approvals.is_empty() {
-            unmet.push(Unmet::new(format!("an emergency lane into `{}` (the process defines no emergency_approvals for it)", env.name)));
+            unmet.push(Unmet::new(format!(
+                "an emergency lane into `{}` (the process defines no emergency_approvals for it)",
+                env.name
+            )));
         }
         if !severities_emergency {
-            unmet.push(Unmet::new("a patch whose severity allows the emergency lane (emergency = true)".to_string()));
+            unmet.push(Unmet::new(
+                "a patch whose severity allows the emergency lane (emergency = true)".to_string(),
+            ));
         }
         for role in &env.emergency_approvals {
             if counted_approvers(ctx, r, &env.name, role, ApprovalKind::Emergency).is_empty() {
                 unmet.push(
                     Unmet::new(format!("emergency approval by `{role}` for `{}`", env.name))
                         .role(role)
-                        .hint(format!("sluice approve {v} --env {} --role {role} --emergency", env.name)),
+                        .hint(format!(
+                            "sluice approve {v} --env {} --role {role} --emergency",
+                            env.name
+                        )),
                 );
             }
         }
@@ -140,5 +198,11 @@ pub fn evaluate_gate(ctx: &Ctx, r: &Release, env: &Environment, emergency: bool,
         }
         unmet.push(u);
     }
-    GateReport { release: v, env: env.name.clone(), emergency, in_window, unmet }
+    GateReport {
+        release: v,
+        env: env.name.clone(),
+        emergency,
+        in_window,
+        unmet,
+    }
 }

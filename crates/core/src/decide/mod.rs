@@ -8,7 +8,7 @@ mod patch;
 mod promote;
 mod release;
 
-pub use gate::{evaluate_gate, next_env, GateReport};
+pub use gate::{GateReport, evaluate_gate, next_env};
 pub use patch::*;
 pub use promote::*;
 pub use release::*;
@@ -39,7 +39,11 @@ pub struct Unmet {
 
 impl Unmet {
     pub fn new(requirement: impl Into<String>) -> Unmet {
-        Unmet { requirement: requirement.into(), responsible: Vec::new(), hint: None }
+        Unmet {
+            requirement: requirement.into(),
+            responsible: Vec::new(),
+            hint: None,
+        }
     }
     pub fn by(mut self, roles: &[String]) -> Unmet {
         self.responsible = roles.to_vec();
@@ -68,7 +72,10 @@ pub enum Denied {
 
 impl Denied {
     pub fn refused(summary: impl Into<String>, unmet: Vec<Unmet>) -> Denied {
-        Denied::Refused { summary: summary.into(), unmet }
+        Denied::Refused {
+            summary: summary.into(),
+            unmet,
+        }
     }
     pub fn one(summary: impl Into<String>, unmet: Unmet) -> Denied {
         Denied::refused(summary, vec![unmet])
@@ -88,7 +95,11 @@ pub fn require_step(ctx: &Ctx, step: Step, doing: &str) -> Decision<()> {
         Unmet::new(format!(
             "the `{}` step belongs to {}",
             step.name(),
-            roles.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(" or ")
+            roles
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
         ))
         .by(roles),
     ))
@@ -97,7 +108,10 @@ pub fn require_step(ctx: &Ctx, step: Step, doing: &str) -> Decision<()> {
 /// A URL- and branch-safe slug of a title: lowercase ASCII words joined by `-`.
 pub fn slug(title: &str, max: usize) -> String {
     let mut out = String::new();
-    for word in title.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         let w = word.to_ascii_lowercase();
         if !out.is_empty() && out.len() + 1 + w.len() > max {
             break;

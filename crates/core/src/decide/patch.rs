@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{require_step, slug, fill, Ctx, Decision, Denied, Unmet};
+use super::{Ctx, Decision, Denied, Unmet, fill, require_step, slug};
 use crate::event::Event;
 use crate::model::{Patch, PatchReview, PatchStatus, Source, Target};
 use crate::process::Step;
@@ -33,15 +33,26 @@ fn check_kind(ctx: &Ctx, kind: &str) -> Decision<()> {
         return Ok(());
     }
     let known: Vec<&str> = ctx.process.kinds.iter().map(|k| k.name.as_str()).collect();
-    Err(Denied::Invalid(format!("unknown kind `{kind}`; the process defines: {}", known.join(", "))))
+    Err(Denied::Invalid(format!(
+        "unknown kind `{kind}`; the process defines: {}",
+        known.join(", ")
+    )))
 }
 
 fn check_severity(ctx: &Ctx, sev: &str) -> Decision<()> {
     if ctx.process.severity(sev).is_some() {
         return Ok(());
     }
-    let known: Vec<&str> = ctx.process.severities.iter().map(|k| k.name.as_str()).collect();
-    Err(Denied::Invalid(format!("unknown severity `{sev}`; the process defines: {}", known.join(", "))))
+    let known: Vec<&str> = ctx
+        .process
+        .severities
+        .iter()
+        .map(|k| k.name.as_str())
+        .collect();
+    Err(Denied::Invalid(format!(
+        "unknown severity `{sev}`; the process defines: {}",
+        known.join(", ")
+    )))
 }
 
 fn check_targets(ctx: &Ctx, targets: &[Target]) -> Decision<()> {
@@ -49,10 +60,20 @@ fn check_targets(ctx: &Ctx, targets: &[Target]) -> Decision<()> {
         if let Target::Line(l) = t
             && !ctx.process.project.maintained_lines.contains(l)
         {
-            let known: Vec<String> = ctx.process.project.maintained_lines.iter().map(|l| l.to_string()).collect();
+            let known: Vec<String> = ctx
+                .process
+                .project
+                .maintained_lines
+                .iter()
+                .map(|l| l.to_string())
+                .collect();
             return Err(Denied::Invalid(format!(
                 "line {l} is not maintained; maintained lines: {} (or `main`)",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             )));
         }
     }
@@ -66,7 +87,11 @@ fn deadline(ctx: &Ctx, p: &Patch) -> Option<jiff::Timestamp> {
 
 fn wrong_status(p: &Patch, doing: &str, allowed: &[PatchStatus], hint: Option<String>) -> Denied {
     let allowed: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-    let mut u = Unmet::new(format!("the patch must be {} (it is {})", allowed.join(" or "), p.status));
+    let mut u = Unmet::new(format!(
+        "the patch must be {} (it is {})",
+        allowed.join(" or "),
+        p.status
+    ));
     u.hint = hint;
     Denied::one(format!("{} cannot be {doing} now", p.key), u)
 }
@@ -92,7 +117,10 @@ pub fn report(ctx: &Ctx, number: i64, input: ReportInput) -> Decision<(Patch, Ev
         kind: input.kind,
         severity: input.severity,
         priority: None,
-        source: input.source.unwrap_or(Source { kind: crate::model::SourceKind::Bug, reference: None }),
+        source: input.source.unwrap_or(Source {
+            kind: crate::model::SourceKind::Bug,
+            reference: None,
+        }),
         reporter: ctx.actor.to_string(),
         owner: None,
         targets: input.targets,
@@ -119,7 +147,11 @@ pub fn report(ctx: &Ctx, number: i64, input: ReportInput) -> Decision<(Patch, Ev
 /// `patch triage`: severity, kind, priority, owner and target lines.
 pub fn triage(ctx: &Ctx, p: &Patch, input: TriageInput) -> Decision<(Patch, Event)> {
     require_step(ctx, Step::Identify, "triage patches")?;
-    let allowed = [PatchStatus::Reported, PatchStatus::Triaged, PatchStatus::Deferred];
+    let allowed = [
+        PatchStatus::Reported,
+        PatchStatus::Triaged,
+        PatchStatus::Deferred,
+    ];
     if !allowed.contains(&p.status) {
         return Err(wrong_status(p, "triaged", &allowed, None));
     }
@@ -140,13 +172,19 @@ pub fn triage(ctx: &Ctx, p: &Patch, input: TriageInput) -> Decision<(Patch, Even
     }
     let mut missing = Vec::new();
     if n.severity.is_none() {
-        missing.push(Unmet::new("a severity").hint(format!("sluice patch triage {} --severity NAME", p.key)));
+        missing.push(
+            Unmet::new("a severity").hint(format!("sluice patch triage {} --severity NAME", p.key)),
+        );
     }
     if n.kind.is_none() {
-        missing.push(Unmet::new("a kind").hint(format!("sluice patch triage {} --kind NAME", p.key)));
+        missing
+            .push(Unmet::new("a kind").hint(format!("sluice patch triage {} --kind NAME", p.key)));
     }
     if !missing.is_empty() {
-        return Err(Denied::refused(format!("{} cannot be triaged without", p.key), missing));
+        return Err(Denied::refused(
+            format!("{} cannot be triaged without", p.key),
+            missing,
+        ));
     }
     if n.targets.is_empty() {
         n.targets.push(Target::Main);
@@ -166,10 +204,18 @@ pub fn triage(ctx: &Ctx, p: &Patch, input: TriageInput) -> Decision<(Patch, Even
 
 /// The branch name the process gives a patch.
 pub fn branch_name(ctx: &Ctx, p: &Patch) -> String {
-    let line = p.targets.first().map(|t| t.to_string()).unwrap_or_else(|| "main".into());
+    let line = p
+        .targets
+        .first()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "main".into());
     fill(
         &ctx.process.project.patch_branch,
-        &[("key", &p.key), ("slug", &slug(&p.title, 40)), ("line", &line)],
+        &[
+            ("key", &p.key),
+            ("slug", &slug(&p.title, 40)),
+            ("line", &line),
+        ],
     )
 }
 
@@ -189,12 +235,21 @@ pub fn start(ctx: &Ctx, p: &Patch) -> Decision<(Patch, Event)> {
     n.branch = Some(branch_name(ctx, &n));
     n.status = PatchStatus::InProgress;
     n.updated_at = ctx.now;
-    let e = Event::new("patch.started", &p.key, json!({"owner": n.owner, "branch": n.branch}));
+    let e = Event::new(
+        "patch.started",
+        &p.key,
+        json!({"owner": n.owner, "branch": n.branch}),
+    );
     Ok((n, e))
 }
 
 /// `patch review`: without a verdict, asks for review; with one, records it.
-pub fn review(ctx: &Ctx, p: &Patch, verdict: Option<bool>, comment: Option<String>) -> Decision<(Patch, Event)> {
+pub fn review(
+    ctx: &Ctx,
+    p: &Patch,
+    verdict: Option<bool>,
+    comment: Option<String>,
+) -> Decision<(Patch, Event)> {
     let allowed = [PatchStatus::InProgress, PatchStatus::InReview];
     if !allowed.contains(&p.status) {
         return Err(wrong_status(p, "reviewed", &allowed, None));
@@ -203,18 +258,42 @@ pub fn review(ctx: &Ctx, p: &Patch, verdict: Option<bool>, comment: Option<Strin
     n.updated_at = ctx.now;
     let Some(approved) = verdict else {
         n.status = PatchStatus::InReview;
-        return Ok((n, Event::new("patch.reviewed", &p.key, json!({"requested_by": ctx.actor}))));
+        return Ok((
+            n,
+            Event::new("patch.reviewed", &p.key, json!({"requested_by": ctx.actor})),
+        ));
     };
     require_step(ctx, Step::Review, "review patches")?;
     if !ctx.process.review.author_may_approve && p.author() == ctx.actor {
         return Err(Denied::one(
-            format!("{} may not review {}: they are its author", ctx.actor, p.key),
-            Unmet::new("a review by someone other than the author (the process sets author_may_approve = false)"),
+            format!(
+                "{} may not review {}: they are its author",
+                ctx.actor, p.key
+            ),
+            Unmet::new(
+                "a review by someone other than the author (the process sets author_may_approve = false)",
+            ),
         ));
     }
-    n.reviews.push(PatchReview { reviewer: ctx.actor.to_string(), approved, comment: comment.clone(), at: ctx.now });
-    n.status = if approved { PatchStatus::InReview } else { PatchStatus::InProgress };
-    Ok((n, Event::new("patch.reviewed", &p.key, json!({"approved": approved, "comment": comment}))))
+    n.reviews.push(PatchReview {
+        reviewer: ctx.actor.to_string(),
+        approved,
+        comment: comment.clone(),
+        at: ctx.now,
+    });
+    n.status = if approved {
+        PatchStatus::InReview
+    } else {
+        PatchStatus::InProgress
+    };
+    Ok((
+        n,
+        Event::new(
+            "patch.reviewed",
+            &p.key,
+            json!({"approved": approved, "comment": comment}),
+        ),
+    ))
 }
 
 /// Distinct reviewers whose latest verdict approves, the author excluded when the process says so.
@@ -255,11 +334,31 @@ pub fn ready(ctx: &Ctx, p: &Patch) -> Decision<(Patch, Event)> {
     let mut n = p.clone();
     n.status = PatchStatus::Ready;
     n.updated_at = ctx.now;
-    Ok((n, Event::new("patch.ready", &p.key, json!({"reviewers": approvals}))))
+    Ok((
+        n,
+        Event::new("patch.ready", &p.key, json!({"reviewers": approvals})),
+    ))
 }
 
-fn close(ctx: &Ctx, p: &Patch, status: PatchStatus, kind: &'static str, reason: String) -> Decision<(Patch, Event)> {
-    require_step(ctx, Step::Identify, &format!("{} patches", if status == PatchStatus::Rejected { "reject" } else { "defer" }))?;
+fn close(
+    ctx: &Ctx,
+    p: &Patch,
+    status: PatchStatus,
+    kind: &'static str,
+    reason: String,
+) -> Decision<(Patch, Event)> {
+    require_step(
+        ctx,
+        Step::Identify,
+        &format!(
+            "{} patches",
+            if status == PatchStatus::Rejected {
+                "reject"
+            } else {
+                "defer"
+            }
+        ),
+    )?;
     let allowed = [
         PatchStatus::Reported,
         PatchStatus::Triaged,
@@ -267,13 +366,15 @@ fn close(ctx: &Ctx, p: &Patch, status: PatchStatus, kind: &'static str, reason: 
         PatchStatus::InReview,
         PatchStatus::Ready,
     ];
-    if !allowed.contains(&p.status) && !(status == PatchStatus::Rejected && p.status == PatchStatus::Deferred) {
+    let deferred_to_rejected = status == PatchStatus::Rejected && p.status == PatchStatus::Deferred;
+    if !allowed.contains(&p.status) && !deferred_to_rejected {
         return Err(wrong_status(p, &format!("{status}"), &allowed, None));
     }
     if let Some(r) = &p.release {
         return Err(Denied::one(
             format!("{} is part of release {r}", p.key),
-            Unmet::new(format!("remove it from {r} first")).hint(format!("sluice release amend {r} --remove {}", p.key)),
+            Unmet::new(format!("remove it from {r} first"))
+                .hint(format!("sluice release amend {r} --remove {}", p.key)),
         ));
     }
     if reason.trim().is_empty() {

@@ -5,26 +5,37 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use super::gate::evaluate_gate;
-use super::{require_step, Ctx, Decision, Denied, Unmet};
+use super::{Ctx, Decision, Denied, Unmet, require_step};
 use crate::event::Event;
 use crate::model::{
-    Approval, ApprovalKind, ChecklistTick, Deployment, DeploymentAction, FollowUp, InFlight, Outcome, Patch, PatchStatus,
-    Release, ReleaseStatus, TestRun,
+    Approval, ApprovalKind, ChecklistTick, Deployment, DeploymentAction, FollowUp, InFlight,
+    Outcome, Patch, PatchStatus, Release, ReleaseStatus, TestRun,
 };
 use crate::process::{Environment, Step};
 
 fn env<'p>(ctx: &Ctx<'p>, name: &str) -> Decision<(usize, &'p Environment)> {
     ctx.process.environment(name).ok_or_else(|| {
-        let known: Vec<&str> = ctx.process.environments.iter().map(|e| e.name.as_str()).collect();
-        Denied::Invalid(format!("unknown environment `{name}`; the process defines: {}", known.join(", ")))
+        let known: Vec<&str> = ctx
+            .process
+            .environments
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        Denied::Invalid(format!(
+            "unknown environment `{name}`; the process defines: {}",
+            known.join(", ")
+        ))
     })
 }
 
 /// Does any patch in the release have a severity that opens the emergency lane?
 pub fn emergency_eligible(ctx: &Ctx, patches: &[&Patch]) -> bool {
-    patches
-        .iter()
-        .any(|p| p.severity.as_deref().and_then(|s| ctx.process.severity(s)).is_some_and(|s| s.emergency))
+    patches.iter().any(|p| {
+        p.severity
+            .as_deref()
+            .and_then(|s| ctx.process.severity(s))
+            .is_some_and(|s| s.emergency)
+    })
 }
 
 /// `promote`, first half: checks the gate and marks the promotion as running.
@@ -40,15 +51,30 @@ pub fn start_promotion(
     let (_, e) = env(ctx, to)?;
     // A promotion whose process died long ago no longer blocks.
     let mut base = r.clone();
-    if base.in_flight.as_ref().is_some_and(|f| f.expires_at < ctx.now) {
+    if base
+        .in_flight
+        .as_ref()
+        .is_some_and(|f| f.expires_at < ctx.now)
+    {
         base.in_flight = None;
     }
     if emergency_reason.is_some_and(|s| s.trim().is_empty()) {
-        return Err(Denied::Invalid("the emergency lane needs a --reason".into()));
+        return Err(Denied::Invalid(
+            "the emergency lane needs a --reason".into(),
+        ));
     }
-    let gate = evaluate_gate(ctx, &base, e, emergency_reason.is_some(), emergency_eligible(ctx, patches));
+    let gate = evaluate_gate(
+        ctx,
+        &base,
+        e,
+        emergency_reason.is_some(),
+        emergency_eligible(ctx, patches),
+    );
     if !gate.is_open() {
-        return Err(Denied::refused(format!("{} may not enter `{to}` yet", r.version), gate.unmet));
+        return Err(Denied::refused(
+            format!("{} may not enter `{to}` yet", r.version),
+            gate.unmet,
+        ));
     }
     let v = r.version.to_string();
     let timeout = e.deploy_timeout;
@@ -58,7 +84,10 @@ pub fn start_promotion(
         env: to.to_string(),
         actor: ctx.actor.to_string(),
         started_at: ctx.now,
-        expires_at: ctx.now.checked_add(timeout.checked_mul(2).unwrap_or(SignedDuration::MAX)).unwrap_or(Timestamp::MAX),
+        expires_at: ctx
+            .now
+            .checked_add(timeout.checked_mul(2).unwrap_or(SignedDuration::MAX))
+            .unwrap_or(Timestamp::MAX),
     });
     n.updated_at = ctx.now;
     let d = Deployment {
@@ -105,7 +134,13 @@ pub struct Finished {
 }
 
 /// `promote`, second half: records the outcome of the deploy command.
-pub fn finish_promotion(ctx: &Ctx, r: &Release, d: &Deployment, patches: &[&Patch], run: RunResult) -> Decision<Finished> {
+pub fn finish_promotion(
+    ctx: &Ctx,
+    r: &Release,
+    d: &Deployment,
+    patches: &[&Patch],
+    run: RunResult,
+) -> Decision<Finished> {
     let outcome = run.outcome.unwrap_or(Outcome::Succeeded);
     let v = r.version.to_string();
     let mut n = r.clone();
@@ -157,12 +192,23 @@ pub fn finish_promotion(ctx: &Ctx, r: &Release, d: &Deployment, patches: &[&Patc
             json!({"env": d.env, "deployment": d.id, "outcome": outcome, "exit_code": dep.exit_code}),
         ));
     }
-    Ok(Finished { release: n, deployment: dep, patches: changed, events })
+    Ok(Finished {
+        release: n,
+        deployment: dep,
+        patches: changed,
+        events,
+    })
 }
 
 /// `rollback`, first half: which release the environment returns to.
 /// `history` holds the environment's successful deployments, oldest first, as versions.
-pub fn plan_rollback(ctx: &Ctx, env_name: &str, current: Option<&Release>, history: &[String], to: Option<&str>) -> Decision<String> {
+pub fn plan_rollback(
+    ctx: &Ctx,
+    env_name: &str,
+    current: Option<&Release>,
+    history: &[String],
+    to: Option<&str>,
+) -> Decision<String> {
     let roles: Vec<String> = ctx
         .process
         .responsible(Step::Release)
@@ -178,15 +224,23 @@ pub fn plan_rollback(ctx: &Ctx, env_name: &str, current: Option<&Release>, histo
     }
     env(ctx, env_name)?;
     let Some(cur) = current else {
-        return Err(Denied::one(format!("`{env_name}` holds no release"), Unmet::new("a release deployed there")));
+        return Err(Denied::one(
+            format!("`{env_name}` holds no release"),
+            Unmet::new("a release deployed there"),
+        ));
     };
     if cur.in_flight.is_some() {
-        return Err(Denied::one(format!("{} is being promoted", cur.version), Unmet::new("wait for the promotion to finish")));
+        return Err(Denied::one(
+            format!("{} is being promoted", cur.version),
+            Unmet::new("wait for the promotion to finish"),
+        ));
     }
     let cur_v = cur.version.to_string();
     if let Some(t) = to {
         if t == cur_v {
-            return Err(Denied::Invalid(format!("{t} is what `{env_name}` already holds")));
+            return Err(Denied::Invalid(format!(
+                "{t} is what `{env_name}` already holds"
+            )));
         }
         if !history.iter().any(|h| h == t) {
             return Err(Denied::one(
@@ -201,12 +255,25 @@ pub fn plan_rollback(ctx: &Ctx, env_name: &str, current: Option<&Release>, histo
         .rev()
         .find(|h| **h != cur_v)
         .cloned()
-        .ok_or_else(|| Denied::one(format!("nothing to roll `{env_name}` back to"), Unmet::new("an earlier release deployed there").hint("sluice rollback --env ENV --to VERSION")))
+        .ok_or_else(|| {
+            Denied::one(
+                format!("nothing to roll `{env_name}` back to"),
+                Unmet::new("an earlier release deployed there")
+                    .hint("sluice rollback --env ENV --to VERSION"),
+            )
+        })
 }
 
 /// `rollback`, second half: records the outcome. On success the release is rolled
 /// back and its patches reopen.
-pub fn finish_rollback(ctx: &Ctx, cur: &Release, to: &str, d: &Deployment, patches: &[&Patch], run: RunResult) -> Finished {
+pub fn finish_rollback(
+    ctx: &Ctx,
+    cur: &Release,
+    to: &str,
+    d: &Deployment,
+    patches: &[&Patch],
+    run: RunResult,
+) -> Finished {
     let outcome = run.outcome.unwrap_or(Outcome::Succeeded);
     let v = cur.version.to_string();
     let mut dep = d.clone();
@@ -221,14 +288,22 @@ pub fn finish_rollback(ctx: &Ctx, cur: &Release, to: &str, d: &Deployment, patch
     if outcome == Outcome::Succeeded {
         n.status = ReleaseStatus::RolledBack;
         n.updated_at = ctx.now;
-        events.push(Event::new("release.rolled_back", &v, json!({"env": d.env, "to": to, "deployment": d.id})));
+        events.push(Event::new(
+            "release.rolled_back",
+            &v,
+            json!({"env": d.env, "to": to, "deployment": d.id}),
+        ));
         for p in patches {
             let mut x = (*p).clone();
             x.status = PatchStatus::InProgress;
             x.release = None;
             x.reopened += 1;
             x.updated_at = ctx.now;
-            events.push(Event::new("patch.reopened", &p.key, json!({"release": v, "env": d.env})));
+            events.push(Event::new(
+                "patch.reopened",
+                &p.key,
+                json!({"release": v, "env": d.env}),
+            ));
             changed.push(x);
         }
     } else {
@@ -238,7 +313,12 @@ pub fn finish_rollback(ctx: &Ctx, cur: &Release, to: &str, d: &Deployment, patch
             json!({"env": d.env, "to": to, "deployment": d.id, "outcome": outcome, "exit_code": dep.exit_code}),
         ));
     }
-    Finished { release: n, deployment: dep, patches: changed, events }
+    Finished {
+        release: n,
+        deployment: dep,
+        patches: changed,
+        events,
+    }
 }
 
 /// The rollback deployment record, before its command runs.
@@ -265,7 +345,15 @@ pub fn rollback_deployment(ctx: &Ctx, cur: &Release, env: &str, to: &str, id: &s
 fn live(r: &Release) -> Decision<()> {
     if r.status == ReleaseStatus::Aborted || r.status == ReleaseStatus::RolledBack || r.imported {
         return Err(Denied::one(
-            format!("release {} is {}", r.version, if r.imported { "an imported baseline".to_string() } else { r.status.to_string() }),
+            format!(
+                "release {} is {}",
+                r.version,
+                if r.imported {
+                    "an imported baseline".to_string()
+                } else {
+                    r.status.to_string()
+                }
+            ),
             Unmet::new("a release that is still moving through the environments"),
         ));
     }
@@ -286,36 +374,70 @@ pub fn report_test(
     require_step(ctx, Step::Test, "report test results")?;
     let (idx, e) = env(ctx, env_name)?;
     live(r)?;
-    let known = ctx.process.environments.iter().any(|e| e.tests.iter().chain(&e.after_deploy_tests).any(|s| s == suite));
+    let known = ctx.process.environments.iter().any(|e| {
+        e.tests
+            .iter()
+            .chain(&e.after_deploy_tests)
+            .any(|s| s == suite)
+    });
     if !known {
-        let mut all: Vec<&str> = ctx.process.environments.iter().flat_map(|e| e.tests.iter().chain(&e.after_deploy_tests)).map(String::as_str).collect();
+        let mut all: Vec<&str> = ctx
+            .process
+            .environments
+            .iter()
+            .flat_map(|e| e.tests.iter().chain(&e.after_deploy_tests))
+            .map(String::as_str)
+            .collect();
         all.sort();
         all.dedup();
-        return Err(Denied::Invalid(format!("unknown suite `{suite}`; the process names: {}", all.join(", "))));
+        return Err(Denied::Invalid(format!(
+            "unknown suite `{suite}`; the process names: {}",
+            all.join(", ")
+        )));
     }
     if !r.has_reached(env_name) {
         return Err(Denied::one(
             format!("{} has not entered `{env_name}`", r.version),
-            Unmet::new(format!("promote it to `{env_name}` before testing it there")).hint(format!("sluice promote {} --to {env_name}", r.version)),
+            Unmet::new(format!(
+                "promote it to `{env_name}` before testing it there"
+            ))
+            .hint(format!("sluice promote {} --to {env_name}", r.version)),
         ));
     }
     let v = r.version.to_string();
     let mut n = r.clone();
-    n.tests.push(TestRun { env: env_name.into(), suite: suite.into(), passed, url: url.clone(), reporter: ctx.actor.into(), at: ctx.now });
+    n.tests.push(TestRun {
+        env: env_name.into(),
+        suite: suite.into(),
+        passed,
+        url: url.clone(),
+        reporter: ctx.actor.into(),
+        at: ctx.now,
+    });
     n.updated_at = ctx.now;
-    let mut events = vec![Event::new("release.test_reported", &v, json!({"env": env_name, "suite": suite, "passed": passed, "url": url}))];
+    let mut events = vec![Event::new(
+        "release.test_reported",
+        &v,
+        json!({"env": env_name, "suite": suite, "passed": passed, "url": url}),
+    )];
     let mut changed = Vec::new();
     let is_last = idx + 1 == ctx.process.environments.len();
     if is_last
         && n.status == ReleaseStatus::Released
         && !e.after_deploy_tests.is_empty()
-        && e.after_deploy_tests.iter().all(|s| n.latest_test(env_name, s).is_some_and(|t| t.passed))
+        && e.after_deploy_tests
+            .iter()
+            .all(|s| n.latest_test(env_name, s).is_some_and(|t| t.passed))
     {
         for p in patches.iter().filter(|p| p.status == PatchStatus::Released) {
             let mut x = (*p).clone();
             x.status = PatchStatus::Verified;
             x.updated_at = ctx.now;
-            events.push(Event::new("patch.verified", &p.key, json!({"release": v, "env": env_name})));
+            events.push(Event::new(
+                "patch.verified",
+                &p.key,
+                json!({"release": v, "env": env_name}),
+            ));
             changed.push(x);
         }
     }
@@ -323,29 +445,54 @@ pub fn report_test(
 }
 
 /// `approve`: an approval by a member of a role, bound to the current content.
-pub fn approve(ctx: &Ctx, r: &Release, env_name: &str, role: &str, emergency: bool, comment: Option<String>) -> Decision<(Release, Event)> {
+pub fn approve(
+    ctx: &Ctx,
+    r: &Release,
+    env_name: &str,
+    role: &str,
+    emergency: bool,
+    comment: Option<String>,
+) -> Decision<(Release, Event)> {
     let (_, e) = env(ctx, env_name)?;
     live(r)?;
     let v = r.version.to_string();
-    let wanted = if emergency { &e.emergency_approvals } else { &e.approvals };
+    let wanted = if emergency {
+        &e.emergency_approvals
+    } else {
+        &e.approvals
+    };
     if !ctx.process.roles.contains_key(role) {
         let known: Vec<&str> = ctx.process.roles.keys().map(String::as_str).collect();
-        return Err(Denied::Invalid(format!("unknown role `{role}`; the process defines: {}", known.join(", "))));
+        return Err(Denied::Invalid(format!(
+            "unknown role `{role}`; the process defines: {}",
+            known.join(", ")
+        )));
     }
     if !wanted.iter().any(|w| w == role) {
         return Err(Denied::one(
-            format!("`{env_name}` needs no {}approval by `{role}`", if emergency { "emergency " } else { "" }),
+            format!(
+                "`{env_name}` needs no {}approval by `{role}`",
+                if emergency { "emergency " } else { "" }
+            ),
             Unmet::new(format!(
                 "{}approvals for `{env_name}` come from: {}",
                 if emergency { "emergency " } else { "" },
-                if wanted.is_empty() { "nobody".to_string() } else { wanted.join(", ") }
+                if wanted.is_empty() {
+                    "nobody".to_string()
+                } else {
+                    wanted.join(", ")
+                }
             )),
         ));
     }
     if !ctx.process.has_role(ctx.actor, role) {
         return Err(Denied::one(
             format!("{} is not a member of `{role}`", ctx.actor),
-            Unmet::new(format!("an approval by a member of `{role}`: {}", ctx.process.members(role).join(", "))).role(role),
+            Unmet::new(format!(
+                "an approval by a member of `{role}`: {}",
+                ctx.process.members(role).join(", ")
+            ))
+            .role(role),
         ));
     }
     if !ctx.process.review.author_may_approve && r.authors.iter().any(|a| a == ctx.actor) {
@@ -355,11 +502,22 @@ pub fn approve(ctx: &Ctx, r: &Release, env_name: &str, role: &str, emergency: bo
         ));
     }
     if r.has_reached(env_name) {
-        return Err(Denied::Invalid(format!("{v} has already entered `{env_name}`")));
+        return Err(Denied::Invalid(format!(
+            "{v} has already entered `{env_name}`"
+        )));
     }
-    let kind = if emergency { ApprovalKind::Emergency } else { ApprovalKind::Standard };
-    if r.valid_approvals().any(|a| a.env == env_name && a.role == role && a.approver == ctx.actor && a.kind == kind) {
-        return Err(Denied::Invalid(format!("{} has already approved {v} for `{env_name}` as `{role}`", ctx.actor)));
+    let kind = if emergency {
+        ApprovalKind::Emergency
+    } else {
+        ApprovalKind::Standard
+    };
+    if r.valid_approvals()
+        .any(|a| a.env == env_name && a.role == role && a.approver == ctx.actor && a.kind == kind)
+    {
+        return Err(Denied::Invalid(format!(
+            "{} has already approved {v} for `{env_name}` as `{role}`",
+            ctx.actor
+        )));
     }
     let mut n = r.clone();
     n.approvals.push(Approval {
@@ -372,43 +530,95 @@ pub fn approve(ctx: &Ctx, r: &Release, env_name: &str, role: &str, emergency: bo
         at: ctx.now,
     });
     n.updated_at = ctx.now;
-    Ok((n, Event::new("release.approved", &v, json!({"env": env_name, "role": role, "kind": kind, "content_hash": r.content_hash, "comment": comment}))))
+    Ok((
+        n,
+        Event::new(
+            "release.approved",
+            &v,
+            json!({"env": env_name, "role": role, "kind": kind, "content_hash": r.content_hash, "comment": comment}),
+        ),
+    ))
 }
 
 /// `checklist --tick`.
 pub fn tick(ctx: &Ctx, r: &Release, id: &str) -> Decision<(Release, Event)> {
     live(r)?;
     let Some(item) = ctx.process.checklist.iter().find(|c| c.id == id) else {
-        let known: Vec<&str> = ctx.process.checklist.iter().map(|c| c.id.as_str()).collect();
-        return Err(Denied::Invalid(format!("unknown checklist item `{id}`; the process defines: {}", known.join(", "))));
+        let known: Vec<&str> = ctx
+            .process
+            .checklist
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        return Err(Denied::Invalid(format!(
+            "unknown checklist item `{id}`; the process defines: {}",
+            known.join(", ")
+        )));
     };
     if let Some(by) = &item.by
         && !ctx.process.has_role(ctx.actor, by)
     {
         return Err(Denied::one(
             format!("{} may not tick `{id}`", ctx.actor),
-            Unmet::new(format!("`{id}` is ticked by `{by}`: {}", ctx.process.members(by).join(", "))).role(by),
+            Unmet::new(format!(
+                "`{id}` is ticked by `{by}`: {}",
+                ctx.process.members(by).join(", ")
+            ))
+            .role(by),
         ));
     }
     if r.checklist.iter().any(|t| t.id == id) {
-        return Err(Denied::Invalid(format!("`{id}` is already ticked for {}", r.version)));
+        return Err(Denied::Invalid(format!(
+            "`{id}` is already ticked for {}",
+            r.version
+        )));
     }
     let mut n = r.clone();
-    n.checklist.push(ChecklistTick { id: id.into(), by: ctx.actor.into(), at: ctx.now });
+    n.checklist.push(ChecklistTick {
+        id: id.into(),
+        by: ctx.actor.into(),
+        at: ctx.now,
+    });
     n.updated_at = ctx.now;
-    Ok((n, Event::new("release.checklist_ticked", r.version.to_string(), json!({"id": id}))))
+    Ok((
+        n,
+        Event::new(
+            "release.checklist_ticked",
+            r.version.to_string(),
+            json!({"id": id}),
+        ),
+    ))
 }
 
 /// Closes the follow-up review an emergency change owes.
-pub fn close_follow_up(ctx: &Ctx, r: &Release, env_name: &str, comment: String) -> Decision<(Release, Event)> {
+pub fn close_follow_up(
+    ctx: &Ctx,
+    r: &Release,
+    env_name: &str,
+    comment: String,
+) -> Decision<(Release, Event)> {
     require_step(ctx, Step::Release, "close follow-up reviews")?;
     let mut n = r.clone();
-    let Some(f) = n.follow_ups.iter_mut().find(|f| f.env == env_name && f.closed_at.is_none()) else {
-        return Err(Denied::Invalid(format!("{} has no open follow-up review for `{env_name}`", r.version)));
+    let Some(f) = n
+        .follow_ups
+        .iter_mut()
+        .find(|f| f.env == env_name && f.closed_at.is_none())
+    else {
+        return Err(Denied::Invalid(format!(
+            "{} has no open follow-up review for `{env_name}`",
+            r.version
+        )));
     };
     f.closed_by = Some(ctx.actor.into());
     f.closed_at = Some(ctx.now);
     f.comment = Some(comment.clone());
     n.updated_at = ctx.now;
-    Ok((n, Event::new("release.follow_up_closed", r.version.to_string(), json!({"env": env_name, "comment": comment}))))
+    Ok((
+        n,
+        Event::new(
+            "release.follow_up_closed",
+            r.version.to_string(),
+            json!({"env": env_name, "comment": comment}),
+        ),
+    ))
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{require_step, Ctx, Decision, Denied, Unmet};
+use super::{Ctx, Decision, Denied, Unmet, require_step};
 use crate::audit::hex;
 use crate::event::Event;
 use crate::model::{Patch, PatchStatus, Release, ReleaseStatus, Target};
@@ -36,7 +36,11 @@ pub struct Plan {
 
 /// The highest version already used on a line (any status: versions are never reused).
 pub fn previous_on_line(releases: &[Version], line: Line) -> Option<Version> {
-    releases.iter().filter(|v| Line::of(v) == line).max().cloned()
+    releases
+        .iter()
+        .filter(|v| Line::of(v) == line)
+        .max()
+        .cloned()
 }
 
 fn bump(v: &Version, b: Bump) -> Version {
@@ -53,7 +57,9 @@ pub fn plan(ctx: &Ctx, target: Target, candidates: &[&Patch], existing: &[Versio
     let mut patches: Vec<&Patch> = candidates
         .iter()
         .copied()
-        .filter(|p| p.status == PatchStatus::Ready && p.release.is_none() && p.targets.contains(&target))
+        .filter(|p| {
+            p.status == PatchStatus::Ready && p.release.is_none() && p.targets.contains(&target)
+        })
         .collect();
     patches.sort_by_key(|p| p.number);
     let mut max_bump = Bump::Patch;
@@ -61,16 +67,27 @@ pub fn plan(ctx: &Ctx, target: Target, candidates: &[&Patch], existing: &[Versio
     for p in &patches {
         let kind = p.kind.as_deref().unwrap_or("");
         let Some(def) = ctx.process.kind(kind) else {
-            violations.push(Violation { patch: p.key.clone(), kind: kind.into(), rule: "its kind is not defined by the process".into() });
+            violations.push(Violation {
+                patch: p.key.clone(),
+                kind: kind.into(),
+                rule: "its kind is not defined by the process".into(),
+            });
             continue;
         };
-        let effective = if def.patch_release { def.bump } else { def.bump.max(Bump::Minor) };
+        let effective = if def.patch_release {
+            def.bump
+        } else {
+            def.bump.max(Bump::Minor)
+        };
         max_bump = max_bump.max(effective);
         if matches!(target, Target::Line(_)) && !def.patch_release {
             violations.push(Violation {
                 patch: p.key.clone(),
                 kind: kind.into(),
-                rule: format!("kind `{kind}` ({} bump) is not allowed in a patch release", def.bump),
+                rule: format!(
+                    "kind `{kind}` ({} bump) is not allowed in a patch release",
+                    def.bump
+                ),
             });
         }
     }
@@ -108,7 +125,13 @@ pub fn plan(ctx: &Ctx, target: Target, candidates: &[&Patch], existing: &[Versio
 pub fn content_hash(version: &Version, patches: &[&Patch]) -> String {
     let mut keys: Vec<(&str, &str, &str)> = patches
         .iter()
-        .map(|p| (p.key.as_str(), p.kind.as_deref().unwrap_or(""), p.title.as_str()))
+        .map(|p| {
+            (
+                p.key.as_str(),
+                p.kind.as_deref().unwrap_or(""),
+                p.title.as_str(),
+            )
+        })
         .collect();
     keys.sort();
     let mut h = Sha256::new();
@@ -129,15 +152,30 @@ pub fn plan_refusal(plan: &Plan) -> Option<Denied> {
     if plan.patches.is_empty() {
         return Some(Denied::one(
             format!("nothing to release on {}", plan.target),
-            Unmet::new(format!("at least one ready patch that targets {}", plan.target)).hint("sluice patch list --status ready"),
+            Unmet::new(format!(
+                "at least one ready patch that targets {}",
+                plan.target
+            ))
+            .hint("sluice patch list --status ready"),
         ));
     }
     if !plan.violations.is_empty() {
         return Some(Denied::refused(
-            format!("{} {} may hold only patch-level changes", if plan.patch_release { "patch release" } else { "release" }, plan.version),
+            format!(
+                "{} {} may hold only patch-level changes",
+                if plan.patch_release {
+                    "patch release"
+                } else {
+                    "release"
+                },
+                plan.version
+            ),
             plan.violations
                 .iter()
-                .map(|v| Unmet::new(format!("{} ({}): {}", v.patch, v.kind, v.rule)).hint(format!("sluice patch triage {} --line main", v.patch)))
+                .map(|v| {
+                    Unmet::new(format!("{} ({}): {}", v.patch, v.kind, v.rule))
+                        .hint(format!("sluice patch triage {} --line main", v.patch))
+                })
                 .collect(),
         ));
     }
@@ -174,12 +212,20 @@ pub fn draft(ctx: &Ctx, plan: &Plan, members: &[&Patch]) -> Release {
 
 /// `release cut`: creates the release a plan describes. Returns the release and the
 /// patches now bound to it.
-pub fn cut(ctx: &Ctx, plan: &Plan, patches: &[&Patch]) -> Decision<(Release, Vec<Patch>, Vec<Event>)> {
+pub fn cut(
+    ctx: &Ctx,
+    plan: &Plan,
+    patches: &[&Patch],
+) -> Decision<(Release, Vec<Patch>, Vec<Event>)> {
     require_step(ctx, Step::Release, "cut releases")?;
     if let Some(d) = plan_refusal(plan) {
         return Err(d);
     }
-    let members: Vec<&Patch> = patches.iter().copied().filter(|p| plan.patches.contains(&p.key)).collect();
+    let members: Vec<&Patch> = patches
+        .iter()
+        .copied()
+        .filter(|p| plan.patches.contains(&p.key))
+        .collect();
     let release = draft(ctx, plan, &members);
     let v = release.version.to_string();
     let bound: Vec<Patch> = members
@@ -203,10 +249,14 @@ pub fn cut(ctx: &Ctx, plan: &Plan, patches: &[&Patch]) -> Decision<(Release, Vec
 pub fn import(ctx: &Ctx, version: Version, existing: &[Version]) -> Decision<(Release, Event)> {
     require_step(ctx, Step::Release, "import releases")?;
     if existing.contains(&version) {
-        return Err(Denied::Invalid(format!("release {version} is already recorded")));
+        return Err(Denied::Invalid(format!(
+            "release {version} is already recorded"
+        )));
     }
     if !version.pre.is_empty() {
-        return Err(Denied::Invalid(format!("{version} is a pre-release; import stable releases only")));
+        return Err(Denied::Invalid(format!(
+            "{version} is a pre-release; import stable releases only"
+        )));
     }
     let r = Release {
         line: Line::of(&version),
@@ -228,24 +278,40 @@ pub fn import(ctx: &Ctx, version: Version, existing: &[Version]) -> Decision<(Re
         updated_at: ctx.now,
         version,
     };
-    let e = Event::new("release.imported", r.version.to_string(), json!({"line": r.line.to_string()}));
+    let e = Event::new(
+        "release.imported",
+        r.version.to_string(),
+        json!({"line": r.line.to_string()}),
+    );
     Ok((r, e))
 }
 
 /// `release amend`: adds or removes patches before the release ships. The content
 /// hash changes, so every approval given so far stops counting.
-pub fn amend(ctx: &Ctx, r: &Release, current: &[&Patch], add: &[&Patch], remove: &[&Patch]) -> Decision<(Release, Vec<Patch>, Event)> {
+pub fn amend(
+    ctx: &Ctx,
+    r: &Release,
+    current: &[&Patch],
+    add: &[&Patch],
+    remove: &[&Patch],
+) -> Decision<(Release, Vec<Patch>, Event)> {
     require_step(ctx, Step::Release, "amend releases")?;
     if r.status != ReleaseStatus::Candidate || r.in_flight.is_some() {
         return Err(Denied::one(
             format!("release {} can no longer change", r.version),
-            Unmet::new(format!("a candidate release with no promotion running (it is {})", r.status)),
+            Unmet::new(format!(
+                "a candidate release with no promotion running (it is {})",
+                r.status
+            )),
         ));
     }
     let mut problems = Vec::new();
     for p in add {
         if p.status != PatchStatus::Ready || p.release.is_some() {
-            problems.push(Unmet::new(format!("{} must be ready and in no release (it is {})", p.key, p.status)));
+            problems.push(Unmet::new(format!(
+                "{} must be ready and in no release (it is {})",
+                p.key, p.status
+            )));
         }
         let def = p.kind.as_deref().and_then(|k| ctx.process.kind(k));
         if matches!(r.target, Target::Line(_)) && !def.is_some_and(|d| d.patch_release) {
@@ -259,14 +325,24 @@ pub fn amend(ctx: &Ctx, r: &Release, current: &[&Patch], add: &[&Patch], remove:
     }
     for p in remove {
         if !r.patches.contains(&p.key) {
-            problems.push(Unmet::new(format!("{} is not in release {}", p.key, r.version)));
+            problems.push(Unmet::new(format!(
+                "{} is not in release {}",
+                p.key, r.version
+            )));
         }
     }
     if !problems.is_empty() {
-        return Err(Denied::refused(format!("release {} cannot be amended", r.version), problems));
+        return Err(Denied::refused(
+            format!("release {} cannot be amended", r.version),
+            problems,
+        ));
     }
     let v = r.version.to_string();
-    let mut members: Vec<&Patch> = current.iter().copied().filter(|p| !remove.iter().any(|x| x.key == p.key)).collect();
+    let mut members: Vec<&Patch> = current
+        .iter()
+        .copied()
+        .filter(|p| !remove.iter().any(|x| x.key == p.key))
+        .collect();
     members.extend(add.iter().copied());
     if members.is_empty() {
         return Err(Denied::one(
@@ -276,14 +352,23 @@ pub fn amend(ctx: &Ctx, r: &Release, current: &[&Patch], add: &[&Patch], remove:
     }
     let mut n = r.clone();
     n.patches = members.iter().map(|p| p.key.clone()).collect();
-    n.patches.sort_by_key(|k| k.rsplit('-').next().and_then(|x| x.parse::<i64>().ok()).unwrap_or(0));
+    n.patches.sort_by_key(|k| {
+        k.rsplit('-')
+            .next()
+            .and_then(|x| x.parse::<i64>().ok())
+            .unwrap_or(0)
+    });
     let mut authors: Vec<String> = members.iter().map(|p| p.author().to_string()).collect();
     authors.sort();
     authors.dedup();
     n.authors = authors;
     n.content_hash = content_hash(&r.version, &members);
     n.updated_at = ctx.now;
-    let voided = r.approvals.iter().filter(|a| a.content_hash == r.content_hash).count();
+    let voided = r
+        .approvals
+        .iter()
+        .filter(|a| a.content_hash == r.content_hash)
+        .count();
     let mut changed = Vec::new();
     for p in add {
         let mut x = (*p).clone();

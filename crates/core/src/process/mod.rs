@@ -1,0 +1,66 @@
+//! The process file: loading (`sluice.toml` -> [`Process`]), the embedded default,
+//! and the rendered process document.
+//!
+//! Loading is two-stage: the text is parsed into raw, span-carrying values
+//! (unknown keys are errors), then validated across fields. Every problem is
+//! reported at once, each with line, column, the offending text and a hint.
+//! Loading never touches the file system: the caller passes the text.
+
+mod diag;
+mod doc;
+mod duration;
+mod model;
+mod raw;
+mod show;
+mod template;
+mod validate;
+mod validate_env;
+mod walk;
+mod window;
+
+pub use diag::{Diagnostic, Diagnostics};
+pub use duration::{format_duration, parse_duration};
+pub use model::*;
+pub use validate_env::EVENTS;
+
+/// The standard process of SPEC §2/§4, written by `sluice init`; every key
+/// is documented in place.
+pub const DEFAULT_PROCESS: &str = include_str!("default.toml");
+
+/// Load and validate a process file. `file` is the label used in diagnostics.
+pub fn load(file: &str, text: &str) -> Result<Process, Diagnostics> {
+    let src = diag::Source::new(file, text);
+    let root = match toml::de::DeTable::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let message = format!("invalid TOML: {}", e.message().trim_end());
+            let hint = "fix the syntax here; see the TOML spec at https://toml.io".to_string();
+            return Err(Diagnostics(vec![src.diagnostic(span, message, Some(hint))]));
+        }
+    };
+    let mut sink = diag::Sink::new(src);
+    let raw = raw::walk(&mut sink, &root);
+    let process = validate::validate(&mut sink, raw);
+    if sink.has_errors() {
+        Err(sink.finish())
+    } else {
+        Ok(process)
+    }
+}
+
+/// Output format of the process document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocFormat {
+    Markdown,
+    Text,
+}
+
+/// Render the team's process document.
+pub fn render(p: &Process, format: DocFormat) -> String {
+    let blocks = show::document(p);
+    match format {
+        DocFormat::Markdown => doc::markdown(&blocks),
+        DocFormat::Text => doc::text(&blocks),
+    }
+}

@@ -1,0 +1,413 @@
+//! Stage one of loading: the TOML tree walked against the schema into raw,
+//! span-carrying values. Unknown keys and values of the wrong type are
+//! reported here; meaning (roles exist, windows parse...) is checked by
+//! `validate`.
+
+use toml::Spanned;
+use toml::de::DeTable;
+
+use super::diag::{Sink, Span};
+use super::walk::{Obj, Sp, as_table};
+
+pub(crate) struct RawProcess {
+    pub project: Option<RawProject>,
+    /// Span of the `[kinds]` header, when present.
+    pub kinds: Option<(Span, Vec<RawKind>)>,
+    pub severities: Option<(Span, Vec<RawSeverity>)>,
+    pub roles: Vec<RawRole>,
+    /// Step name (as written) -> responsible roles.
+    pub responsibilities: Vec<(Sp<String>, RoleList)>,
+    pub review: RawReview,
+    pub cadence: RawCadence,
+    pub environments: Vec<RawEnvironment>,
+    pub checklist: Vec<RawCheck>,
+    pub channels: Vec<RawChannel>,
+    pub notify: Vec<RawNotify>,
+}
+
+/// Names listed in a value, with the span of the whole value.
+pub(crate) type RoleList = Sp<Vec<Sp<String>>>;
+
+pub(crate) struct RawProject {
+    pub name: Option<Sp<String>>,
+    pub key: Option<Sp<String>>,
+    pub purpose: Option<Sp<String>>,
+    pub scope: Option<Sp<String>>,
+    pub tag: Option<Sp<String>>,
+    pub release_branch: Option<Sp<String>>,
+    pub patch_branch: Option<Sp<String>>,
+    pub maintained_lines: Vec<Sp<String>>,
+}
+
+pub(crate) struct RawKind {
+    pub name: Sp<String>,
+    pub bump: Option<Sp<String>>,
+    pub section: Option<Sp<String>>,
+    pub patch_release: Option<Sp<bool>>,
+    pub breaking: Option<Sp<bool>>,
+}
+
+pub(crate) struct RawSeverity {
+    pub name: Sp<String>,
+    pub fix_within: Option<Sp<String>>,
+    pub emergency: bool,
+    pub retrospective: bool,
+}
+
+pub(crate) struct RawRole {
+    pub name: Sp<String>,
+    pub members: Sp<Vec<Sp<String>>>,
+}
+
+#[derive(Default)]
+pub(crate) struct RawReview {
+    pub min_approvals: Option<u32>,
+    pub author_may_approve: Option<bool>,
+}
+
+#[derive(Default)]
+pub(crate) struct RawCadence {
+    pub span: Option<Span>,
+    pub kind: Option<Sp<String>>,
+    pub day: Option<Sp<String>>,
+    pub time: Option<Sp<String>>,
+    pub timezone: Option<Sp<String>>,
+}
+
+pub(crate) struct RawEnvironment {
+    pub name: Option<Sp<String>>,
+    pub tests: Vec<Sp<String>>,
+    pub approvals: Vec<Sp<String>>,
+    pub quorum: Option<Sp<u32>>,
+    pub windows: Vec<Sp<String>>,
+    pub freezes: Vec<RawFreeze>,
+    pub emergency_approvals: Vec<Sp<String>>,
+    pub deploy: Option<Sp<String>>,
+    pub rollback: Option<Sp<String>>,
+    pub deploy_timeout: Option<Sp<String>>,
+    pub after_deploy_tests: Vec<Sp<String>>,
+    pub monitor_for: Option<Sp<String>>,
+}
+
+pub(crate) struct RawFreeze {
+    pub from: Option<Sp<String>>,
+    pub to: Option<Sp<String>>,
+    pub reason: Option<Sp<String>>,
+}
+
+pub(crate) struct RawCheck {
+    pub id: Option<Sp<String>>,
+    pub text: Option<Sp<String>>,
+    pub by: Option<Sp<String>>,
+    pub before: Option<Sp<String>>,
+}
+
+pub(crate) struct RawChannel {
+    pub name: Sp<String>,
+    pub slack: Option<Sp<String>>,
+    pub email: Vec<Sp<String>>,
+    pub webhook: Option<Sp<String>>,
+}
+
+pub(crate) struct RawNotify {
+    pub on: Option<Sp<Vec<Sp<String>>>>,
+    pub environments: Vec<Sp<String>>,
+    pub severities: Vec<Sp<String>>,
+    pub to: Option<Sp<Vec<Sp<String>>>>,
+}
+
+const TOP: &[&str] = &[
+    "project",
+    "kinds",
+    "severities",
+    "roles",
+    "responsibilities",
+    "review",
+    "cadence",
+    "environments",
+    "checklist",
+    "channels",
+    "notify",
+];
+
+fn list_or_empty(v: Option<Sp<Vec<Sp<String>>>>) -> Vec<Sp<String>> {
+    v.map(|l| l.v).unwrap_or_default()
+}
+
+/// Walk the parsed document into raw values, reporting shape problems.
+pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess {
+    let top = Obj {
+        t: root.get_ref(),
+        span: 0..0,
+        name: "the process file".to_string(),
+    };
+    top.known_keys(s, TOP);
+    let section =
+        |s: &mut Sink<'_>, key: &str, example: &str| top.table(s, key, format!("[{key}]"), example);
+
+    let project = section(s, "project", "[project]").map(|o| project(s, &o));
+    if top.get("project").is_none() {
+        s.error(
+            0..0,
+            "the process file has no [project] table",
+            Some("add [project] with name = \"...\" and key = \"...\"".to_string()),
+        );
+    }
+
+    let kinds = section(s, "kinds", "[kinds]").map(|o| {
+        let kinds = o
+            .entries()
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let name = k.get_ref().to_string();
+                let ex = "{ bump = \"patch\", section = \"Fixed\" }";
+                let t = as_table(s, v, format!("[kinds.{name}]"), ex)?;
+                t.known_keys(s, &["bump", "section", "patch_release", "breaking"]);
+                Some(RawKind {
+                    bump: t.req_str(s, "bump", "\"patch\""),
+                    section: t.req_str(s, "section", "\"Fixed\""),
+                    patch_release: t.bool(s, "patch_release"),
+                    breaking: t.bool(s, "breaking"),
+                    name: Sp::new(name, k.span()),
+                })
+            })
+            .collect();
+        (o.span.clone(), kinds)
+    });
+
+    let severities = section(s, "severities", "[severities]").map(|o| {
+        let list = o
+            .entries()
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let name = k.get_ref().to_string();
+                let ex = "{ fix_within = \"5d\" }";
+                let t = as_table(s, v, format!("[severities.{name}]"), ex)?;
+                t.known_keys(s, &["fix_within", "emergency", "retrospective"]);
+                Some(RawSeverity {
+                    fix_within: t.str(s, "fix_within", "\"24h\""),
+                    emergency: t.bool(s, "emergency").is_some_and(|b| b.v),
+                    retrospective: t.bool(s, "retrospective").is_some_and(|b| b.v),
+                    name: Sp::new(name, k.span()),
+                })
+            })
+            .collect();
+        (o.span.clone(), list)
+    });
+
+    let mut roles = Vec::new();
+    if let Some(o) = section(s, "roles", "[roles]") {
+        for (k, _) in o.entries() {
+            let name: &str = k.get_ref();
+            let example = "[\"alice@example.com\"]";
+            if let Some(members) = o.strings(s, name, example) {
+                roles.push(RawRole {
+                    name: Sp::new(name.to_string(), k.span()),
+                    members,
+                });
+            }
+        }
+    }
+
+    let mut responsibilities = Vec::new();
+    if let Some(o) = section(s, "responsibilities", "[responsibilities]") {
+        for (k, _) in o.entries() {
+            let step: &str = k.get_ref();
+            if let Some(r) = o.one_or_many(s, step, "\"release_manager\"") {
+                responsibilities.push((Sp::new(step.to_string(), k.span()), r));
+            }
+        }
+    }
+
+    let mut review = RawReview::default();
+    if let Some(o) = section(s, "review", "[review]") {
+        o.known_keys(s, &["min_approvals", "author_may_approve"]);
+        review.min_approvals = o.u32(s, "min_approvals", "1").map(|n| n.v);
+        review.author_may_approve = o.bool(s, "author_may_approve").map(|b| b.v);
+    }
+
+    let mut cadence = RawCadence::default();
+    if let Some(o) = section(s, "cadence", "[cadence]") {
+        o.known_keys(s, &["kind", "day", "time", "timezone"]);
+        cadence = RawCadence {
+            span: Some(o.span.clone()),
+            kind: o.str(s, "kind", "\"weekly\""),
+            day: o.str(s, "day", "\"tue\""),
+            time: o.str(s, "time", "\"10:00\""),
+            timezone: o.str(s, "timezone", "\"Europe/Oslo\""),
+        };
+    }
+
+    if top.get("environments").is_none() {
+        s.error(
+            0..0,
+            "the process file has no [[environments]]",
+            Some("add at least one: [[environments]] with name = \"prod\"".to_string()),
+        );
+    }
+    let environments = top
+        .tables(s, "environments", "[[environments]]")
+        .iter()
+        .map(|o| environment(s, o))
+        .collect();
+
+    let checklist = top
+        .tables(s, "checklist", "[[checklist]]")
+        .iter()
+        .map(|o| {
+            o.known_keys(s, &["id", "text", "by", "before"]);
+            RawCheck {
+                id: o.req_str(s, "id", "\"notes\""),
+                text: o.req_str(s, "text", "\"Release notes reviewed\""),
+                by: o.str(s, "by", "\"release_manager\""),
+                before: o.req_str(s, "before", "\"prod\""),
+            }
+        })
+        .collect();
+
+    let mut channels = Vec::new();
+    if let Some(o) = section(s, "channels", "[channels]") {
+        for (k, v) in o.entries() {
+            let name = k.get_ref().to_string();
+            let ex = "{ email = [\"team@example.com\"] }";
+            if let Some(t) = as_table(s, v, format!("[channels.{name}]"), ex) {
+                t.known_keys(s, &["slack", "email", "webhook"]);
+                channels.push(RawChannel {
+                    slack: t.str(s, "slack", "\"${SLACK_WEBHOOK}\""),
+                    email: list_or_empty(t.strings(s, "email", "[\"team@example.com\"]")),
+                    webhook: t.str(s, "webhook", "\"${RELEASE_WEBHOOK}\""),
+                    name: Sp::new(name, k.span()),
+                });
+            }
+        }
+    }
+
+    let notify = top
+        .tables(s, "notify", "[[notify]]")
+        .iter()
+        .map(|o| {
+            o.known_keys(s, &["on", "environments", "severities", "to"]);
+            if o.get("on").is_none() {
+                s.error(
+                    o.span.clone(),
+                    "[[notify]] is missing `on`",
+                    Some("add on = [\"release.deployed\"]".to_string()),
+                );
+            }
+            if o.get("to").is_none() {
+                s.error(
+                    o.span.clone(),
+                    "[[notify]] is missing `to`",
+                    Some("add to = [\"a channel name\", \"role:NAME\"]".to_string()),
+                );
+            }
+            RawNotify {
+                on: o.strings(s, "on", "[\"release.deployed\"]"),
+                environments: list_or_empty(o.strings(s, "environments", "[\"prod\"]")),
+                severities: list_or_empty(o.strings(s, "severities", "[\"critical\"]")),
+                to: o.strings(s, "to", "[\"releases\"]"),
+            }
+        })
+        .collect();
+
+    RawProcess {
+        project,
+        kinds,
+        severities,
+        roles,
+        responsibilities,
+        review,
+        cadence,
+        environments,
+        checklist,
+        channels,
+        notify,
+    }
+}
+
+fn project(s: &mut Sink<'_>, o: &Obj<'_, '_>) -> RawProject {
+    o.known_keys(
+        s,
+        &[
+            "name",
+            "key",
+            "purpose",
+            "scope",
+            "tag",
+            "release_branch",
+            "patch_branch",
+            "maintained_lines",
+        ],
+    );
+    RawProject {
+        name: o.req_str(s, "name", "\"shop\""),
+        key: o.req_str(s, "key", "\"SHOP\""),
+        purpose: o.str(s, "purpose", "\"...\""),
+        scope: o.str(s, "scope", "\"...\""),
+        tag: o.str(s, "tag", "\"v{version}\""),
+        release_branch: o.str(s, "release_branch", "\"release/{major}.{minor}\""),
+        patch_branch: o.str(s, "patch_branch", "\"hotfix/{key}-{slug}\""),
+        maintained_lines: list_or_empty(o.strings(s, "maintained_lines", "[\"1.2\", \"1.3\"]")),
+    }
+}
+
+fn environment(s: &mut Sink<'_>, o: &Obj<'_, '_>) -> RawEnvironment {
+    o.known_keys(
+        s,
+        &[
+            "name",
+            "tests",
+            "approvals",
+            "quorum",
+            "windows",
+            "freezes",
+            "emergency_approvals",
+            "deploy",
+            "rollback",
+            "deploy_timeout",
+            "after_deploy_tests",
+            "monitor_for",
+        ],
+    );
+    let mut freezes = Vec::new();
+    if let Some(v) = o.get("freezes") {
+        match v.get_ref().as_array() {
+            None => s.error(
+                v.span(),
+                format!(
+                    "`freezes` in [[environments]] must be an array of tables, not {}",
+                    super::walk::describe(v.get_ref())
+                ),
+                Some("write freezes = [{ from = \"2026-12-20\", to = \"2027-01-04\", reason = \"holidays\" }]".to_string()),
+            ),
+            Some(items) => {
+                let ex = "{ from = \"2026-12-20\", to = \"2027-01-04\", reason = \"holidays\" }";
+                for item in items.iter() {
+                    if let Some(f) = as_table(s, item, "a freeze".to_string(), ex) {
+                        f.known_keys(s, &["from", "to", "reason"]);
+                        freezes.push(RawFreeze {
+                            from: f.req_date_text(s, "from", "\"2026-12-20\""),
+                            to: f.req_date_text(s, "to", "\"2027-01-04\""),
+                            reason: f.req_str(s, "reason", "\"holidays\""),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let roles_ex = "[\"qa\"]";
+    RawEnvironment {
+        name: o.req_str(s, "name", "\"prod\""),
+        tests: list_or_empty(o.strings(s, "tests", "[\"unit\", \"integration\"]")),
+        approvals: list_or_empty(o.strings(s, "approvals", roles_ex)),
+        quorum: o.u32(s, "quorum", "1"),
+        windows: list_or_empty(o.strings(s, "windows", "[\"tue,thu 10:00-12:00\"]")),
+        freezes,
+        emergency_approvals: list_or_empty(o.strings(s, "emergency_approvals", roles_ex)),
+        deploy: o.str(s, "deploy", "\"./deploy.sh {version} prod\""),
+        rollback: o.str(s, "rollback", "\"./deploy.sh {previous} prod\""),
+        deploy_timeout: o.str(s, "deploy_timeout", "\"10m\""),
+        after_deploy_tests: list_or_empty(o.strings(s, "after_deploy_tests", "[\"smoke\"]")),
+        monitor_for: o.str(s, "monitor_for", "\"2h\""),
+    }
+}

@@ -1,0 +1,575 @@
+//! The team's process document (`sluice process show`), built from the
+//! validated process so it always says what is enforced.
+
+use super::doc::{Block, code};
+use super::duration::format_duration;
+use super::model::*;
+
+fn day_name(d: jiff::civil::Weekday) -> &'static str {
+    use jiff::civil::Weekday::*;
+    match d {
+        Monday => "Monday",
+        Tuesday => "Tuesday",
+        Wednesday => "Wednesday",
+        Thursday => "Thursday",
+        Friday => "Friday",
+        Saturday => "Saturday",
+        Sunday => "Sunday",
+    }
+}
+
+fn yes(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+fn or_none(items: &[String], none: &str) -> String {
+    if items.is_empty() {
+        none.to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn plural(n: u32, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `qa (alice@example.com)`, or `anyone` when no role is named.
+fn who(p: &Process, roles: &[String]) -> String {
+    if roles.is_empty() {
+        return "anyone (no role named)".to_string();
+    }
+    roles
+        .iter()
+        .map(|r| format!("{r} ({})", p.members(r).join(", ")))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+fn window_text(w: &Window) -> String {
+    w.text.clone()
+}
+
+fn freeze_text(f: &Freeze) -> String {
+    format!("{} to {} ({})", f.from, f.to, f.reason)
+}
+
+fn step_title(s: Step) -> &'static str {
+    match s {
+        Step::Identify => "Identify and prioritise",
+        Step::Develop => "Create the patch branch and develop",
+        Step::Review => "Review",
+        Step::Test => "Test",
+        Step::Approve => "Approve",
+        Step::Release => "Release",
+        Step::Communicate => "Communicate",
+        Step::Monitor => "Monitor",
+    }
+}
+
+fn step_text(p: &Process, s: Step) -> String {
+    let names = |v: Vec<&str>| v.join(", ");
+    let envs: Vec<&str> = p.environments.iter().map(|e| e.name.as_str()).collect();
+    match s {
+        Step::Identify => {
+            let sev = names(p.severities.iter().map(|x| x.name.as_str()).collect());
+            let kinds = names(p.kinds.iter().map(|x| x.name.as_str()).collect());
+            let lines: Vec<String> = p
+                .project
+                .maintained_lines
+                .iter()
+                .map(|l| l.to_string())
+                .collect();
+            format!(
+                "A patch is reported from a bug report, user feedback, a monitoring alert or a security advisory, with a reference to its source. It is triaged: severity ({sev}), priority, kind ({kinds}), owner and affected release line (maintained: {}). Patches are keyed {}.",
+                or_none(&lines, "none listed"),
+                code(&format!("{}-N", p.project.key))
+            )
+        }
+        Step::Develop => format!(
+            "The patch branch is cut off the latest release of the affected line (tag {}, or branch {}) and named {}. The change is minimal and targeted; anything that does not belong in a patch is flagged.",
+            code(&p.project.tag),
+            code(&p.project.release_branch),
+            code(&p.project.patch_branch)
+        ),
+        Step::Review => {
+            let n = p.review.min_approvals;
+            if n == 0 {
+                "No review is required.".to_string()
+            } else if p.review.author_may_approve {
+                format!(
+                    "At least {}; the author may review their own patch.",
+                    plural(n, "reviewer", "reviewers")
+                )
+            } else {
+                format!(
+                    "At least {} who {} not the author.",
+                    plural(n, "reviewer", "reviewers"),
+                    if n == 1 { "is" } else { "are" }
+                )
+            }
+        }
+        Step::Test => {
+            let per: Vec<String> = p
+                .environments
+                .iter()
+                .filter(|e| !e.tests.is_empty())
+                .map(|e| format!("{}: {}", e.name, e.tests.join(", ")))
+                .collect();
+            let after: Vec<String> = p
+                .environments
+                .iter()
+                .filter(|e| !e.after_deploy_tests.is_empty())
+                .map(|e| {
+                    format!(
+                        "{} after deploy: {}",
+                        e.name,
+                        e.after_deploy_tests.join(", ")
+                    )
+                })
+                .collect();
+            let per = if per.is_empty() {
+                "none".to_string()
+            } else {
+                per.join("; ")
+            };
+            let mut t = format!("Required suites per environment: {per}.");
+            if !after.is_empty() {
+                t.push_str(&format!(" Verification: {}.", after.join("; ")));
+            }
+            t + " Results come from CI or people; the latest result per suite counts."
+        }
+        Step::Approve => {
+            let per: Vec<String> = p
+                .environments
+                .iter()
+                .filter(|e| !e.approvals.is_empty())
+                .map(|e| {
+                    format!(
+                        "{}: {} (quorum {})",
+                        e.name,
+                        e.approvals.join(" and "),
+                        e.quorum
+                    )
+                })
+                .collect();
+            let sod = if p.review.author_may_approve {
+                ""
+            } else {
+                " The author of a patch may not approve a release that contains it."
+            };
+            let per = if per.is_empty() {
+                "none".to_string()
+            } else {
+                per.join("; ")
+            };
+            format!(
+                "Approvals before entering: {per}. Approvals are bound to the exact content of the release and void when it changes.{sod}"
+            )
+        }
+        Step::Release => {
+            let patchable: Vec<&str> = p
+                .kinds
+                .iter()
+                .filter(|k| k.patch_release)
+                .map(|k| k.name.as_str())
+                .collect();
+            let emergency: Vec<&str> = p
+                .severities
+                .iter()
+                .filter(|x| x.emergency)
+                .map(|x| x.name.as_str())
+                .collect();
+            let mut t = format!(
+                "The version is computed from the patches' kinds by SemVer rules; a patch release may only hold {}. The release is tagged {} and promoted through the environments in order: {}.",
+                if patchable.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    names(patchable)
+                },
+                code(&p.project.tag),
+                envs.join(" → ")
+            );
+            if p.environments
+                .iter()
+                .any(|e| !e.windows.is_empty() || !e.freezes.is_empty())
+            {
+                t.push_str(" Guarded environments are entered only inside their windows and outside freezes");
+                if emergency.is_empty() {
+                    t.push('.');
+                } else {
+                    t.push_str(&format!(
+                        ", unless the emergency lane is used (severities: {}; extra approval, recorded, follow-up review required).",
+                        names(emergency)
+                    ));
+                }
+            }
+            t + " The environment's deploy command runs; its output and outcome are recorded."
+        }
+        Step::Communicate => format!(
+            "The changelog (Keep a Changelog) and release notes are generated and may be edited before publishing; stakeholders are notified per the notification matrix ({}).",
+            plural(p.notify.len() as u32, "rule", "rules")
+        ),
+        Step::Monitor => {
+            let mon: Vec<String> = p
+                .environments
+                .iter()
+                .filter_map(|e| {
+                    e.monitor_for
+                        .map(|d| format!("{} for {}", e.name, format_duration(d)))
+                })
+                .collect();
+            let retro: Vec<&str> = p
+                .severities
+                .iter()
+                .filter(|x| x.retrospective)
+                .map(|x| x.name.as_str())
+                .collect();
+            let mut t = format!(
+                "After a deploy a monitoring window opens ({}). Alerts open incidents linked to the release; a rollback runs the environment's rollback command, is recorded and announced, and counts as a change failure.",
+                or_none(&mon, "none configured")
+            );
+            if !retro.is_empty() {
+                t.push_str(&format!(
+                    " A retrospective is required for {} patches and emergency changes.",
+                    names(retro)
+                ));
+            }
+            t
+        }
+    }
+}
+
+fn gate(p: &Process, i: usize, e: &Environment) -> Vec<String> {
+    let mut b = Vec::new();
+    match i.checked_sub(1).map(|j| &p.environments[j]) {
+        None => b.push("Entry: first environment, no previous environment to reach.".to_string()),
+        Some(prev) => {
+            b.push(format!(
+                "Entry: the release has reached {}.",
+                code(&prev.name)
+            ));
+            if !prev.tests.is_empty() {
+                b.push(format!(
+                    "Suites that must pass in {}: {}.",
+                    code(&prev.name),
+                    prev.tests.join(", ")
+                ));
+            }
+        }
+    }
+    if !e.tests.is_empty() {
+        b.push(format!(
+            "Suites run here (must pass before leaving): {}.",
+            e.tests.join(", ")
+        ));
+    }
+    if !e.approvals.is_empty() {
+        let n = plural(e.quorum, "approval", "approvals");
+        let each: Vec<String> = e
+            .approvals
+            .iter()
+            .map(|r| who(p, std::slice::from_ref(r)))
+            .collect();
+        b.push(if each.len() == 1 {
+            format!("Approvals: {n} by {}.", each[0])
+        } else {
+            format!("Approvals: {n} by each of {}.", each.join("; "))
+        });
+    }
+    for c in p.checklist.iter().filter(|c| c.before == e.name) {
+        let by =
+            c.by.as_ref()
+                .map(|r| format!(", ticked by {r}"))
+                .unwrap_or_default();
+        b.push(format!("Checklist: {} ({}{by}).", c.text, code(&c.id)));
+    }
+    if !e.windows.is_empty() {
+        let w: Vec<String> = e.windows.iter().map(window_text).collect();
+        b.push(format!(
+            "Windows: {} ({}).",
+            w.join("; "),
+            p.cadence.timezone_name
+        ));
+    }
+    if !e.freezes.is_empty() {
+        let f: Vec<String> = e.freezes.iter().map(freeze_text).collect();
+        b.push(format!("Freezes: {}.", f.join("; ")));
+    }
+    if !e.emergency_approvals.is_empty() {
+        b.push(format!(
+            "Emergency lane: approval by {}; recorded, follow-up review required.",
+            who(p, &e.emergency_approvals)
+        ));
+    }
+    b.push("No open critical incident on the release.".to_string());
+    if let Some(d) = &e.deploy {
+        b.push(format!(
+            "Deploy: {} (timeout {}).",
+            code(&d.text),
+            format_duration(e.deploy_timeout)
+        ));
+    }
+    if let Some(r) = &e.rollback {
+        b.push(format!("Rollback: {}.", code(&r.text)));
+    }
+    if !e.after_deploy_tests.is_empty() {
+        b.push(format!(
+            "After deploy: {} must pass.",
+            e.after_deploy_tests.join(", ")
+        ));
+    }
+    if let Some(m) = e.monitor_for {
+        b.push(format!(
+            "Monitoring window: {} after deploy.",
+            format_duration(m)
+        ));
+    }
+    b
+}
+
+fn cadence_text(p: &Process) -> String {
+    let c = &p.cadence;
+    let when = match (c.day, c.time) {
+        (Some(d), Some(t)) => format!(" on {} at {}", day_name(d), t.strftime("%H:%M")),
+        _ => String::new(),
+    };
+    match c.kind {
+        CadenceKind::OnDemand => format!(
+            "Releases are cut on demand. Times are in {}.",
+            c.timezone_name
+        ),
+        CadenceKind::Weekly => format!(
+            "A release train leaves every week{when} ({}).",
+            c.timezone_name
+        ),
+        CadenceKind::Biweekly => format!(
+            "A release train leaves every other week{when} ({}).",
+            c.timezone_name
+        ),
+    }
+}
+
+fn channel_text(c: &Channel) -> String {
+    let mut d = Vec::new();
+    if let Some(s) = &c.slack {
+        d.push(format!("Slack {}", code(s)));
+    }
+    if !c.email.is_empty() {
+        d.push(format!("email {}", c.email.join(", ")));
+    }
+    if let Some(w) = &c.webhook {
+        d.push(format!("webhook {}", code(w)));
+    }
+    d.join("; ")
+}
+
+/// Step × role, `x` where the role is responsible.
+fn responsibility_matrix(p: &Process) -> Block {
+    if p.roles.is_empty() {
+        return Block::Para("No roles are defined: anyone may do every step.".to_string());
+    }
+    let roles: Vec<&String> = p.roles.keys().collect();
+    let mut head = vec!["step".to_string()];
+    head.extend(roles.iter().map(|r| r.to_string()));
+    let rows = Step::ALL
+        .iter()
+        .map(|s| {
+            let mut row = vec![s.name().to_string()];
+            let responsible = p.responsible(*s);
+            row.extend(
+                roles
+                    .iter()
+                    .map(|r| if responsible.contains(r) { "x" } else { "" }.to_string()),
+            );
+            row
+        })
+        .collect();
+    Block::Table { head, rows }
+}
+
+pub(crate) fn document(p: &Process) -> Vec<Block> {
+    let mut d = vec![Block::Title(format!("Release process: {}", p.project.name))];
+    if let Some(x) = &p.project.purpose {
+        d.push(Block::Para(format!("Purpose: {x}")));
+    }
+    if let Some(x) = &p.project.scope {
+        d.push(Block::Para(format!("Scope: {x}")));
+    }
+    let lines: Vec<String> = p
+        .project
+        .maintained_lines
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    d.push(Block::Bullets(vec![
+        format!("Patch keys: {}", code(&format!("{}-N", p.project.key))),
+        format!(
+            "Maintained release lines: {}",
+            or_none(&lines, "none listed")
+        ),
+        format!("Tags: {}", code(&p.project.tag)),
+        format!("Release branches: {}", code(&p.project.release_branch)),
+        format!("Patch branches: {}", code(&p.project.patch_branch)),
+    ]));
+
+    d.push(Block::Heading("Patch criteria".to_string()));
+    d.push(Block::Table {
+        head: [
+            "kind",
+            "SemVer bump",
+            "allowed in a patch release",
+            "changelog section",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: p
+            .kinds
+            .iter()
+            .map(|k| {
+                let section = if k.breaking {
+                    format!("{} (marked breaking)", k.section)
+                } else {
+                    k.section.clone()
+                };
+                vec![
+                    k.name.clone(),
+                    k.bump.to_string(),
+                    yes(k.patch_release),
+                    section,
+                ]
+            })
+            .collect(),
+    });
+
+    d.push(Block::Heading("Severities".to_string()));
+    d.push(Block::Table {
+        head: ["severity", "fix within", "emergency lane", "retrospective"]
+            .map(String::from)
+            .to_vec(),
+        rows: p
+            .severities
+            .iter()
+            .map(|s| {
+                let within = s
+                    .fix_within
+                    .map_or("no deadline".to_string(), format_duration);
+                vec![
+                    s.name.clone(),
+                    within,
+                    yes(s.emergency),
+                    if s.retrospective { "required" } else { "no" }.to_string(),
+                ]
+            })
+            .collect(),
+    });
+
+    d.push(Block::Heading("Roles and responsibilities".to_string()));
+    d.push(responsibility_matrix(p));
+    d.push(Block::Table {
+        head: vec!["role".to_string(), "members".to_string()],
+        rows: p
+            .roles
+            .iter()
+            .map(|(r, m)| vec![r.clone(), m.join(", ")])
+            .collect(),
+    });
+
+    d.push(Block::Heading("Steps".to_string()));
+    d.push(Block::Numbered(
+        Step::ALL
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}. Responsible: {}. {}",
+                    step_title(*s),
+                    who(p, p.responsible(*s)),
+                    step_text(p, *s)
+                )
+            })
+            .collect(),
+    ));
+
+    d.push(Block::Heading("Environments and gates".to_string()));
+    d.push(Block::Para(
+        "A release enters each environment in order; the gate of an environment lists what it needs to enter."
+            .to_string(),
+    ));
+    for (i, e) in p.environments.iter().enumerate() {
+        d.push(Block::Subheading(format!("{}. {}", i + 1, e.name)));
+        d.push(Block::Bullets(gate(p, i, e)));
+    }
+
+    d.push(Block::Heading("Windows and freezes".to_string()));
+    d.push(Block::Table {
+        head: ["environment", "windows", "freezes"]
+            .map(String::from)
+            .to_vec(),
+        rows: p
+            .environments
+            .iter()
+            .map(|e| {
+                let w: Vec<String> = e.windows.iter().map(window_text).collect();
+                let f: Vec<String> = e.freezes.iter().map(freeze_text).collect();
+                vec![e.name.clone(), or_none(&w, "any time"), or_none(&f, "none")]
+            })
+            .collect(),
+    });
+
+    d.push(Block::Heading("Checklist".to_string()));
+    if p.checklist.is_empty() {
+        d.push(Block::Para("No checklist items.".to_string()));
+    } else {
+        d.push(Block::Table {
+            head: ["id", "item", "ticked by", "before entering"]
+                .map(String::from)
+                .to_vec(),
+            rows: p
+                .checklist
+                .iter()
+                .map(|c| {
+                    let by = c.by.clone().unwrap_or_else(|| "automatic".to_string());
+                    vec![c.id.clone(), c.text.clone(), by, c.before.clone()]
+                })
+                .collect(),
+        });
+    }
+
+    d.push(Block::Heading("Notifications".to_string()));
+    if p.notify.is_empty() {
+        d.push(Block::Para("Nobody is notified.".to_string()));
+    } else {
+        let mut rows = Vec::new();
+        for n in &p.notify {
+            let mut filter = Vec::new();
+            if !n.environments.is_empty() {
+                filter.push(format!("environments: {}", n.environments.join(", ")));
+            }
+            if !n.severities.is_empty() {
+                filter.push(format!("severities: {}", n.severities.join(", ")));
+            }
+            let filter = or_none(&filter, "all");
+            for ev in &n.on {
+                rows.push(vec![ev.clone(), filter.clone(), n.to.join(", ")]);
+            }
+        }
+        d.push(Block::Table {
+            head: ["event", "filter", "recipients"].map(String::from).to_vec(),
+            rows,
+        });
+    }
+    if !p.channels.is_empty() {
+        d.push(Block::Table {
+            head: ["channel", "delivery"].map(String::from).to_vec(),
+            rows: p
+                .channels
+                .iter()
+                .map(|c| vec![c.name.clone(), channel_text(c)])
+                .collect(),
+        });
+    }
+
+    d.push(Block::Heading("Cadence".to_string()));
+    d.push(Block::Para(cadence_text(p)));
+    d
+}
