@@ -19,7 +19,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Connection, Executor};
 
-pub use read::{PatchQuery, PatchPage};
+pub use read::{PatchPage, PatchQuery};
 pub use write::Change;
 
 /// Which database a store talks to.

@@ -52,8 +52,12 @@ fn event(row: &AnyRow) -> Result<StoredEvent> {
 impl Store {
     /// A patch and the revision it was read at.
     pub async fn patch(&self, key: &str) -> Result<Option<(Patch, i64)>> {
-        let row = sqlx::query("SELECT rev, data FROM patches WHERE key = $1").bind(key.to_string()).fetch_optional(&self.pool).await?;
-        row.map(|r| Ok((decode(key, &r.try_get::<String, _>(1)?)?, r.try_get(0)?))).transpose()
+        let row = sqlx::query("SELECT rev, data FROM patches WHERE key = $1")
+            .bind(key.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((decode(key, &r.try_get::<String, _>(1)?)?, r.try_get(0)?)))
+            .transpose()
     }
 
     /// Patches by key, with revisions, in the order asked; missing keys are skipped.
@@ -69,7 +73,9 @@ impl Store {
 
     /// The next free patch number.
     pub async fn next_patch_number(&self) -> Result<i64> {
-        let n: Option<i64> = sqlx::query_scalar("SELECT MAX(number) FROM patches").fetch_one(&self.pool).await?;
+        let n: Option<i64> = sqlx::query_scalar("SELECT MAX(number) FROM patches")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n.unwrap_or(0) + 1)
     }
 
@@ -92,7 +98,11 @@ impl Store {
                 filter.push_str(&format!(" AND status IN ({})", marks.join(", ")));
             }
         }
-        for (col, val) in [("kind", &q.kind), ("severity", &q.severity), ("owner", &q.owner)] {
+        for (col, val) in [
+            ("kind", &q.kind),
+            ("severity", &q.severity),
+            ("owner", &q.owner),
+        ] {
             if let Some(v) = val {
                 binds.push(v.clone());
                 filter.push_str(&format!(" AND {col} = ${}", binds.len()));
@@ -134,7 +144,9 @@ impl Store {
         let rows = sqlx::query("SELECT key, data FROM patches WHERE status = 'ready' AND release IS NULL ORDER BY number")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?)).collect()
+        rows.iter()
+            .map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?))
+            .collect()
     }
 
     /// A release and the revision it was read at.
@@ -143,7 +155,8 @@ impl Store {
             .bind(version.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| Ok((decode(version, &r.try_get::<String, _>(1)?)?, r.try_get(0)?))).transpose()
+        row.map(|r| Ok((decode(version, &r.try_get::<String, _>(1)?)?, r.try_get(0)?)))
+            .transpose()
     }
 
     /// Every release, highest version first.
@@ -151,17 +164,29 @@ impl Store {
         let rows = sqlx::query("SELECT version, data FROM releases ORDER BY major DESC, minor DESC, patch DESC, version DESC")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?)).collect()
+        rows.iter()
+            .map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?))
+            .collect()
     }
 
     /// Every version recorded.
     pub async fn versions(&self) -> Result<Vec<Version>> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT version FROM releases").fetch_all(&self.pool).await?;
-        rows.iter().map(|v| Version::parse(v).map_err(|e| StoreError::Corrupt(format!("version {v}: {e}")))).collect()
+        let rows: Vec<String> = sqlx::query_scalar("SELECT version FROM releases")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|v| {
+                Version::parse(v).map_err(|e| StoreError::Corrupt(format!("version {v}: {e}")))
+            })
+            .collect()
     }
 
     /// Deployments and rollbacks, oldest first, optionally of one environment or release.
-    pub async fn deployments(&self, env: Option<&str>, release: Option<&str>) -> Result<Vec<Deployment>> {
+    pub async fn deployments(
+        &self,
+        env: Option<&str>,
+        release: Option<&str>,
+    ) -> Result<Vec<Deployment>> {
         let rows = sqlx::query(
             "SELECT id, data FROM deployments WHERE ($1 IS NULL OR env = $1) AND ($2 IS NULL OR release = $2) ORDER BY started_ms, id",
         )
@@ -169,26 +194,36 @@ impl Store {
         .bind(release.map(str::to_string))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?)).collect()
+        rows.iter()
+            .map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?))
+            .collect()
     }
 
     /// What an environment holds, with the revision it was read at.
     pub async fn environment(&self, name: &str) -> Result<Option<(EnvState, i64)>> {
-        let row = sqlx::query("SELECT name, release, since_ms, rev FROM environments WHERE name = $1")
-            .bind(name.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT name, release, since_ms, rev FROM environments WHERE name = $1")
+                .bind(name.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| env_state(&r)).transpose()
     }
 
     /// What every recorded environment holds.
     pub async fn environments(&self) -> Result<Vec<EnvState>> {
-        let rows = sqlx::query("SELECT name, release, since_ms, rev FROM environments").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT name, release, since_ms, rev FROM environments")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(|r| env_state(r).map(|(e, _)| e)).collect()
     }
 
     /// Events in order, optionally about one subject, after a sequence number.
-    pub async fn events(&self, subject: Option<&str>, after: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+    pub async fn events(
+        &self,
+        subject: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>> {
         let rows = sqlx::query(
             "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
              WHERE ($1 IS NULL OR subject = $1) AND seq > $2 ORDER BY seq LIMIT $3",
@@ -215,7 +250,9 @@ impl Store {
                 }
             }
         }
-        let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1").fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
         let (seq, hash): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
         Ok(v.finish(seq, &hash).map(|()| v.checked))
     }

@@ -36,10 +36,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Writing first takes the write lock at once (SQLite) or the row lock
         // (PostgreSQL): commits queue here instead of failing later.
-        sqlx::query("UPDATE chain_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
+        sqlx::query("UPDATE chain_head SET seq = seq WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
         let (mut seq, mut hash): (i64, String) = {
             use sqlx::Row;
-            let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1").fetch_one(&mut *tx).await?;
+            let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
             (row.try_get(0)?, row.try_get(1)?)
         };
 
@@ -179,7 +183,14 @@ impl Store {
 
         let mut stored = Vec::with_capacity(change.events.len());
         for e in &change.events {
-            let ev = audit::chain(Some((&hash, seq)), change.at_ms, &change.actor, e.kind, &e.subject, json(&e.payload));
+            let ev = audit::chain(
+                Some((&hash, seq)),
+                change.at_ms,
+                &change.actor,
+                e.kind,
+                &e.subject,
+                json(&e.payload),
+            );
             sqlx::query(
                 "INSERT INTO events (seq, at_ms, actor, kind, subject, payload, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
