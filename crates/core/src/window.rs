@@ -117,3 +117,92 @@ pub fn next_opening(env: &Environment, tz: &TimeZone, now: Timestamp) -> Option<
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process;
+
+    fn prod(windows: &str, freezes: &str, tz: &str) -> (Environment, TimeZone) {
+        let text = process::DEFAULT_PROCESS
+            .replace(
+                "timezone = \"Europe/Oslo\"",
+                &format!("timezone = \"{tz}\""),
+            )
+            .replace(
+                "windows = [\"tue,thu 10:00-12:00\"]",
+                &format!("windows = [{windows}]"),
+            )
+            .replace(
+                "freezes = [{ from = \"2026-12-20\", to = \"2027-01-04\", reason = \"holidays\" }]",
+                &format!("freezes = [{freezes}]"),
+            );
+        let p = process::load("sluice.toml", &text).expect("test process loads");
+        let e = p
+            .environments
+            .iter()
+            .find(|e| e.name == "prod")
+            .unwrap()
+            .clone();
+        (e, p.cadence.timezone.clone())
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn windows_follow_daylight_saving_time() {
+        let (e, tz) = prod("\"mon 10:00-12:00\"", "", "Europe/Oslo");
+        // Winter (UTC+1): 09:30Z is 10:30 local, inside; 11:30Z is 12:30, outside.
+        assert!(check_time(&e, &tz, at("2026-03-23T09:30:00Z")).is_ok());
+        assert!(check_time(&e, &tz, at("2026-03-23T11:30:00Z")).is_err());
+        // The day after the change to summer time (UTC+2): 10:30Z is 12:30 local,
+        // outside, though a fixed UTC+1 offset would call it 11:30 and inside.
+        assert!(check_time(&e, &tz, at("2026-03-30T10:30:00Z")).is_err());
+        assert!(check_time(&e, &tz, at("2026-03-30T08:00:00Z")).is_ok());
+        assert!(check_time(&e, &tz, at("2026-03-30T07:59:59Z")).is_err());
+    }
+
+    #[test]
+    fn a_window_across_the_skipped_hour_opens_at_the_first_real_instant() {
+        // 2026-03-29 02:00 does not exist in Oslo: clocks jump from 02:00 to 03:00.
+        let (e, tz) = prod("\"sun 02:30-04:00\"", "", "Europe/Oslo");
+        let next = next_opening(&e, &tz, at("2026-03-28T12:00:00Z")).unwrap();
+        assert_eq!(
+            next,
+            at("2026-03-29T01:30:00Z"),
+            "02:30 resolves forward to 03:30 CEST = 01:30Z"
+        );
+        assert!(check_time(&e, &tz, at("2026-03-29T01:45:00Z")).is_ok());
+    }
+
+    #[test]
+    fn freezes_are_whole_days_in_the_process_zone() {
+        let (e, tz) = prod(
+            "\"mon-sun 00:00-24:00\"",
+            "{ from = \"2026-12-20\", to = \"2027-01-04\", reason = \"holidays\" }",
+            "Pacific/Auckland",
+        );
+        // 2026-12-19T12:00Z is already 2026-12-20 01:00 in Auckland: frozen.
+        let why = check_time(&e, &tz, at("2026-12-19T12:00:00Z")).unwrap_err();
+        assert!(why.contains("frozen") && why.contains("holidays"), "{why}");
+        assert!(check_time(&e, &tz, at("2026-12-19T10:00:00Z")).is_ok());
+        // 2027-01-04 23:30 local is still frozen; 2027-01-05 00:30 is not.
+        assert!(check_time(&e, &tz, at("2027-01-04T10:30:00Z")).is_err());
+        assert!(check_time(&e, &tz, at("2027-01-04T11:30:00Z")).is_ok());
+    }
+
+    #[test]
+    fn outside_a_window_the_refusal_names_the_next_opening() {
+        let (e, tz) = prod("\"tue,thu 10:00-12:00\"", "", "Europe/Oslo");
+        let why = check_time(&e, &tz, at("2026-11-23T23:00:00Z")).unwrap_err();
+        assert!(why.contains("tue,thu 10:00-12:00"), "{why}");
+        assert!(
+            why.contains("next window opens Tue 2026-11-24 10:00"),
+            "{why}"
+        );
+        let (e, tz) = prod("\"mon-sun 00:00-24:00\"", "", "UTC");
+        assert!(check_time(&e, &tz, at("2026-11-23T23:59:59Z")).is_ok());
+    }
+}
