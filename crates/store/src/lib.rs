@@ -36,6 +36,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("the database URL `{0}` is not supported; use sqlite://PATH or postgres://...")]
     BadUrl(String),
+    #[error("cannot open the database {url}: {reason}")]
+    Open { url: String, reason: String },
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -83,7 +85,29 @@ impl Store {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_string(),
         };
-        let opts: AnyConnectOptions = url.parse()?;
+        let shown = redact(&url);
+        let open_err = |e: sqlx::Error| {
+            let mut reason = match &e {
+                sqlx::Error::Database(d) => d.message().to_string(),
+                other => other.to_string(),
+            };
+            if backend == Backend::Sqlite {
+                reason.push_str(" (does its directory exist and is it writable?)");
+            }
+            StoreError::Open {
+                url: shown.clone(),
+                reason,
+            }
+        };
+        let opts: AnyConnectOptions = url.parse().map_err(open_err)?;
+        // One direct connection first: it fails at once with the real reason
+        // (refused, unknown database, bad password) instead of a pool timeout.
+        sqlx::AnyConnection::connect_with(&opts)
+            .await
+            .map_err(open_err)?
+            .close()
+            .await
+            .map_err(open_err)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
             .acquire_timeout(Duration::from_secs(30))
@@ -101,7 +125,8 @@ impl Store {
                 })
             })
             .connect_with(opts)
-            .await?;
+            .await
+            .map_err(open_err)?;
         let store = Store { pool, backend };
         migrator(backend).run(&store.pool).await?;
         Ok(store)
@@ -126,4 +151,15 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A database URL with any password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((cred, host)) = rest.split_once('@')
+        && let Some((user, _)) = cred.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_string()
 }
