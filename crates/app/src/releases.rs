@@ -282,7 +282,10 @@ impl App {
     }
 
     /// `test report`.
-    #[expect(clippy::too_many_arguments, reason = "one argument per field of the CLI and API request")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per field of the CLI and API request"
+    )]
     pub async fn report_test(
         &self,
         actor: &str,
@@ -311,7 +314,10 @@ impl App {
     }
 
     /// `approve`.
-    #[expect(clippy::too_many_arguments, reason = "one argument per field of the CLI and API request")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per field of the CLI and API request"
+    )]
     pub async fn approve(
         &self,
         actor: &str,

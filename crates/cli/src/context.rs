@@ -4,15 +4,16 @@ use std::path::{Path, PathBuf};
 
 use sluice_app::{App, ProcessError};
 
-use crate::output::Failure;
 use crate::Cli;
+use crate::output::Failure;
 
 /// The repository root: the directory of the process file.
 pub fn process_path(cli: &Cli) -> Result<PathBuf, Failure> {
     if let Some(p) = &cli.config {
         return Ok(p.clone());
     }
-    let cwd = std::env::current_dir().map_err(|e| Failure::usage(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Failure::usage(format!("cannot read the current directory: {e}")))?;
     sluice_app::find_root(&cwd).map(|r| r.join("sluice.toml")).ok_or_else(|| {
         Failure::usage(format!(
             "no sluice.toml in {} or any parent directory\n  hint: run `sluice init` at the repository root, or pass --config PATH",
@@ -22,7 +23,10 @@ pub fn process_path(cli: &Cli) -> Result<PathBuf, Failure> {
 }
 
 pub fn root_of(path: &Path) -> PathBuf {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf())
 }
 
@@ -32,12 +36,21 @@ pub async fn open(cli: &Cli) -> Result<App, Failure> {
     let process = match sluice_app::load_process(&path) {
         Ok(p) => p,
         Err(ProcessError::Io(m)) => return Err(Failure::usage(m)),
-        Err(ProcessError::Invalid(d)) => return Err(Failure::usage(format!("{d}\n  hint: run `sluice check` after fixing the file"))),
+        Err(ProcessError::Invalid(d)) => {
+            return Err(Failure::usage(format!(
+                "{d}\n  hint: run `sluice check` after fixing the file"
+            )));
+        }
     };
     let root = root_of(&path);
     let url = match &cli.db {
         Some(u) => u.clone(),
-        None => sluice_app::default_db_url(&root).map_err(|e| Failure::usage(format!("cannot create {}: {e}", root.join(".sluice").display())))?,
+        None => sluice_app::default_db_url(&root).map_err(|e| {
+            Failure::usage(format!(
+                "cannot create {}: {e}",
+                root.join(".sluice").display()
+            ))
+        })?,
     };
     App::open(process, &url, root).await.map_err(Failure::from)
 }
@@ -52,7 +65,10 @@ pub fn actor(cli: &Cli, app: &App) -> Result<String, Failure> {
     {
         return Ok(a.trim().to_string());
     }
-    let out = std::process::Command::new("git").args(["config", "user.email"]).current_dir(&app.root).output();
+    let out = std::process::Command::new("git")
+        .args(["config", "user.email"])
+        .current_dir(&app.root)
+        .output();
     if let Ok(o) = out
         && o.status.success()
     {

@@ -20,7 +20,13 @@ pub struct Cli {
     #[arg(long = "as", global = true, value_name = "USER")]
     pub actor: Option<String>,
     /// Database URL: sqlite://PATH or postgres://... [default: .sluice/sluice.db at the repository root]
-    #[arg(long, global = true, env = "SLUICE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub db: Option<String>,
     /// The process file [default: sluice.toml in this directory or the nearest parent].
     #[arg(long, global = true, env = "SLUICE_CONFIG", value_name = "PATH")]
@@ -66,7 +72,10 @@ pub enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start: {e}");

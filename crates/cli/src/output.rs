@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 
-use comfy_table::{presets, ContentArrangement, Table};
+use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use sluice_app::AppError;
 use sluice_core::decide::Unmet;
@@ -19,7 +19,11 @@ pub struct Failure {
 
 impl Failure {
     pub fn usage(message: impl Into<String>) -> Failure {
-        Failure { code: 2, message: message.into(), unmet: Vec::new() }
+        Failure {
+            code: 2,
+            message: message.into(),
+            unmet: Vec::new(),
+        }
     }
 }
 
@@ -27,14 +31,24 @@ impl From<AppError> for Failure {
     fn from(e: AppError) -> Failure {
         let code = e.exit_code() as u8;
         match e {
-            AppError::Refused { summary, unmet } => Failure { code, message: format!("refused: {summary}"), unmet },
-            e => Failure { code, message: e.to_string(), unmet: Vec::new() },
+            AppError::Refused { summary, unmet } => Failure {
+                code,
+                message: format!("refused: {summary}"),
+                unmet,
+            },
+            e => Failure {
+                code,
+                message: e.to_string(),
+                unmet: Vec::new(),
+            },
         }
     }
 }
 
 pub fn color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal()
 }
 
 pub fn paint(code: &str, s: &str) -> String {
@@ -52,10 +66,18 @@ pub fn print_failure(f: &Failure, json: bool) {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return;
     }
-    let head = if f.code == 1 { paint("1;31", &f.message) } else { format!("{} {}", paint("1;31", "error:"), f.message) };
+    let head = if f.code == 1 {
+        paint("1;31", &f.message)
+    } else {
+        format!("{} {}", paint("1;31", "error:"), f.message)
+    };
     eprintln!("{head}");
     for u in &f.unmet {
-        let who = if u.responsible.is_empty() { String::new() } else { format!("  [{}]", u.responsible.join(", ")) };
+        let who = if u.responsible.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", u.responsible.join(", "))
+        };
         eprintln!("  - {}{}", u.requirement, paint("33", &who));
         if let Some(h) = &u.hint {
             eprintln!("    {} {}", paint("2", "run:"), h);
@@ -64,7 +86,10 @@ pub fn print_failure(f: &Failure, json: bool) {
 }
 
 pub fn json<T: Serialize>(v: &T) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    );
 }
 
 /// A table: bordered on a terminal, plain columns when piped.
@@ -101,11 +126,16 @@ pub fn gate(g: &sluice_core::decide::GateReport) {
     println!("gate into `{}`: {} unmet", g.env, g.unmet.len());
     let mut t = table(&["requirement", "responsible", "command"]);
     for u in &g.unmet {
-        t.add_row(vec![u.requirement.clone(), u.responsible.join(", "), u.hint.clone().unwrap_or_default()]);
+        t.add_row(vec![
+            u.requirement.clone(),
+            u.responsible.join(", "),
+            u.hint.clone().unwrap_or_default(),
+        ]);
     }
     print_table(&t);
 }
 
 pub fn when(t: Option<jiff::Timestamp>) -> String {
-    t.map(|t| t.strftime("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+    t.map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
 }

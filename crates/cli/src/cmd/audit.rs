@@ -2,8 +2,8 @@
 
 use sluice_app::App;
 
-use crate::output::{self, Failure};
 use crate::Cli;
+use crate::output::{self, Failure};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,7 +40,10 @@ pub async fn run(cli: &Cli, app: &App, a: &Args) -> Result<(), Failure> {
             }
             Some(b) => Err(Failure {
                 code: 1,
-                message: format!("audit log altered: event {} fails verification: {}", b.seq, b.problem),
+                message: format!(
+                    "audit log altered: event {} fails verification: {}",
+                    b.seq, b.problem
+                ),
                 unmet: vec![],
             }),
         };
@@ -54,7 +57,10 @@ pub async fn run(cli: &Cli, app: &App, a: &Args) -> Result<(), Failure> {
     for e in &r.events {
         let mut details = e.payload.clone();
         if details.len() > 100 {
-            let cut = (0..=100).rev().find(|i| details.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=100)
+                .rev()
+                .find(|i| details.is_char_boundary(*i))
+                .unwrap_or(0);
             details.truncate(cut);
             details.push('…');
         }

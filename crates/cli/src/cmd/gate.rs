@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use sluice_app::App;
 
 use crate::output::{self, Failure};
-use crate::{context, Cli};
+use crate::{Cli, context};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TestCmd {
@@ -77,13 +77,26 @@ pub struct RollbackArgs {
 }
 
 pub async fn test(cli: &Cli, app: &App, now: Timestamp, c: &TestCmd) -> Result<(), Failure> {
-    let TestCmd::Report { version, env, suite, pass, fail: _, url } = c;
+    let TestCmd::Report {
+        version,
+        env,
+        suite,
+        pass,
+        fail: _,
+        url,
+    } = c;
     let actor = context::actor(cli, app)?;
-    let r = app.report_test(&actor, now, version, env, suite, *pass, url.clone()).await?;
+    let r = app
+        .report_test(&actor, now, version, env, suite, *pass, url.clone())
+        .await?;
     if cli.json {
         output::json(&r);
     } else {
-        output::ok(&format!("{}: `{suite}` in `{env}` {}", r.version, if *pass { "passed" } else { "FAILED" }));
+        output::ok(&format!(
+            "{}: `{suite}` in `{env}` {}",
+            r.version,
+            if *pass { "passed" } else { "FAILED" }
+        ));
     }
     Ok(())
 }
@@ -96,35 +109,76 @@ pub async fn approve(cli: &Cli, app: &App, now: Timestamp, a: &ApproveArgs) -> R
             let Some((_, env)) = app.process.environment(&a.env) else {
                 return Err(Failure::usage(format!("unknown environment `{}`", a.env)));
             };
-            let wanted = if a.emergency { &env.emergency_approvals } else { &env.approvals };
-            let mine: Vec<&String> = wanted.iter().filter(|r| app.process.has_role(&actor, r)).collect();
+            let wanted = if a.emergency {
+                &env.emergency_approvals
+            } else {
+                &env.approvals
+            };
+            let mine: Vec<&String> = wanted
+                .iter()
+                .filter(|r| app.process.has_role(&actor, r))
+                .collect();
             match mine.as_slice() {
                 [one] => (*one).clone(),
                 [] => {
                     let mut msg = format!(
                         "{actor} holds none of the roles that approve into `{}` ({})",
                         a.env,
-                        if wanted.is_empty() { "none".to_string() } else { wanted.join(", ") }
+                        if wanted.is_empty() {
+                            "none".to_string()
+                        } else {
+                            wanted.join(", ")
+                        }
                     );
                     if app.process.roles.contains_key(&actor) {
                         msg.push_str(&format!("\n  hint: `{actor}` is a role; act as one of its members with --as and pass --role {actor}"));
                     }
-                    return Err(Failure { code: 1, message: format!("refused: {msg}"), unmet: vec![] });
+                    return Err(Failure {
+                        code: 1,
+                        message: format!("refused: {msg}"),
+                        unmet: vec![],
+                    });
                 }
-                _ => return Err(Failure::usage(format!("you hold several approving roles; pass --role (one of: {})", mine.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))),
+                _ => {
+                    return Err(Failure::usage(format!(
+                        "you hold several approving roles; pass --role (one of: {})",
+                        mine.iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
             }
         }
     };
-    let r = app.approve(&actor, now, &a.version, &a.env, &role, a.emergency, a.comment.clone()).await?;
+    let r = app
+        .approve(
+            &actor,
+            now,
+            &a.version,
+            &a.env,
+            &role,
+            a.emergency,
+            a.comment.clone(),
+        )
+        .await?;
     if cli.json {
         output::json(&r);
     } else {
-        output::ok(&format!("{actor} approved {} for `{}` as `{role}`", r.version, a.env));
+        output::ok(&format!(
+            "{actor} approved {} for `{}` as `{role}`",
+            r.version, a.env
+        ));
     }
     Ok(())
 }
 
-pub async fn checklist(cli: &Cli, app: &App, now: Timestamp, a: &ChecklistArgs) -> Result<(), Failure> {
+pub async fn checklist(
+    cli: &Cli,
+    app: &App,
+    now: Timestamp,
+    a: &ChecklistArgs,
+) -> Result<(), Failure> {
     let view = match &a.tick {
         Some(id) => {
             let actor = context::actor(cli, app)?;
@@ -144,7 +198,10 @@ pub async fn checklist(cli: &Cli, app: &App, now: Timestamp, a: &ChecklistArgs) 
             i.text.clone(),
             i.by.clone().unwrap_or_default(),
             i.before.clone(),
-            i.done_by.clone().map(|w| format!("{w} {}", output::when(i.done_at))).unwrap_or_default(),
+            i.done_by
+                .clone()
+                .map(|w| format!("{w} {}", output::when(i.done_at)))
+                .unwrap_or_default(),
         ]);
     }
     output::print_table(&t);
@@ -153,7 +210,11 @@ pub async fn checklist(cli: &Cli, app: &App, now: Timestamp, a: &ChecklistArgs) 
 
 pub async fn promote(cli: &Cli, app: &App, now: Timestamp, a: &PromoteArgs) -> Result<(), Failure> {
     let actor = context::actor(cli, app)?;
-    let reason = if a.emergency { a.reason.as_deref().or(Some("")) } else { None };
+    let reason = if a.emergency {
+        a.reason.as_deref().or(Some(""))
+    } else {
+        None
+    };
     let out = app.promote(&actor, now, &a.version, &a.to, reason).await?;
     if cli.json {
         output::json(&out);
@@ -163,7 +224,11 @@ pub async fn promote(cli: &Cli, app: &App, now: Timestamp, a: &PromoteArgs) -> R
         "{} entered `{}`{}",
         out.release.version,
         a.to,
-        if out.deployment.emergency { " through the emergency lane; a follow-up review is now open" } else { "" }
+        if out.deployment.emergency {
+            " through the emergency lane; a follow-up review is now open"
+        } else {
+            ""
+        }
     ));
     if out.release.status == sluice_core::model::ReleaseStatus::Released {
         println!("{} is released", out.release.version);
@@ -171,13 +236,26 @@ pub async fn promote(cli: &Cli, app: &App, now: Timestamp, a: &PromoteArgs) -> R
     Ok(())
 }
 
-pub async fn rollback(cli: &Cli, app: &App, now: Timestamp, a: &RollbackArgs) -> Result<(), Failure> {
+pub async fn rollback(
+    cli: &Cli,
+    app: &App,
+    now: Timestamp,
+    a: &RollbackArgs,
+) -> Result<(), Failure> {
     let actor = context::actor(cli, app)?;
     if !a.yes {
         if !std::io::stdin().is_terminal() {
-            return Err(Failure::usage("rollback changes what runs in an environment; pass --yes to confirm"));
+            return Err(Failure::usage(
+                "rollback changes what runs in an environment; pass --yes to confirm",
+            ));
         }
-        eprint!("roll back `{}`{}? [y/N] ", a.env, a.to.as_ref().map(|t| format!(" to {t}")).unwrap_or_default());
+        eprint!(
+            "roll back `{}`{}? [y/N] ",
+            a.env,
+            a.to.as_ref()
+                .map(|t| format!(" to {t}"))
+                .unwrap_or_default()
+        );
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);
         if !matches!(line.trim(), "y" | "Y" | "yes") {
@@ -189,7 +267,10 @@ pub async fn rollback(cli: &Cli, app: &App, now: Timestamp, a: &RollbackArgs) ->
         output::json(&out);
         return Ok(());
     }
-    output::ok(&format!("`{}` rolled back from {} to {}", a.env, out.release.version, out.to));
+    output::ok(&format!(
+        "`{}` rolled back from {} to {}",
+        a.env, out.release.version, out.to
+    ));
     if !out.release.patches.is_empty() {
         println!("reopened: {}", out.release.patches.join(", "));
     }
@@ -204,7 +285,11 @@ pub async fn status(cli: &Cli, app: &App) -> Result<(), Failure> {
     }
     let mut t = output::table(&["environment", "holds", "waiting to enter"]);
     for e in &s {
-        t.add_row(vec![e.env.clone(), e.release.clone().unwrap_or_else(|| "-".into()), e.waiting.join(", ")]);
+        t.add_row(vec![
+            e.env.clone(),
+            e.release.clone().unwrap_or_else(|| "-".into()),
+            e.waiting.join(", "),
+        ]);
     }
     output::print_table(&t);
     Ok(())

@@ -5,9 +5,9 @@ use std::io::Write;
 use sluice_app::ProcessError;
 use sluice_core::process::{self, DocFormat};
 
+use crate::Cli;
 use crate::context;
 use crate::output::{self, Failure};
-use crate::Cli;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,7 +40,10 @@ pub enum Format {
 pub fn init(cli: &Cli, a: &Args) -> Result<(), Failure> {
     let path = a.dir.join("sluice.toml");
     if path.exists() && !a.force {
-        return Err(Failure::usage(format!("{} already exists; pass --force to overwrite it", path.display())));
+        return Err(Failure::usage(format!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        )));
     }
     // Write to a temporary file and rename, so a failure never leaves half a file.
     let tmp = a.dir.join(".sluice.toml.tmp");
@@ -52,7 +55,10 @@ pub fn init(cli: &Cli, a: &Args) -> Result<(), Failure> {
     };
     if let Err(e) = write() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Failure::usage(format!("cannot write {}: {e}", path.display())));
+        return Err(Failure::usage(format!(
+            "cannot write {}: {e}",
+            path.display()
+        )));
     }
     if cli.json {
         output::json(&serde_json::json!({"written": path.display().to_string()}));
@@ -68,7 +74,9 @@ pub fn check(cli: &Cli, _a: &CheckArgs) -> Result<(), Failure> {
     match sluice_app::load_process(&path) {
         Ok(p) => {
             if cli.json {
-                output::json(&serde_json::json!({"ok": true, "file": path.display().to_string(), "environments": p.environments.len()}));
+                output::json(
+                    &serde_json::json!({"ok": true, "file": path.display().to_string(), "environments": p.environments.len()}),
+                );
             } else {
                 output::ok(&format!("{}: ok", path.display()));
             }
@@ -77,8 +85,14 @@ pub fn check(cli: &Cli, _a: &CheckArgs) -> Result<(), Failure> {
         Err(ProcessError::Io(m)) => Err(Failure::usage(m)),
         Err(ProcessError::Invalid(d)) => {
             if cli.json {
-                output::json(&serde_json::json!({"ok": false, "file": path.display().to_string(), "problems": d.0}));
-                Err(Failure { code: 2, message: format!("{} problem(s)", d.0.len()), unmet: vec![] })
+                output::json(
+                    &serde_json::json!({"ok": false, "file": path.display().to_string(), "problems": d.0}),
+                );
+                Err(Failure {
+                    code: 2,
+                    message: format!("{} problem(s)", d.0.len()),
+                    unmet: vec![],
+                })
             } else {
                 Err(Failure::usage(d.to_string().trim_end().to_string()))
             }
@@ -92,7 +106,9 @@ pub fn process(cli: &Cli, c: &ProcessCmd) -> Result<(), Failure> {
     let p = match sluice_app::load_process(&path) {
         Ok(p) => p,
         Err(ProcessError::Io(m)) => return Err(Failure::usage(m)),
-        Err(ProcessError::Invalid(d)) => return Err(Failure::usage(d.to_string().trim_end().to_string())),
+        Err(ProcessError::Invalid(d)) => {
+            return Err(Failure::usage(d.to_string().trim_end().to_string()));
+        }
     };
     if cli.json {
         output::json(&p);

@@ -7,7 +7,7 @@ pub mod patch;
 pub mod release;
 
 use crate::output::{self, Failure};
-use crate::{context, Cli, Command};
+use crate::{Cli, Command, context};
 
 /// Runs a command and returns the exit code.
 pub async fn run(cli: Cli) -> u8 {

@@ -6,7 +6,7 @@ use sluice_core::decide::{ReportInput, TriageInput};
 use sluice_core::model::{Patch, PatchStatus, Source, SourceKind, Target};
 
 use crate::output::{self, Failure};
-use crate::{context, Cli};
+use crate::{Cli, context};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PatchCmd {
@@ -108,7 +108,15 @@ fn show_one(cli: &Cli, p: &Patch, headline: &str) {
 
 pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(), Failure> {
     match c {
-        PatchCmd::List { status, all, kind, severity, owner, line, limit } => {
+        PatchCmd::List {
+            status,
+            all,
+            kind,
+            severity,
+            owner,
+            line,
+            limit,
+        } => {
             let q = PatchQuery {
                 statuses: status.clone(),
                 all: *all,
@@ -124,7 +132,9 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
                 output::json(&list);
                 return Ok(());
             }
-            let mut t = output::table(&["key", "status", "severity", "kind", "lines", "owner", "deadline", "title"]);
+            let mut t = output::table(&[
+                "key", "status", "severity", "kind", "lines", "owner", "deadline", "title",
+            ]);
             for p in &list.patches {
                 let deadline = match p.deadline {
                     Some(d) if p.is_overdue(now) => format!("OVERDUE {}", output::when(Some(d))),
@@ -144,7 +154,11 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
             }
             output::print_table(&t);
             if (list.patches.len() as i64) < list.total {
-                println!("showing {} of {}; --limit 0 shows all", list.patches.len(), list.total);
+                println!(
+                    "showing {} of {}; --limit 0 shows all",
+                    list.patches.len(),
+                    list.total
+                );
             }
             Ok(())
         }
@@ -163,14 +177,30 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
                 ("kind", p.kind.clone().unwrap_or_default()),
                 ("severity", p.severity.clone().unwrap_or_default()),
                 ("priority", p.priority.clone().unwrap_or_default()),
-                ("source", format!("{} {}", p.source.kind, p.source.reference.clone().unwrap_or_default()).trim().to_string()),
+                (
+                    "source",
+                    format!(
+                        "{} {}",
+                        p.source.kind,
+                        p.source.reference.clone().unwrap_or_default()
+                    )
+                    .trim()
+                    .to_string(),
+                ),
                 ("reporter", p.reporter.clone()),
                 ("owner", p.owner.clone().unwrap_or_default()),
                 ("lines", lines.join(", ")),
                 ("branch", p.branch.clone().unwrap_or_default()),
                 ("release", p.release.clone().unwrap_or_default()),
                 ("reported", output::when(Some(p.reported_at))),
-                ("deadline", format!("{}{}", output::when(p.deadline), if v.overdue { "  OVERDUE" } else { "" })),
+                (
+                    "deadline",
+                    format!(
+                        "{}{}",
+                        output::when(p.deadline),
+                        if v.overdue { "  OVERDUE" } else { "" }
+                    ),
+                ),
                 ("resolution", p.resolution.clone().unwrap_or_default()),
             ];
             for (k, val) in rows {
@@ -181,7 +211,12 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
                 println!();
                 let mut t = output::table(&["#", "time", "actor", "event"]);
                 for e in &v.events {
-                    t.add_row(vec![e.seq.to_string(), output::when(jiff::Timestamp::from_millisecond(e.at_ms).ok()), e.actor.clone(), e.kind.clone()]);
+                    t.add_row(vec![
+                        e.seq.to_string(),
+                        output::when(jiff::Timestamp::from_millisecond(e.at_ms).ok()),
+                        e.actor.clone(),
+                        e.kind.clone(),
+                    ]);
                 }
                 output::print_table(&t);
             }
@@ -191,18 +226,36 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
             let actor = context::actor(cli, app)?;
             let a = actor.as_str();
             let (p, what) = match c {
-                PatchCmd::Report { title, source, reference, description, kind, severity, lines } => {
+                PatchCmd::Report {
+                    title,
+                    source,
+                    reference,
+                    description,
+                    kind,
+                    severity,
+                    lines,
+                } => {
                     let input = ReportInput {
                         title: title.clone(),
                         description: description.clone(),
                         kind: kind.clone(),
                         severity: severity.clone(),
-                        source: Some(Source { kind: *source, reference: reference.clone() }),
+                        source: Some(Source {
+                            kind: *source,
+                            reference: reference.clone(),
+                        }),
                         targets: lines.clone(),
                     };
                     (app.report_patch(a, now, input).await?, "reported")
                 }
-                PatchCmd::Triage { key, severity, kind, priority, owner, lines } => {
+                PatchCmd::Triage {
+                    key,
+                    severity,
+                    kind,
+                    priority,
+                    owner,
+                    lines,
+                } => {
                     let input = TriageInput {
                         severity: severity.clone(),
                         kind: kind.clone(),
@@ -213,19 +266,42 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
                     (app.triage_patch(a, now, key, input).await?, "triaged")
                 }
                 PatchCmd::Start { key } => (app.start_patch(a, now, key).await?, "started"),
-                PatchCmd::Review { key, approve, request_changes, comment } => {
-                    let verdict = if *approve { Some(true) } else if *request_changes { Some(false) } else { None };
+                PatchCmd::Review {
+                    key,
+                    approve,
+                    request_changes,
+                    comment,
+                } => {
+                    let verdict = if *approve {
+                        Some(true)
+                    } else if *request_changes {
+                        Some(false)
+                    } else {
+                        None
+                    };
                     let what = match verdict {
                         None => "sent for review",
                         Some(true) => "approved in review",
                         Some(false) => "sent back with requested changes",
                     };
-                    (app.review_patch(a, now, key, verdict, comment.clone()).await?, what)
+                    (
+                        app.review_patch(a, now, key, verdict, comment.clone())
+                            .await?,
+                        what,
+                    )
                 }
                 PatchCmd::Ready { key } => (app.ready_patch(a, now, key).await?, "ready"),
-                PatchCmd::Reject { key, reason } => (app.reject_patch(a, now, key, reason.clone()).await?, "rejected"),
-                PatchCmd::Defer { key, reason } => (app.defer_patch(a, now, key, reason.clone()).await?, "deferred"),
-                PatchCmd::List { .. } | PatchCmd::Show { .. } => unreachable!("read commands handled above"),
+                PatchCmd::Reject { key, reason } => (
+                    app.reject_patch(a, now, key, reason.clone()).await?,
+                    "rejected",
+                ),
+                PatchCmd::Defer { key, reason } => (
+                    app.defer_patch(a, now, key, reason.clone()).await?,
+                    "deferred",
+                ),
+                PatchCmd::List { .. } | PatchCmd::Show { .. } => {
+                    unreachable!("read commands handled above")
+                }
             };
             let mut head = format!("{} {what}", p.key);
             if what == "started"
@@ -233,7 +309,10 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
             {
                 head.push_str(&format!("; branch {b}"));
             }
-            if let Some(d) = p.deadline.filter(|_| what == "reported" || what == "triaged") {
+            if let Some(d) = p
+                .deadline
+                .filter(|_| what == "reported" || what == "triaged")
+            {
                 head.push_str(&format!("; fix by {}", output::when(Some(d))));
             }
             show_one(cli, &p, &head);

@@ -6,7 +6,7 @@ use sluice_core::model::Target;
 
 use super::patch::parse;
 use crate::output::{self, Failure};
-use crate::{context, Cli};
+use crate::{Cli, context};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ReleaseCmd {
@@ -63,12 +63,24 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
                 p.target,
                 p.version,
                 p.bump,
-                if p.patch_release { ", patch release" } else { "" },
-                p.previous.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "none".into())
+                if p.patch_release {
+                    ", patch release"
+                } else {
+                    ""
+                },
+                p.previous
+                    .as_ref()
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "none".into())
             );
             let mut t = output::table(&["patch", "kind", "severity", "title"]);
             for x in &v.patches {
-                t.add_row(vec![x.key.clone(), x.kind.clone().unwrap_or_default(), x.severity.clone().unwrap_or_default(), x.title.clone()]);
+                t.add_row(vec![
+                    x.key.clone(),
+                    x.kind.clone().unwrap_or_default(),
+                    x.severity.clone().unwrap_or_default(),
+                    x.title.clone(),
+                ]);
             }
             output::print_table(&t);
             if let Some(r) = &v.refusal {
@@ -100,29 +112,68 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
                 r.line,
                 &r.content_hash[..12]
             );
-            println!("entered: {}", if r.reached.is_empty() { "none".into() } else { r.reached.join(" → ") });
+            println!(
+                "entered: {}",
+                if r.reached.is_empty() {
+                    "none".into()
+                } else {
+                    r.reached.join(" → ")
+                }
+            );
             let mut t = output::table(&["patch", "kind", "severity", "status", "title"]);
             for p in &v.patches {
-                t.add_row(vec![p.key.clone(), p.kind.clone().unwrap_or_default(), p.severity.clone().unwrap_or_default(), p.status.to_string(), p.title.clone()]);
+                t.add_row(vec![
+                    p.key.clone(),
+                    p.kind.clone().unwrap_or_default(),
+                    p.severity.clone().unwrap_or_default(),
+                    p.status.to_string(),
+                    p.title.clone(),
+                ]);
             }
             output::print_table(&t);
             if !r.approvals.is_empty() {
                 let mut t = output::table(&["env", "role", "approver", "kind", "valid", "when"]);
                 for a in &r.approvals {
-                    let valid = if a.content_hash == r.content_hash { "yes" } else { "void: content changed" };
-                    t.add_row(vec![a.env.clone(), a.role.clone(), a.approver.clone(), a.kind.to_string(), valid.into(), output::when(Some(a.at))]);
+                    let valid = if a.content_hash == r.content_hash {
+                        "yes"
+                    } else {
+                        "void: content changed"
+                    };
+                    t.add_row(vec![
+                        a.env.clone(),
+                        a.role.clone(),
+                        a.approver.clone(),
+                        a.kind.to_string(),
+                        valid.into(),
+                        output::when(Some(a.at)),
+                    ]);
                 }
                 output::print_table(&t);
             }
             if !r.tests.is_empty() {
                 let mut t = output::table(&["env", "suite", "result", "by", "when", "url"]);
                 for x in &r.tests {
-                    t.add_row(vec![x.env.clone(), x.suite.clone(), if x.passed { "pass" } else { "FAIL" }.into(), x.reporter.clone(), output::when(Some(x.at)), x.url.clone().unwrap_or_default()]);
+                    t.add_row(vec![
+                        x.env.clone(),
+                        x.suite.clone(),
+                        if x.passed { "pass" } else { "FAIL" }.into(),
+                        x.reporter.clone(),
+                        output::when(Some(x.at)),
+                        x.url.clone().unwrap_or_default(),
+                    ]);
                 }
                 output::print_table(&t);
             }
             if !v.deployments.is_empty() {
-                let mut t = output::table(&["env", "action", "outcome", "by", "started", "emergency", "in window"]);
+                let mut t = output::table(&[
+                    "env",
+                    "action",
+                    "outcome",
+                    "by",
+                    "started",
+                    "emergency",
+                    "in window",
+                ]);
                 for d in &v.deployments {
                     t.add_row(vec![
                         d.env.clone(),
@@ -137,7 +188,10 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
                 output::print_table(&t);
             }
             for f in r.follow_ups.iter().filter(|f| f.closed_at.is_none()) {
-                println!("open follow-up review for `{}` (emergency: {})", f.env, f.reason);
+                println!(
+                    "open follow-up review for `{}` (emergency: {})",
+                    f.env, f.reason
+                );
             }
             if let Some(g) = &v.next_gate {
                 output::gate(g);
@@ -150,11 +204,16 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
                 output::json(&rs);
                 return Ok(());
             }
-            let mut t = output::table(&["version", "status", "line", "patches", "entered", "created"]);
+            let mut t =
+                output::table(&["version", "status", "line", "patches", "entered", "created"]);
             for r in &rs {
                 t.add_row(vec![
                     r.version.to_string(),
-                    if r.imported { "released (imported)".to_string() } else { r.status.to_string() },
+                    if r.imported {
+                        "released (imported)".to_string()
+                    } else {
+                        r.status.to_string()
+                    },
                     r.line.to_string(),
                     r.patches.join(", "),
                     r.reached.last().cloned().unwrap_or_default(),
@@ -173,15 +232,28 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
                     if cli.json {
                         output::json(&r);
                     } else {
-                        output::ok(&format!("cut release {} on {} with {}", r.version, r.target, r.patches.join(", ")));
+                        output::ok(&format!(
+                            "cut release {} on {} with {}",
+                            r.version,
+                            r.target,
+                            r.patches.join(", ")
+                        ));
                     }
                 }
-                ReleaseCmd::Amend { version, add, remove } => {
+                ReleaseCmd::Amend {
+                    version,
+                    add,
+                    remove,
+                } => {
                     let r = app.amend_release(a, now, version, add, remove).await?;
                     if cli.json {
                         output::json(&r);
                     } else {
-                        output::ok(&format!("release {} now holds {}; earlier approvals no longer count", r.version, r.patches.join(", ")));
+                        output::ok(&format!(
+                            "release {} now holds {}; earlier approvals no longer count",
+                            r.version,
+                            r.patches.join(", ")
+                        ));
                     }
                 }
                 ReleaseCmd::Import { versions } => {
@@ -197,12 +269,21 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
                         }
                     }
                 }
-                ReleaseCmd::FollowUp { version, env, comment } => {
-                    let r = app.close_follow_up(a, now, version, env, comment.clone()).await?;
+                ReleaseCmd::FollowUp {
+                    version,
+                    env,
+                    comment,
+                } => {
+                    let r = app
+                        .close_follow_up(a, now, version, env, comment.clone())
+                        .await?;
                     if cli.json {
                         output::json(&r);
                     } else {
-                        output::ok(&format!("closed the follow-up review of {} in `{env}`", r.version));
+                        output::ok(&format!(
+                            "closed the follow-up review of {} in `{env}`",
+                            r.version
+                        ));
                     }
                 }
                 _ => unreachable!("read commands handled above"),
