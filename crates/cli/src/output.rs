@@ -15,6 +15,8 @@ pub struct Failure {
     pub code: u8,
     pub message: String,
     pub unmet: Vec<Unmet>,
+    /// The command already printed its result (a `--json` report): print nothing more.
+    pub quiet: bool,
 }
 
 impl Failure {
@@ -23,6 +25,7 @@ impl Failure {
             code: 2,
             message: message.into(),
             unmet: Vec::new(),
+            quiet: false,
         }
     }
 }
@@ -35,11 +38,13 @@ impl From<AppError> for Failure {
                 code,
                 message: format!("refused: {summary}"),
                 unmet,
+                quiet: false,
             },
             e => Failure {
                 code,
                 message: e.to_string(),
                 unmet: Vec::new(),
+                quiet: false,
             },
         }
     }
@@ -61,12 +66,16 @@ pub fn paint(code: &str, s: &str) -> String {
 
 /// Prints a failure to stderr, or as JSON to stdout when asked.
 pub fn print_failure(f: &Failure, json: bool) {
+    if f.quiet {
+        return;
+    }
     if json {
         let v = serde_json::json!({"error": {"code": if f.code == 1 { "refused" } else { "error" }, "message": f.message, "unmet": f.unmet}});
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return;
     }
-    let head = if f.code == 1 {
+    // Process-file diagnostics carry their own `error:` heading.
+    let head = if f.code == 1 || f.message.starts_with("error:") {
         paint("1;31", &f.message)
     } else {
         format!("{} {}", paint("1;31", "error:"), f.message)

@@ -45,6 +45,7 @@ pub async fn run(cli: &Cli, app: &App, a: &Args) -> Result<(), Failure> {
                     b.seq, b.problem
                 ),
                 unmet: vec![],
+                quiet: cli.json,
             }),
         };
     }

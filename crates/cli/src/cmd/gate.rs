@@ -137,6 +137,7 @@ pub async fn approve(cli: &Cli, app: &App, now: Timestamp, a: &ApproveArgs) -> R
                         code: 1,
                         message: format!("refused: {msg}"),
                         unmet: vec![],
+                        quiet: false,
                     });
                 }
                 _ => {

@@ -92,6 +92,7 @@ pub fn check(cli: &Cli, _a: &CheckArgs) -> Result<(), Failure> {
                     code: 2,
                     message: format!("{} problem(s)", d.0.len()),
                     unmet: vec![],
+                    quiet: true,
                 })
             } else {
                 Err(Failure::usage(d.to_string().trim_end().to_string()))

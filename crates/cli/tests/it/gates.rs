@@ -1,0 +1,247 @@
+//! The gates' refusals that need a process of their own: time rules, the
+//! emergency lane, approvals voided by a content change, a failing deploy.
+
+use crate::both;
+use crate::harness::{ALICE, BOB, Backend, Proc, Repo, utc_days};
+
+/// A repository whose release 0.1.0 (one `severity` fix) stands in test with
+/// everything the gate into prod asks except time.
+fn at_prod_gate(backend: Backend, p: &Proc, severity: &str) -> (Repo, String, String) {
+    let repo = Repo::with(backend, p);
+    let key = repo.ready_patch("Payment page crashes", "fix", severity, None);
+    let v = repo.cut();
+    repo.through_local(&v);
+    repo.through_dev(&v);
+    repo.through_test(&v);
+    repo.prod_paperwork(&v);
+    (repo, v, key)
+}
+
+fn closed_window() -> Proc {
+    let (_, _, _, day) = utc_days();
+    Proc {
+        prod_windows: vec![format!("{day} 10:00-12:00")],
+        ..Proc::default()
+    }
+}
+
+both!(outside_the_window, outside_the_window);
+
+fn outside_the_window(backend: Backend) {
+    let p = closed_window();
+    let (repo, v, _) = at_prod_gate(backend, &p, "major");
+    let window = &p.prod_windows[0];
+    let out = repo.refused(
+        BOB,
+        &["promote", &v, "--to", "prod"],
+        &[
+            "may not enter `prod` yet",
+            "release windows",
+            window.as_str(),
+        ],
+    );
+    // Only time stands in the way.
+    assert_eq!(
+        out.stderr.lines().filter(|l| l.starts_with("  - ")).count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(repo.holds("prod"), None);
+    assert_eq!(repo.deploy_log(), ["0.1.0 dev", "0.1.0 test"]);
+    // A major patch does not open the emergency lane.
+    repo.ok(BOB, &["approve", &v, "--env", "prod", "--emergency"]);
+    repo.refused(
+        BOB,
+        &[
+            "promote",
+            &v,
+            "--to",
+            "prod",
+            "--emergency",
+            "--reason",
+            "impatient",
+        ],
+        &["a patch whose severity allows the emergency lane"],
+    );
+    assert_eq!(repo.holds("prod"), None);
+}
+
+both!(inside_a_freeze, inside_a_freeze);
+
+fn inside_a_freeze(backend: Backend) {
+    let (yesterday, _, tomorrow, _) = utc_days();
+    let p = Proc {
+        prod_freezes: vec![(yesterday.to_string(), tomorrow.to_string())],
+        ..Proc::default()
+    };
+    let (repo, v, _) = at_prod_gate(backend, &p, "major");
+    repo.refused(
+        BOB,
+        &["promote", &v, "--to", "prod"],
+        &[
+            "may not enter `prod` yet",
+            "frozen",
+            &yesterday.to_string(),
+            &tomorrow.to_string(),
+            "test freeze",
+        ],
+    );
+    assert_eq!(repo.holds("prod"), None);
+    // Once the freeze is lifted the same release goes in.
+    repo.write_process(&Proc::default());
+    repo.ok(BOB, &["promote", &v, "--to", "prod"]);
+    assert_eq!(repo.holds("prod").as_deref(), Some("0.1.0"));
+}
+
+both!(emergency_lane, emergency_lane);
+
+fn emergency_lane(backend: Backend) {
+    let p = closed_window();
+    let (repo, v, key) = at_prod_gate(backend, &p, "critical");
+    repo.refused(BOB, &["promote", &v, "--to", "prod"], &["release windows"]);
+    // The lane needs its own approval by dev_lead first.
+    repo.refused(
+        BOB,
+        &[
+            "promote",
+            &v,
+            "--to",
+            "prod",
+            "--emergency",
+            "--reason",
+            "checkout is down",
+        ],
+        &["emergency approval by `dev_lead` for `prod`"],
+    );
+    repo.ok(BOB, &["approve", &v, "--env", "prod", "--emergency"]);
+    let out = repo.ok(
+        BOB,
+        &[
+            "promote",
+            &v,
+            "--to",
+            "prod",
+            "--emergency",
+            "--reason",
+            "checkout is down",
+        ],
+    );
+    assert!(out.stdout.contains("emergency lane"), "{out}");
+    assert_eq!(repo.holds("prod").as_deref(), Some("0.1.0"));
+    assert_eq!(repo.patch_status(&key), "released");
+    assert_eq!(repo.deploy_log(), ["0.1.0 dev", "0.1.0 test", "0.1.0 prod"]);
+
+    let shown = repo.show(&v);
+    let follow_ups = shown["release"]["follow_ups"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no follow_ups: {shown}"));
+    let open: Vec<_> = follow_ups
+        .iter()
+        .filter(|f| f["closed_at"].is_null())
+        .collect();
+    assert_eq!(open.len(), 1, "one open follow-up: {shown}");
+    assert_eq!(open[0]["env"], "prod", "{shown}");
+    assert_eq!(open[0]["reason"], "checkout is down", "{shown}");
+    let prod: Vec<_> = shown["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["env"] == "prod")
+        .collect();
+    assert_eq!(prod.len(), 1, "{shown}");
+    assert_eq!(prod[0]["emergency"], true, "{shown}");
+    assert_eq!(prod[0]["in_window"], false, "{shown}");
+    assert_eq!(prod[0]["outcome"], "succeeded", "{shown}");
+}
+
+both!(stale_approval, stale_approval);
+
+fn stale_approval(backend: Backend) {
+    let repo = Repo::new(backend);
+    let first = repo.fix("Search returns nothing");
+    let v = repo.cut();
+    repo.through_local(&v);
+    repo.through_dev(&v);
+    repo.ok(ALICE, &["approve", &v, "--env", "test"]);
+    let before = repo.show(&v)["release"]["content_hash"].clone();
+
+    let other = repo.fix("Search is slow");
+    let amended = repo.json(BOB, &["release", "amend", &v, "--add", &other]);
+    assert_eq!(
+        amended["patches"],
+        serde_json::json!([first, other]),
+        "{amended}"
+    );
+    assert_ne!(amended["content_hash"], before, "{amended}");
+
+    repo.refused(
+        BOB,
+        &["promote", &v, "--to", "test"],
+        &["approval by `qa` for `test` (0 of 1)", "void"],
+    );
+    assert_eq!(repo.holds("test"), None);
+    // A fresh approval of the new content opens the gate.
+    repo.ok(ALICE, &["approve", &v, "--env", "test"]);
+    repo.ok(BOB, &["promote", &v, "--to", "test"]);
+    assert_eq!(repo.holds("test").as_deref(), Some("0.1.0"));
+}
+
+both!(failed_deploy, failed_deploy);
+
+fn failed_deploy(backend: Backend) {
+    let repo = Repo::with(
+        backend,
+        &Proc {
+            dev_deployer: "./fail.sh".into(),
+            ..Proc::default()
+        },
+    );
+    repo.fix("Login loops");
+    let v = repo.cut();
+    repo.through_local(&v);
+    repo.refused(
+        BOB,
+        &["promote", &v, "--to", "dev"],
+        &[
+            "deploying 0.1.0 to `dev` failed (exit code 3)",
+            "stays where it was",
+            "boom: cannot reach the host for 0.1.0 dev",
+        ],
+    );
+    assert_eq!(repo.holds("dev"), None);
+    assert_eq!(repo.holds("local").as_deref(), Some("0.1.0"));
+    let shown = repo.show(&v);
+    assert_eq!(
+        shown["release"]["reached"],
+        serde_json::json!(["local"]),
+        "{shown}"
+    );
+    assert!(
+        shown["release"]["in_flight"].is_null(),
+        "the failed promotion must not stay in flight: {shown}"
+    );
+    let dev: Vec<_> = shown["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["env"] == "dev")
+        .collect();
+    assert_eq!(dev.len(), 1, "{shown}");
+    assert_eq!(dev[0]["outcome"], "failed", "{shown}");
+    assert_eq!(dev[0]["exit_code"], 3, "{shown}");
+    // Tests cannot be reported for an environment the release never entered.
+    repo.refused(
+        ALICE,
+        &[
+            "test", "report", &v, "--env", "dev", "--suite", "unit", "--pass",
+        ],
+        &["has not entered `dev`"],
+    );
+
+    // With a working deploy command the same release goes in.
+    repo.write_process(&Proc::default());
+    repo.ok(BOB, &["promote", &v, "--to", "dev"]);
+    assert_eq!(repo.holds("dev").as_deref(), Some("0.1.0"));
+    assert_eq!(repo.deploy_log(), ["0.1.0 dev"]);
+    repo.ok(BOB, &["audit", "verify"]);
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the `sluice` binary: the whole patch → prod flow and
+//! every refusal on the way, on SQLite and on PostgreSQL, driven as a user
+//! would, through the real executable.
+
+mod harness;
+
+mod bad_input;
+mod concurrency;
+mod flow;
+mod gates;
+mod tamper;
