@@ -30,6 +30,27 @@ pub struct Process {
     /// Named notification channels (delivery is configured here, sent by the notifier).
     pub channels: Vec<Channel>,
     pub notify: Vec<NotifyRule>,
+    pub changelog: Changelog,
+    /// Release-notes templates that replace the embedded ones.
+    pub notes: NoteTemplates,
+}
+
+/// Where the changelog lives and how its version links are built.
+#[derive(Debug, Clone, Serialize)]
+pub struct Changelog {
+    /// Path from the repository root. Default `CHANGELOG.md`.
+    pub file: String,
+    /// Compare-link template: `{previous_tag}`, `{tag}`, `{previous}`, `{version}`.
+    pub compare_url: Option<String>,
+}
+
+/// Paths (from the repository root) of minijinja templates for release notes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NoteTemplates {
+    pub markdown: Option<String>,
+    pub html: Option<String>,
+    pub text: Option<String>,
+    pub slack: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

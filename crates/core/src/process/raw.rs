@@ -23,6 +23,22 @@ pub(crate) struct RawProcess {
     pub checklist: Vec<RawCheck>,
     pub channels: Vec<RawChannel>,
     pub notify: Vec<RawNotify>,
+    pub changelog: RawChangelog,
+    pub notes: RawNotes,
+}
+
+#[derive(Default)]
+pub(crate) struct RawChangelog {
+    pub file: Option<Sp<String>>,
+    pub compare_url: Option<Sp<String>>,
+}
+
+#[derive(Default)]
+pub(crate) struct RawNotes {
+    pub markdown: Option<Sp<String>>,
+    pub html: Option<Sp<String>>,
+    pub text: Option<Sp<String>>,
+    pub slack: Option<Sp<String>>,
 }
 
 /// Names listed in a value, with the span of the whole value.
@@ -128,6 +144,8 @@ const TOP: &[&str] = &[
     "checklist",
     "channels",
     "notify",
+    "changelog",
+    "notes",
 ];
 
 fn list_or_empty(v: Option<Sp<Vec<Sp<String>>>>) -> Vec<Sp<String>> {
@@ -226,6 +244,30 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         review.author_may_approve = o.bool(s, "author_may_approve").map(|b| b.v);
     }
 
+    let mut changelog = RawChangelog::default();
+    if let Some(o) = section(s, "changelog", "[changelog]") {
+        o.known_keys(s, &["file", "compare_url"]);
+        changelog = RawChangelog {
+            file: o.str(s, "file", "\"CHANGELOG.md\""),
+            compare_url: o.str(
+                s,
+                "compare_url",
+                "\"https://example.com/shop/compare/{previous_tag}...{tag}\"",
+            ),
+        };
+    }
+
+    let mut notes = RawNotes::default();
+    if let Some(o) = section(s, "notes", "[notes]") {
+        o.known_keys(s, &["markdown", "html", "text", "slack"]);
+        notes = RawNotes {
+            markdown: o.str(s, "markdown", "\"docs/notes.md.j2\""),
+            html: o.str(s, "html", "\"docs/notes.html.j2\""),
+            text: o.str(s, "text", "\"docs/notes.txt.j2\""),
+            slack: o.str(s, "slack", "\"docs/notes.slack.j2\""),
+        };
+    }
+
     let mut cadence = RawCadence::default();
     if let Some(o) = section(s, "cadence", "[cadence]") {
         o.known_keys(s, &["kind", "day", "time", "timezone"]);
@@ -322,6 +364,8 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         checklist,
         channels,
         notify,
+        changelog,
+        notes,
     }
 }
 

@@ -265,6 +265,24 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
     let checklist = super::validate_env::checklist(s, &names, &raw.checklist);
     let channels = super::validate_env::channels(s, &raw.channels);
     let notify = super::validate_env::notify(s, &names, &raw.notify);
+    let changelog = Changelog {
+        file: text(&raw.changelog.file).unwrap_or_else(|| "CHANGELOG.md".to_string()),
+        compare_url: raw.changelog.compare_url.as_ref().and_then(|t| {
+            check_template(
+                s,
+                t,
+                "compare_url",
+                &["previous_tag", "tag", "previous", "version"],
+            )
+            .then(|| t.v.clone())
+        }),
+    };
+    let notes = NoteTemplates {
+        markdown: text(&raw.notes.markdown),
+        html: text(&raw.notes.html),
+        text: text(&raw.notes.text),
+        slack: text(&raw.notes.slack),
+    };
 
     Process {
         project,
@@ -278,6 +296,8 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
         checklist,
         channels,
         notify,
+        changelog,
+        notes,
     }
 }
 
