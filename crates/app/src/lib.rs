@@ -7,6 +7,7 @@
 //! and the actor come from the caller's shell.
 
 mod audit;
+pub mod notes;
 mod patches;
 mod promote;
 mod releases;

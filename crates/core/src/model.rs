@@ -199,6 +199,19 @@ pub struct Patch {
     /// `reported_at + fix_within` of its severity.
     pub deadline: Option<Timestamp>,
     pub updated_at: Timestamp,
+    /// The fix carried to other lines with `patch port`.
+    #[serde(default)]
+    pub ports: Vec<Port>,
+}
+
+/// A patch carried to another line: its branch and the commits picked there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Port {
+    pub target: Target,
+    pub branch: String,
+    pub commits: Vec<String>,
+    pub by: String,
+    pub at: Timestamp,
 }
 
 impl Patch {
@@ -286,6 +299,43 @@ pub struct Release {
     pub in_flight: Option<InFlight>,
     pub follow_ups: Vec<FollowUp>,
     pub updated_at: Timestamp,
+    /// Release notes as a person edited them (Markdown); they replace the
+    /// generated notes everywhere, including when the changelog is regenerated.
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// What the release is in git, when the repository is a git repository.
+    #[serde(default)]
+    pub git: Option<ReleaseGit>,
+}
+
+/// A release's place in git: target commit, tag, and the commits it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseGit {
+    pub target: String,
+    pub tag: String,
+    pub previous_tag: Option<String>,
+    pub commits: Vec<LinkedCommit>,
+    /// A scope-guard override: who allowed which out-of-scope commits, and why.
+    pub scope_override: Option<ScopeOverride>,
+}
+
+/// A commit in a release, and the patches it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedCommit {
+    pub id: String,
+    pub summary: String,
+    pub patches: Vec<String>,
+    /// Conventional Commits type, when the message has one.
+    pub kind: Option<String>,
+    pub breaking: bool,
+    pub merge: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeOverride {
+    pub by: String,
+    pub reason: String,
+    pub commits: Vec<String>,
 }
 
 impl Release {

@@ -47,6 +47,7 @@ fn ready_patch(n: i64, kind: &str, severity: &str, owner: &str, target: Target) 
         triaged_at: Some(at),
         deadline: None,
         updated_at: at,
+        ports: vec![],
     }
 }
 

@@ -64,6 +64,7 @@ fn patch(n: i64, deadline: Option<&str>, status: PatchStatus) -> Patch {
         triaged_at: None,
         deadline: deadline.map(ts),
         updated_at: at,
+        ports: vec![],
     }
 }
 

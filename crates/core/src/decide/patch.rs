@@ -134,6 +134,7 @@ pub fn report(ctx: &Ctx, number: i64, input: ReportInput) -> Decision<(Patch, Ev
         triaged_at: None,
         deadline: None,
         updated_at: ctx.now,
+        ports: Vec::new(),
     };
     p.deadline = deadline(ctx, &p);
     let e = Event::new(

@@ -207,6 +207,8 @@ pub fn draft(ctx: &Ctx, plan: &Plan, members: &[&Patch]) -> Release {
         in_flight: None,
         follow_ups: Vec::new(),
         updated_at: ctx.now,
+        notes: None,
+        git: None,
     }
 }
 
@@ -276,6 +278,8 @@ pub fn import(ctx: &Ctx, version: Version, existing: &[Version]) -> Decision<(Re
         in_flight: None,
         follow_ups: Vec::new(),
         updated_at: ctx.now,
+        notes: None,
+        git: None,
         version,
     };
     let e = Event::new(
