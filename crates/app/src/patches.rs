@@ -6,9 +6,9 @@ use sluice_core::audit::StoredEvent;
 use sluice_core::decide::{self, ReportInput, TriageInput};
 use sluice_core::event::Event;
 use sluice_core::model::Patch;
-use sluice_store::{PatchQuery, StoreError};
+use sluice_store::PatchQuery;
 
-use crate::{App, AppError, Result, not_found_patch};
+use crate::{App, Result, not_found_patch};
 
 /// A patch with its history.
 #[derive(Debug, Clone, Serialize)]
@@ -34,22 +34,23 @@ impl App {
         now: Timestamp,
         input: ReportInput,
     ) -> Result<Patch> {
-        // Two reporters may race for a number: the loser takes the next one.
-        for _ in 0..5 {
-            let n = self.store.next_patch_number().await?;
-            let (p, e) = decide::report(&self.ctx(actor, now), n, input.clone())?;
-            let mut c = self.change(actor, now);
-            c.patches.push((p.clone(), None));
-            c.events.push(e);
-            match self.store.commit(&c).await {
-                Ok(_) => return Ok(p),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(AppError::Conflict(
-            "conflict: could not take a patch number after 5 tries; run it again".into(),
-        ))
+        let ctx = self.ctx(actor, now);
+        let done = self
+            .store
+            .commit_new_patch(|n| {
+                let (p, e) = decide::report(&ctx, n, input)?;
+                let mut c = self.change(actor, now);
+                c.patches.push((p, None));
+                c.events.push(e);
+                Ok::<_, decide::Denied>(c)
+            })
+            .await?;
+        let (c, _) = done?;
+        Ok(c.patches
+            .into_iter()
+            .next()
+            .map(|(p, _)| p)
+            .expect("the change holds the new patch"))
     }
 
     async fn patch_rev(&self, key: &str) -> Result<(Patch, i64)> {

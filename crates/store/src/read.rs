@@ -112,31 +112,88 @@ impl Store {
             binds.push(format!("%{t}%"));
             filter.push_str(&format!(" AND targets LIKE ${}", binds.len()));
         }
-        let count_sql = format!("SELECT COUNT(*) FROM patches{filter}");
-        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
-        for b in &binds {
-            count = count.bind(b.clone());
-        }
-        let total = count.fetch_one(&self.pool).await?;
-        let now_mark = binds.len() + 1;
-        let mut sql = format!(
-            "SELECT key, data FROM patches{filter} ORDER BY
-               CASE WHEN is_open = 1 AND deadline_ms IS NOT NULL AND deadline_ms < ${now_mark} THEN 0 ELSE 1 END,
-               CASE WHEN deadline_ms IS NULL THEN 1 ELSE 0 END, deadline_ms, number"
-        );
-        if q.limit > 0 {
-            sql.push_str(&format!(" LIMIT {}", q.limit));
-        }
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for b in &binds {
-            query = query.bind(b.clone());
-        }
-        let rows = query.bind(q.now_ms).fetch_all(&self.pool).await?;
+        let open_only = !q.all && q.statuses.is_empty();
+        let rows = if open_only {
+            // Open patches: earliest deadline first puts the overdue ones first,
+            // and both halves follow the (is_open, deadline_ms, number) index.
+            let mut rows = self
+                .patch_rows(
+                    &filter,
+                    " AND deadline_ms IS NOT NULL",
+                    "deadline_ms, number",
+                    &binds,
+                    q.limit,
+                    None,
+                )
+                .await?;
+            if q.limit == 0 || (rows.len() as u32) < q.limit {
+                let rest = if q.limit == 0 {
+                    0
+                } else {
+                    q.limit - rows.len() as u32
+                };
+                rows.extend(
+                    self.patch_rows(
+                        &filter,
+                        " AND deadline_ms IS NULL",
+                        "number",
+                        &binds,
+                        rest,
+                        None,
+                    )
+                    .await?,
+                );
+            }
+            rows
+        } else {
+            // Closed patches are never overdue: overdue open ones first, then by deadline.
+            let order = format!(
+                "CASE WHEN is_open = 1 AND deadline_ms IS NOT NULL AND deadline_ms < ${} THEN 0 ELSE 1 END,
+                 CASE WHEN deadline_ms IS NULL THEN 1 ELSE 0 END, deadline_ms, number",
+                binds.len() + 1
+            );
+            self.patch_rows(&filter, "", &order, &binds, q.limit, Some(q.now_ms))
+                .await?
+        };
         let patches = rows
             .iter()
             .map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?))
             .collect::<Result<Vec<Patch>>>()?;
+        // Count only when the page is full: otherwise the page is everything.
+        let total = if q.limit == 0 || (patches.len() as u32) < q.limit {
+            patches.len() as i64
+        } else {
+            let count_sql = format!("SELECT COUNT(*) FROM patches{filter}");
+            let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
+            for b in &binds {
+                count = count.bind(b.clone());
+            }
+            count.fetch_one(&self.pool).await?
+        };
         Ok(PatchPage { patches, total })
+    }
+
+    async fn patch_rows(
+        &self,
+        filter: &str,
+        extra: &str,
+        order: &str,
+        binds: &[String],
+        limit: u32,
+        now_ms: Option<i64>,
+    ) -> Result<Vec<AnyRow>> {
+        let mut sql = format!("SELECT key, data FROM patches{filter}{extra} ORDER BY {order}");
+        if limit > 0 {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            query = query.bind(b.clone());
+        }
+        if let Some(now) = now_ms {
+            query = query.bind(now);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
     }
 
     /// Ready patches not yet in a release (the input of `release plan`).

@@ -33,36 +33,75 @@ fn ms(t: jiff::Timestamp) -> i64 {
 impl Store {
     /// Writes a change atomically and returns the events as stored.
     pub async fn commit(&self, change: &Change) -> Result<Vec<StoredEvent>> {
+        let (mut tx, seq, hash) = self.begin_locked().await?;
+        let stored = apply(&mut tx, seq, hash, change).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Commits a change that needs a new patch number. The number is taken inside
+    /// the transaction, after the lock, so it is never taken twice and costs no
+    /// extra round trip; `build` may still refuse, and then nothing is written.
+    pub async fn commit_new_patch<E>(
+        &self,
+        build: impl FnOnce(i64) -> std::result::Result<Change, E>,
+    ) -> Result<std::result::Result<(Change, Vec<StoredEvent>), E>> {
+        let (mut tx, seq, hash) = self.begin_locked().await?;
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(number) FROM patches")
+            .fetch_one(&mut *tx)
+            .await?;
+        let change = match build(max.unwrap_or(0) + 1) {
+            Ok(c) => c,
+            Err(e) => {
+                tx.rollback().await?;
+                return Ok(Err(e));
+            }
+        };
+        let stored = apply(&mut tx, seq, hash, &change).await?;
+        tx.commit().await?;
+        Ok(Ok((change, stored)))
+    }
+
+    async fn begin_locked(&self) -> Result<(sqlx::Transaction<'static, sqlx::Any>, i64, String)> {
         let mut tx = self.pool.begin().await?;
         // Writing first takes the write lock at once (SQLite) or the row lock
         // (PostgreSQL): commits queue here instead of failing later.
         sqlx::query("UPDATE chain_head SET seq = seq WHERE id = 1")
             .execute(&mut *tx)
             .await?;
-        let (mut seq, mut hash): (i64, String) = {
+        let (seq, hash): (i64, String) = {
             use sqlx::Row;
             let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
                 .fetch_one(&mut *tx)
                 .await?;
             (row.try_get(0)?, row.try_get(1)?)
         };
+        Ok((tx, seq, hash))
+    }
+}
 
-        for (p, rev) in &change.patches {
-            let targets: Vec<String> = p.targets.iter().map(|t| t.to_string()).collect();
-            let args = (
-                p.status.as_str(),
-                i64::from(p.status.is_open()),
-                p.severity.clone(),
-                p.kind.clone(),
-                p.owner.clone(),
-                targets.join(","),
-                p.release.clone(),
-                p.deadline.map(ms),
-                json(p),
-            );
-            let done = match rev {
-                None => {
-                    let r = sqlx::query(
+async fn apply(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    mut seq: i64,
+    mut hash: String,
+    change: &Change,
+) -> Result<Vec<StoredEvent>> {
+    for (p, rev) in &change.patches {
+        let targets: Vec<String> = p.targets.iter().map(|t| t.to_string()).collect();
+        let args = (
+            p.status.as_str(),
+            i64::from(p.status.is_open()),
+            p.severity.clone(),
+            p.kind.clone(),
+            p.owner.clone(),
+            targets.join(","),
+            p.release.clone(),
+            p.deadline.map(ms),
+            json(p),
+        );
+        let done = match rev {
+            None => {
+                let r = sqlx::query(
                         "INSERT INTO patches (key, number, status, is_open, severity, kind, owner, targets, release, deadline_ms, reported_ms, rev, data)
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12)
                          ON CONFLICT DO NOTHING",
@@ -79,12 +118,12 @@ impl Store {
                     .bind(args.7)
                     .bind(ms(p.reported_at))
                     .bind(args.8)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
-                    r.rows_affected()
-                }
-                Some(rev) => {
-                    let r = sqlx::query(
+                r.rows_affected()
+            }
+            Some(rev) => {
+                let r = sqlx::query(
                         "UPDATE patches SET status = $1, is_open = $2, severity = $3, kind = $4, owner = $5, targets = $6,
                          release = $7, deadline_ms = $8, data = $9, rev = rev + 1 WHERE key = $10 AND rev = $11",
                     )
@@ -99,19 +138,19 @@ impl Store {
                     .bind(args.8)
                     .bind(p.key.clone())
                     .bind(*rev)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
-                    r.rows_affected()
-                }
-            };
-            if done != 1 {
-                return Err(StoreError::Conflict(format!("patch {}", p.key)));
+                r.rows_affected()
             }
+        };
+        if done != 1 {
+            return Err(StoreError::Conflict(format!("patch {}", p.key)));
         }
+    }
 
-        for (r, rev) in &change.releases {
-            let v = r.version.to_string();
-            let done = match rev {
+    for (r, rev) in &change.releases {
+        let v = r.version.to_string();
+        let done = match rev {
                 None => sqlx::query(
                     "INSERT INTO releases (version, major, minor, patch, status, created_ms, rev, data)
                      VALUES ($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT DO NOTHING",
@@ -123,7 +162,7 @@ impl Store {
                 .bind(r.status.as_str())
                 .bind(ms(r.created_at))
                 .bind(json(r))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?
                 .rows_affected(),
                 Some(rev) => sqlx::query("UPDATE releases SET status = $1, data = $2, rev = rev + 1 WHERE version = $3 AND rev = $4")
@@ -131,17 +170,17 @@ impl Store {
                     .bind(json(r))
                     .bind(v.clone())
                     .bind(*rev)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?
                     .rows_affected(),
             };
-            if done != 1 {
-                return Err(StoreError::Conflict(format!("release {v}")));
-            }
+        if done != 1 {
+            return Err(StoreError::Conflict(format!("release {v}")));
         }
+    }
 
-        for d in &change.deployments {
-            sqlx::query(
+    for d in &change.deployments {
+        sqlx::query(
                 "INSERT INTO deployments (id, release, env, action, outcome, started_ms, finished_ms, data)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (id) DO UPDATE SET outcome = excluded.outcome, finished_ms = excluded.finished_ms, data = excluded.data",
@@ -154,17 +193,17 @@ impl Store {
             .bind(ms(d.started_at))
             .bind(d.finished_at.map(ms))
             .bind(json(d))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        }
+    }
 
-        for (e, rev) in &change.environments {
-            let done = match rev {
+    for (e, rev) in &change.environments {
+        let done = match rev {
                 None => sqlx::query("INSERT INTO environments (name, release, since_ms, rev) VALUES ($1, $2, $3, 1) ON CONFLICT DO NOTHING")
                     .bind(e.env.clone())
                     .bind(e.release.clone())
                     .bind(e.since.map(ms))
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?
                     .rows_affected(),
                 Some(rev) => sqlx::query("UPDATE environments SET release = $1, since_ms = $2, rev = rev + 1 WHERE name = $3 AND rev = $4")
@@ -172,26 +211,26 @@ impl Store {
                     .bind(e.since.map(ms))
                     .bind(e.env.clone())
                     .bind(*rev)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?
                     .rows_affected(),
             };
-            if done != 1 {
-                return Err(StoreError::Conflict(format!("environment {}", e.env)));
-            }
+        if done != 1 {
+            return Err(StoreError::Conflict(format!("environment {}", e.env)));
         }
+    }
 
-        let mut stored = Vec::with_capacity(change.events.len());
-        for e in &change.events {
-            let ev = audit::chain(
-                Some((&hash, seq)),
-                change.at_ms,
-                &change.actor,
-                e.kind,
-                &e.subject,
-                json(&e.payload),
-            );
-            sqlx::query(
+    let mut stored = Vec::with_capacity(change.events.len());
+    for e in &change.events {
+        let ev = audit::chain(
+            Some((&hash, seq)),
+            change.at_ms,
+            &change.actor,
+            e.kind,
+            &e.subject,
+            json(&e.payload),
+        );
+        sqlx::query(
                 "INSERT INTO events (seq, at_ms, actor, kind, subject, payload, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(ev.seq)
@@ -202,18 +241,16 @@ impl Store {
             .bind(ev.payload.clone())
             .bind(ev.prev_hash.clone())
             .bind(ev.hash.clone())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-            seq = ev.seq;
-            hash = ev.hash.clone();
-            stored.push(ev);
-        }
-        sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(stored)
+        seq = ev.seq;
+        hash = ev.hash.clone();
+        stored.push(ev);
     }
+    sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(stored)
 }
