@@ -387,3 +387,70 @@ impl App {
         self.save_release(actor, now, n, rev, vec![], vec![e]).await
     }
 }
+
+impl App {
+    /// `release notes`: the notes of a release in a format. Markdown is the edited
+    /// text when someone edited it.
+    pub async fn release_notes(
+        &self,
+        version: &str,
+        format: crate::notes::NotesFormat,
+    ) -> Result<String> {
+        let (r, _) = self.release_rev(version).await?;
+        if format == crate::notes::NotesFormat::Markdown
+            && let Some(text) = &r.notes
+        {
+            return Ok(text.clone());
+        }
+        self.generated_notes(&r, format).await
+    }
+
+    pub(crate) async fn generated_notes(
+        &self,
+        r: &Release,
+        format: crate::notes::NotesFormat,
+    ) -> Result<String> {
+        let patches: Vec<Patch> = self
+            .release_patches(r)
+            .await?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        let ctx = crate::notes::context(&self.process, r, &patches);
+        crate::notes::render(&self.process, &self.root, format, &ctx)
+    }
+
+    /// `release notes --edit`: keeps a person's text as the release's notes; it
+    /// replaces the generated notes from then on. Empty text goes back to generated notes.
+    pub async fn edit_notes(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        version: &str,
+        text: &str,
+    ) -> Result<Release> {
+        let (r, rev) = self.release_rev(version).await?;
+        sluice_core::decide::require_step(
+            &self.ctx(actor, now),
+            sluice_core::process::Step::Communicate,
+            "edit release notes",
+        )?;
+        let mut n = r.clone();
+        let text = text.trim_end();
+        n.notes = if text.is_empty() {
+            None
+        } else {
+            Some(format!("{text}\n"))
+        };
+        n.updated_at = now;
+        if n.notes == r.notes {
+            return Ok(r);
+        }
+        let e = Event::new(
+            "release.notes_edited",
+            r.version.to_string(),
+            serde_json::json!({"cleared": n.notes.is_none(), "bytes": n.notes.as_ref().map_or(0, |t| t.len())}),
+        );
+        self.save_release(actor, now, n, rev, vec![], vec![e]).await
+    }
+}

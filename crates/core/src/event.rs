@@ -48,4 +48,5 @@ pub const KINDS: &[&str] = &[
     "release.rolled_back",
     "release.rollback_failed",
     "release.follow_up_closed",
+    "release.notes_edited",
 ];

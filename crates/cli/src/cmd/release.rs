@@ -2,6 +2,7 @@
 
 use jiff::Timestamp;
 use sluice_app::App;
+use sluice_app::notes::NotesFormat;
 use sluice_core::model::Target;
 
 use super::patch::parse;
@@ -38,6 +39,18 @@ pub enum ReleaseCmd {
         #[arg(required = true)]
         versions: Vec<String>,
     },
+    /// Show a release's notes, or edit them (edits survive regeneration).
+    Notes {
+        version: String,
+        #[arg(long, value_enum, default_value = "md")]
+        format: NotesFormatArg,
+        /// Edit the Markdown notes in $VISUAL or $EDITOR.
+        #[arg(long, conflicts_with = "from")]
+        edit: bool,
+        /// Take the Markdown notes from a file (`-` for standard input).
+        #[arg(long, value_name = "FILE")]
+        from: Option<std::path::PathBuf>,
+    },
     /// Close the follow-up review an emergency change owes.
     FollowUp {
         version: String,
@@ -48,8 +61,95 @@ pub enum ReleaseCmd {
     },
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum NotesFormatArg {
+    Md,
+    Html,
+    Text,
+    Slack,
+}
+
+impl From<NotesFormatArg> for NotesFormat {
+    fn from(f: NotesFormatArg) -> NotesFormat {
+        match f {
+            NotesFormatArg::Md => NotesFormat::Markdown,
+            NotesFormatArg::Html => NotesFormat::Html,
+            NotesFormatArg::Text => NotesFormat::Text,
+            NotesFormatArg::Slack => NotesFormat::Slack,
+        }
+    }
+}
+
+/// Opens `text` in the user's editor and returns what they saved.
+fn edit_in_editor(text: &str) -> Result<String, Failure> {
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .or_else(|| {
+            std::env::var("EDITOR")
+                .ok()
+                .filter(|e| !e.trim().is_empty())
+        })
+        .unwrap_or_else(|| "vi".to_string());
+    let argv = editor_argv(&editor)?;
+    let dir = tempfile_dir()?;
+    let path = dir.join("RELEASE_NOTES.md");
+    std::fs::write(&path, text)
+        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
+    let status = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .arg(&path)
+        .status()
+        .map_err(|e| {
+            Failure::usage(format!(
+                "cannot start the editor `{editor}`: {e}; set VISUAL or EDITOR"
+            ))
+        })?;
+    let out = std::fs::read_to_string(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    if !status.success() {
+        return Err(Failure::usage(format!(
+            "the editor `{editor}` failed ({status}); the notes are unchanged"
+        )));
+    }
+    out.map_err(|e| Failure::usage(format!("cannot read the edited notes: {e}")))
+}
+
+fn editor_argv(s: &str) -> Result<Vec<String>, Failure> {
+    let words: Vec<String> = s.split_whitespace().map(str::to_string).collect();
+    if words.is_empty() {
+        return Err(Failure::usage(
+            "the editor command is empty; set VISUAL or EDITOR",
+        ));
+    }
+    Ok(words)
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, Failure> {
+    let dir = std::env::temp_dir().join(format!("sluice-notes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
 pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result<(), Failure> {
     match c {
+        ReleaseCmd::Notes {
+            version,
+            format,
+            edit,
+            from,
+        } if !*edit && from.is_none() => {
+            let text = app.release_notes(version, (*format).into()).await?;
+            if cli.json {
+                output::json(
+                    &serde_json::json!({"version": version, "format": NotesFormat::from(*format), "notes": text}),
+                );
+            } else {
+                print!("{text}");
+            }
+            Ok(())
+        }
         ReleaseCmd::Plan { line } => {
             let actor = context::actor(cli, app).unwrap_or_default();
             let v = app.plan_release(&actor, now, *line).await?;
@@ -267,6 +367,37 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
                         for r in out {
                             output::ok(&format!("recorded {} as released", r.version));
                         }
+                    }
+                }
+                ReleaseCmd::Notes { version, from, .. } => {
+                    let current = app.release_notes(version, NotesFormat::Markdown).await?;
+                    let text = match from {
+                        Some(p) if p.as_os_str() == "-" => {
+                            let mut s = String::new();
+                            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(
+                                |e| Failure::usage(format!("cannot read standard input: {e}")),
+                            )?;
+                            s
+                        }
+                        Some(p) => std::fs::read_to_string(p).map_err(|e| {
+                            Failure::usage(format!("cannot read {}: {e}", p.display()))
+                        })?,
+                        None => edit_in_editor(&current)?,
+                    };
+                    if text.trim_end() == current.trim_end() {
+                        println!("notes of {version} unchanged");
+                        return Ok(());
+                    }
+                    let r = app.edit_notes(a, now, version, &text).await?;
+                    if cli.json {
+                        output::json(&r);
+                    } else if r.notes.is_some() {
+                        output::ok(&format!(
+                            "saved the edited notes of {}; they replace the generated ones from now on",
+                            r.version
+                        ));
+                    } else {
+                        output::ok(&format!("the notes of {} are generated again", r.version));
                     }
                 }
                 ReleaseCmd::FollowUp {
