@@ -22,7 +22,8 @@ pub struct PatchView {
 #[derive(Debug, Clone, Serialize)]
 pub struct PatchList {
     pub patches: Vec<Patch>,
-    pub total: i64,
+    /// How many matched in all, when known (see `PatchQuery::count`).
+    pub total: Option<i64>,
     pub overdue: Vec<String>,
 }
 

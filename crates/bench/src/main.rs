@@ -596,7 +596,11 @@ async fn lifecycles(
         limit: 1,
         ..Default::default()
     };
-    let verified = app.list_patches(Timestamp::now(), q).await?.total;
+    let verified = app
+        .list_patches(Timestamp::now(), q)
+        .await?
+        .total
+        .unwrap_or(0);
     if verified != (per_release * releases) as i64 {
         bail!(
             "{verified} patches verified, expected {}",

@@ -27,13 +27,17 @@ pub struct PatchQuery {
     pub now_ms: i64,
     /// At most this many rows (0: no limit).
     pub limit: u32,
+    /// Count every match even when the page is full (a second query).
+    pub count: bool,
 }
 
 /// A page of patches and how many matched in all.
 #[derive(Debug, Clone)]
 pub struct PatchPage {
     pub patches: Vec<Patch>,
-    pub total: i64,
+    /// How many matched in all: exact when the page holds them all or `count`
+    /// was asked; `None` when there are more and nobody asked how many.
+    pub total: Option<i64>,
 }
 
 fn event(row: &AnyRow) -> Result<StoredEvent> {
@@ -161,14 +165,16 @@ impl Store {
             .collect::<Result<Vec<Patch>>>()?;
         // Count only when the page is full: otherwise the page is everything.
         let total = if q.limit == 0 || (patches.len() as u32) < q.limit {
-            patches.len() as i64
-        } else {
+            Some(patches.len() as i64)
+        } else if q.count {
             let count_sql = format!("SELECT COUNT(*) FROM patches{filter}");
             let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
             for b in &binds {
                 count = count.bind(b.clone());
             }
-            count.fetch_one(&self.pool).await?
+            Some(count.fetch_one(&self.pool).await?)
+        } else {
+            None
         };
         Ok(PatchPage { patches, total })
     }

@@ -89,6 +89,9 @@ pub enum PatchCmd {
         /// At most this many (0: all).
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Count every match, even past the limit.
+        #[arg(long)]
+        count: bool,
     },
     /// One patch and its history.
     Show { key: String },
@@ -116,6 +119,7 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
             owner,
             line,
             limit,
+            count,
         } => {
             let q = PatchQuery {
                 statuses: status.clone(),
@@ -126,6 +130,7 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
                 target: line.clone(),
                 now_ms: 0,
                 limit: *limit,
+                count: *count,
             };
             let list = app.list_patches(now, q).await?;
             if cli.json {
@@ -153,12 +158,15 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
                 ]);
             }
             output::print_table(&t);
-            if (list.patches.len() as i64) < list.total {
-                println!(
-                    "showing {} of {}; --limit 0 shows all",
-                    list.patches.len(),
-                    list.total
-                );
+            match list.total {
+                Some(n) if (list.patches.len() as i64) < n => {
+                    println!("showing {} of {n}; --limit 0 shows all", list.patches.len())
+                }
+                None => println!(
+                    "showing the first {}; there are more: --limit 0 shows all, --count counts them",
+                    list.patches.len()
+                ),
+                _ => {}
             }
             Ok(())
         }
