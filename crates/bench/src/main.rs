@@ -594,6 +594,7 @@ async fn lifecycles(
     let q = PatchQuery {
         statuses: vec![PatchStatus::Verified],
         limit: 1,
+        count: true,
         ..Default::default()
     };
     let verified = app

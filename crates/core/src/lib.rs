@@ -4,6 +4,8 @@
 //! actor and ids are passed in.
 
 pub mod audit;
+pub mod changelog;
+pub mod commits;
 pub mod decide;
 pub mod event;
 pub mod model;
