@@ -68,6 +68,12 @@ pub enum Command {
     Status,
     /// The audit log; `audit verify` recomputes its hash chain.
     Audit(cmd::audit::Args),
+    /// Check a release offline from its tag and the evidence attached to it in git.
+    Verify(cmd::verify::Args),
+    /// Build a Keep a Changelog document from Conventional Commits and SemVer tags (any repository).
+    Changelog(cmd::changelog::Args),
+    /// The version of this repository from its tags; `--next` computes the next one from the commits since.
+    Version(cmd::changelog::VersionArgs),
 }
 
 fn main() -> ExitCode {

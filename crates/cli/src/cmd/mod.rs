@@ -1,10 +1,12 @@
 //! One module per subcommand group, each with its arguments and `run`.
 
 pub mod audit;
+pub mod changelog;
 pub mod gate;
 pub mod init;
 pub mod patch;
 pub mod release;
+pub mod verify;
 
 use crate::output::{self, Failure};
 use crate::{Cli, Command, context};
@@ -27,6 +29,9 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Init(a) => return init::init(cli, a),
         Command::Check(a) => return init::check(cli, a),
         Command::Process(c) => return init::process(cli, c),
+        Command::Changelog(a) => return changelog::changelog(cli, a).await,
+        Command::Version(a) => return changelog::version(cli, a).await,
+        Command::Verify(a) => return verify::run(cli, a).await,
         _ => {}
     }
     let app = context::open(cli).await?;
@@ -41,7 +46,12 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Rollback(a) => gate::rollback(cli, &app, now, a).await,
         Command::Status => gate::status(cli, &app).await,
         Command::Audit(a) => audit::run(cli, &app, a).await,
-        Command::Init(_) | Command::Check(_) | Command::Process(_) => unreachable!("handled above"),
+        Command::Init(_)
+        | Command::Check(_)
+        | Command::Process(_)
+        | Command::Changelog(_)
+        | Command::Version(_)
+        | Command::Verify(_) => unreachable!("handled above"),
     };
     app.store.close().await;
     r
