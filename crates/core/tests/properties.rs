@@ -120,7 +120,7 @@ fn oracle_allows(
                 .tests
                 .iter()
                 .filter(|t| t.env == prev.name && &t.suite == s)
-                .last();
+                .next_back();
             if !last.is_some_and(|t| t.passed) {
                 return false;
             }
