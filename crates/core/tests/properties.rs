@@ -119,8 +119,7 @@ fn oracle_allows(
             let last = r
                 .tests
                 .iter()
-                .filter(|t| t.env == prev.name && &t.suite == s)
-                .next_back();
+                .rfind(|t| t.env == prev.name && &t.suite == s);
             if !last.is_some_and(|t| t.passed) {
                 return false;
             }
