@@ -7,11 +7,14 @@
 //! and the actor come from the caller's shell.
 
 mod audit;
+pub mod commit_mode;
 pub mod notes;
 mod patches;
 mod promote;
+pub mod publish;
 mod releases;
 mod runner;
+pub mod vcs;
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +27,7 @@ use sluice_store::{Store, StoreError};
 pub use audit::{AuditReport, AuditVerify};
 pub use patches::{PatchList, PatchView};
 pub use promote::{PromoteOutcome, RollbackOutcome};
-pub use releases::{ChecklistLine, ChecklistView, PlanView, ReleaseView};
+pub use releases::{ChecklistLine, ChecklistView, CutOptions, PlanView, ReleaseView};
 pub use runner::{CommandRun, run_command};
 pub use sluice_store::PatchQuery;
 
@@ -86,6 +89,8 @@ pub struct App {
     pub store: Store,
     /// The repository root: deploy commands run here.
     pub root: PathBuf,
+    /// The git repository around the root, if there is one.
+    pub git: Option<sluice_git::Repo>,
 }
 
 /// Where the process file is looked for, from `start` upwards.
@@ -125,10 +130,12 @@ pub fn default_db_url(root: &Path) -> std::io::Result<String> {
 impl App {
     pub async fn open(process: Process, db_url: &str, root: PathBuf) -> Result<App> {
         let store = Store::open(db_url).await?;
+        let git = sluice_git::Repo::discover(&root).ok();
         Ok(App {
             process,
             store,
             root,
+            git,
         })
     }
 

@@ -90,9 +90,17 @@ impl App {
     }
 
     /// `patch start`.
+    /// In a git repository the branch is created from the latest stable release of
+    /// the patch's line and checked out; a dirty tree or a line without a release refuses.
     pub async fn start_patch(&self, actor: &str, now: Timestamp, key: &str) -> Result<Patch> {
         let (p, rev) = self.patch_rev(key).await?;
-        let (n, e) = decide::start(&self.ctx(actor, now), &p)?;
+        let (n, mut e) = decide::start(&self.ctx(actor, now), &p)?;
+        if let (Some(repo), Some(branch)) = (&self.git, &n.branch)
+            && let Some((base, commit)) = crate::vcs::start_branch(&self.process, repo, &n, branch)?
+        {
+            e.payload["base"] = serde_json::json!(base);
+            e.payload["base_commit"] = serde_json::json!(commit.to_string());
+        }
         self.save_patch(actor, now, n, rev, e).await
     }
 
@@ -169,5 +177,129 @@ impl App {
             patch: p,
             events,
         })
+    }
+}
+
+impl App {
+    /// `patch port`: cherry-picks a patch's commits onto another maintained line
+    /// (or main) on a new branch, and tracks the fix on that line.
+    pub async fn port_patch(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        key: &str,
+        to: sluice_core::model::Target,
+    ) -> Result<Patch> {
+        use sluice_core::model::{Port, Target};
+        let repo = self
+            .git
+            .as_ref()
+            .ok_or_else(|| crate::AppError::Invalid("porting needs a git repository".into()))?;
+        let (p, rev) = self.patch_rev(key).await?;
+        sluice_core::decide::require_step(
+            &self.ctx(actor, now),
+            sluice_core::process::Step::Develop,
+            "port patches",
+        )?;
+        if let Target::Line(l) = to
+            && !self.process.project.maintained_lines.contains(&l)
+        {
+            return Err(crate::AppError::Invalid(format!(
+                "line {l} is not maintained"
+            )));
+        }
+        if p.targets.first() == Some(&to) || p.ports.iter().any(|x| x.target == to) {
+            return Err(crate::AppError::Invalid(format!(
+                "{key} already targets {to}"
+            )));
+        }
+        let Some(branch) = p.branch.clone() else {
+            return Err(crate::AppError::Refused {
+                summary: format!("{key} has no branch to port from"),
+                unmet: vec![
+                    sluice_core::decide::Unmet::new("a started patch")
+                        .hint(format!("sluice patch start {key}")),
+                ],
+            });
+        };
+        // The commits of the fix: on its branch since the release it started from.
+        let tip = repo.resolve(&branch)?;
+        let started = self.store.events(Some(key), 0, 1000).await?;
+        let base = started
+            .iter()
+            .filter(|e| e.kind == "patch.started")
+            .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.payload).ok())
+            .filter_map(|v| v["base_commit"].as_str().map(str::to_string))
+            .next_back();
+        let exclude: Vec<sluice_git::CommitId> =
+            base.iter().filter_map(|b| b.parse().ok()).collect();
+        let mut picks: Vec<sluice_git::CommitInfo> = repo
+            .commits(&tip, &exclude)?
+            .into_iter()
+            .filter(|c| c.parents <= 1)
+            .collect();
+        picks.reverse();
+        if picks.is_empty() {
+            return Err(crate::AppError::Refused {
+                summary: format!("{key} has no commits on {branch} to port"),
+                unmet: vec![sluice_core::decide::Unmet::new(format!(
+                    "commits on {branch}"
+                ))],
+            });
+        }
+        let t = crate::vcs::template(&self.process)?;
+        let onto = match to {
+            Target::Line(l) => repo
+                .latest_stable(t.as_str(), Some((l.major, l.minor)))?
+                .map(|r| r.commit)
+                .ok_or_else(|| crate::AppError::Refused {
+                    summary: format!("line {l} has no release to port onto"),
+                    unmet: vec![sluice_core::decide::Unmet::new(format!(
+                        "a stable release tag on line {l}"
+                    ))],
+                })?,
+            Target::Main => repo.resolve("main").or_else(|_| repo.resolve("HEAD"))?,
+        };
+        let new_branch = if self.process.project.patch_branch.contains("{line}") {
+            let mut q = p.clone();
+            q.targets = vec![to];
+            sluice_core::decide::branch_name(&self.ctx(actor, now), &q)
+        } else {
+            format!("{branch}-{to}")
+        };
+        let ids: Vec<sluice_git::CommitId> = picks.iter().map(|c| c.id.clone()).collect();
+        match repo.cherry_pick_onto(&new_branch, &onto, &ids)? {
+            sluice_git::PickOutcome::Conflict { commit, files } => Err(crate::AppError::Refused {
+                summary: format!("{key} does not apply cleanly to {to}: commit {} conflicts; nothing was changed", commit.short()),
+                unmet: files
+                    .iter()
+                    .map(|f| sluice_core::decide::Unmet::new(format!("conflict in {f}")))
+                    .chain(std::iter::once(
+                        sluice_core::decide::Unmet::new("port it by hand on a branch from the line's release, then link the commits with a `Patch:` trailer"),
+                    ))
+                    .collect(),
+            }),
+            sluice_git::PickOutcome::Picked { branch: b, commits } => {
+                let mut n = p.clone();
+                n.ports.push(Port {
+                    target: to,
+                    branch: b.clone(),
+                    commits: commits.iter().map(|c| c.to_string()).collect(),
+                    by: actor.to_string(),
+                    at: now,
+                    release: None,
+                });
+                if !n.targets.contains(&to) {
+                    n.targets.push(to);
+                }
+                n.updated_at = now;
+                let e = Event::new(
+                    "patch.ported",
+                    key,
+                    serde_json::json!({"to": to, "branch": b, "commits": n.ports.last().map(|x| &x.commits)}),
+                );
+                self.save_patch(actor, now, n, rev, e).await
+            }
+        }
     }
 }

@@ -179,6 +179,7 @@ impl App {
                 ))],
             });
         }
+        self.refresh_evidence(&v).await;
         Ok(PromoteOutcome {
             release: f.release,
             deployment: f.deployment,
@@ -305,6 +306,7 @@ impl App {
                 ))],
             });
         }
+        self.refresh_evidence(&v).await;
         Ok(RollbackOutcome {
             release: f.release,
             to: target,

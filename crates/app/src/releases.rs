@@ -21,6 +21,17 @@ pub struct PlanView {
     pub next_gate: Option<GateReport>,
     /// Candidates already cut on this line, each with its next gate.
     pub open_releases: Vec<GateReport>,
+    /// The release's commits in git, when the repository has any.
+    pub git: Option<crate::vcs::GitPlan>,
+}
+
+/// Options of `release cut`.
+#[derive(Debug, Clone, Default)]
+pub struct CutOptions {
+    /// The revision to release [default: the line's release branch, or HEAD for main].
+    pub target: Option<String>,
+    /// Let out-of-scope commits into a patch release, for this recorded reason.
+    pub allow_scope: Option<String>,
 }
 
 /// `release show`.
@@ -90,29 +101,96 @@ impl App {
         ))
     }
 
-    /// `release plan`.
+    fn check_target(&self, target: Target) -> Result<()> {
+        match target {
+            Target::Line(l) if !self.process.project.maintained_lines.contains(&l) => {
+                let known: Vec<String> = self
+                    .process
+                    .project
+                    .maintained_lines
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect();
+                Err(AppError::Invalid(format!(
+                    "line {l} is not maintained; maintained lines: {} (add it to `maintained_lines` in sluice.toml, or use `main`)",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The plan for a target, its patches, and what it would hold in git.
+    async fn planned(
+        &self,
+        ctx: &decide::Ctx<'_>,
+        target: Target,
+        target_rev: Option<&str>,
+    ) -> Result<(Plan, Vec<Patch>, Option<crate::vcs::GitPlan>)> {
+        self.check_target(target)?;
+        let ready = self.store.ready_patches().await?;
+        let refs: Vec<&Patch> = ready.iter().collect();
+        let versions = self.store.versions().await?;
+        let plan = decide::plan(ctx, target, &refs, &versions);
+        let patches: Vec<Patch> = ready
+            .into_iter()
+            .filter(|p| plan.patches.contains(&p.key))
+            .collect();
+        let git = match &self.git {
+            Some(repo) if !plan.patches.is_empty() => {
+                let members: Vec<&Patch> = patches.iter().collect();
+                crate::vcs::plan_commits(&self.process, repo, ctx, &plan, &members, target_rev)?
+            }
+            _ => None,
+        };
+        Ok((plan, patches, git))
+    }
+
+    /// `release plan`: the next release on a target, its version, its commits in
+    /// git (unlinked and out-of-scope ones named) and the first gate it will meet.
     pub async fn plan_release(
         &self,
         actor: &str,
         now: Timestamp,
         target: Target,
+        target_rev: Option<&str>,
     ) -> Result<PlanView> {
         let ctx = self.ctx(actor, now);
-        let ready = self.store.ready_patches().await?;
-        let refs: Vec<&Patch> = ready.iter().collect();
-        let versions = self.store.versions().await?;
-        let plan = decide::plan(&ctx, target, &refs, &versions);
-        let patches: Vec<Patch> = ready
-            .iter()
-            .filter(|p| plan.patches.contains(&p.key))
-            .cloned()
-            .collect();
-        let members: Vec<&Patch> = patches.iter().collect();
-        let refusal = match decide::plan_refusal(&plan).map_or(Ok(()), Err) {
-            Ok(()) => None,
-            Err(decide::Denied::Refused { unmet, .. }) => Some(unmet),
-            Err(decide::Denied::Invalid(m)) => Some(vec![decide::Unmet::new(m)]),
+        let (plan, patches, git) = match self.planned(&ctx, target, target_rev).await {
+            Ok(x) => x,
+            // A missing release branch is part of the plan's answer, not a failure to plan.
+            Err(AppError::Refused { unmet, .. }) => {
+                let (plan, patches, _) = self
+                    .planned(&ctx, target, Some("HEAD"))
+                    .await
+                    .map(|(a, b, _)| (a, b, ()))?;
+                let members: Vec<&Patch> = patches.iter().collect();
+                let draft = decide::draft(&ctx, &plan, &members);
+                let next_gate = self.gate_for(now, &draft, &members);
+                return Ok(PlanView {
+                    plan,
+                    patches,
+                    refusal: Some(unmet),
+                    next_gate,
+                    open_releases: vec![],
+                    git: None,
+                });
+            }
+            Err(e) => return Err(e),
         };
+        let members: Vec<&Patch> = patches.iter().collect();
+        let mut refusal: Vec<decide::Unmet> = match decide::plan_refusal(&plan) {
+            None => Vec::new(),
+            Some(decide::Denied::Refused { unmet, .. }) => unmet,
+            Some(decide::Denied::Invalid(m)) => vec![decide::Unmet::new(m)],
+        };
+        if let Some(g) = &git {
+            refusal.extend(g.scope.iter().cloned());
+        }
         let draft = decide::draft(&ctx, &plan, &members);
         let next_gate = if plan.patches.is_empty() {
             None
@@ -132,25 +210,78 @@ impl App {
         Ok(PlanView {
             plan,
             patches,
-            refusal,
+            refusal: (!refusal.is_empty()).then_some(refusal),
             next_gate,
             open_releases,
+            git,
         })
     }
 
-    /// `release cut`.
+    /// `release cut`: records the release; in a git repository also tags its target
+    /// commit (the tag's message is the release notes), attaches the evidence note,
+    /// and adds the version to the changelog.
     pub async fn cut_release(
         &self,
         actor: &str,
         now: Timestamp,
         target: Target,
+        opts: CutOptions,
     ) -> Result<Release> {
         let ctx = self.ctx(actor, now);
-        let ready = self.store.ready_patches().await?;
-        let refs: Vec<&Patch> = ready.iter().collect();
-        let versions = self.store.versions().await?;
-        let plan = decide::plan(&ctx, target, &refs, &versions);
-        let (release, bound, events) = decide::cut(&ctx, &plan, &refs)?;
+        let (plan, patches, git) = self.planned(&ctx, target, opts.target.as_deref()).await?;
+        let refs: Vec<&Patch> = patches.iter().collect();
+        let (mut release, bound, mut events) = decide::cut(&ctx, &plan, &refs)?;
+        if let Some(g) = &git {
+            let over = match (&opts.allow_scope, g.scope.is_empty()) {
+                (_, true) => None,
+                (None, false) => {
+                    return Err(AppError::Refused {
+                        summary: format!(
+                            "patch release {} holds commits that are not patches",
+                            plan.version
+                        ),
+                        unmet: g.scope.clone(),
+                    });
+                }
+                (Some(reason), false) if reason.trim().is_empty() => {
+                    return Err(AppError::Invalid("--allow-scope needs a --reason".into()));
+                }
+                (Some(reason), false) => Some(sluice_core::model::ScopeOverride {
+                    by: actor.to_string(),
+                    reason: reason.clone(),
+                    commits: g.scope.iter().map(|u| u.requirement.clone()).collect(),
+                }),
+            };
+            if let Some(repo) = &self.git
+                && repo.resolve(&format!("refs/tags/{}", g.tag)).is_ok()
+            {
+                return Err(AppError::Refused {
+                    summary: format!("tag {} already exists", g.tag),
+                    unmet: vec![decide::Unmet::new(format!(
+                        "version {} is not yet tagged in git",
+                        plan.version
+                    ))],
+                });
+            }
+            if let Some(o) = &over {
+                events.push(sluice_core::event::Event::new(
+                    "release.scope_overridden",
+                    plan.version.to_string(),
+                    serde_json::json!({"reason": o.reason, "commits": o.commits}),
+                ));
+            }
+            release.git = Some(g.facts(over));
+            let ids: Vec<&str> = g.commits.iter().map(|c| c.id.as_str()).collect();
+            release.content_hash = decide::content_hash_with_commits(&release.version, &refs, &ids);
+            if let Some(e) = events.iter_mut().find(|e| e.kind == "release.cut") {
+                e.payload["content_hash"] = serde_json::json!(release.content_hash);
+                e.payload["tag"] = serde_json::json!(g.tag);
+                e.payload["target"] = serde_json::json!(g.target);
+                e.payload["commits"] = serde_json::json!(ids);
+                e.payload["unlinked"] =
+                    serde_json::json!(g.unlinked.iter().map(|c| &c.id).collect::<Vec<_>>());
+            }
+        }
         let mut c = self.change(actor, now);
         for p in bound {
             let (_, rev) = self
@@ -163,6 +294,9 @@ impl App {
         c.releases.push((release.clone(), None));
         c.events = events;
         self.store.commit(&c).await?;
+        if release.git.is_some() {
+            release = self.publish_in_git(actor, now, release).await?;
+        }
         Ok(release)
     }
 
@@ -278,6 +412,7 @@ impl App {
         c.patches = patches.into_iter().map(|(p, rev)| (p, Some(rev))).collect();
         c.events = events;
         self.store.commit(&c).await?;
+        self.refresh_evidence(&r.version.to_string()).await;
         Ok(r)
     }
 
@@ -384,7 +519,18 @@ impl App {
     ) -> Result<Release> {
         let (r, rev) = self.release_rev(version).await?;
         let (n, e) = decide::close_follow_up(&self.ctx(actor, now), &r, env, comment)?;
-        self.save_release(actor, now, n, rev, vec![], vec![e]).await
+        let saved = self
+            .save_release(actor, now, n, rev, vec![], vec![e])
+            .await?;
+        let text = match &saved.notes {
+            Some(t) => t.clone(),
+            None => {
+                self.generated_notes(&saved, crate::notes::NotesFormat::Markdown)
+                    .await?
+            }
+        };
+        self.changelog_replace(&saved.version.to_string(), &text);
+        Ok(saved)
     }
 }
 
@@ -451,6 +597,17 @@ impl App {
             r.version.to_string(),
             serde_json::json!({"cleared": n.notes.is_none(), "bytes": n.notes.as_ref().map_or(0, |t| t.len())}),
         );
-        self.save_release(actor, now, n, rev, vec![], vec![e]).await
+        let saved = self
+            .save_release(actor, now, n, rev, vec![], vec![e])
+            .await?;
+        let text = match &saved.notes {
+            Some(t) => t.clone(),
+            None => {
+                self.generated_notes(&saved, crate::notes::NotesFormat::Markdown)
+                    .await?
+            }
+        };
+        self.changelog_replace(&saved.version.to_string(), &text);
+        Ok(saved)
     }
 }

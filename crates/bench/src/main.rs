@@ -525,7 +525,7 @@ async fn lifecycles(
         let r = timed(
             &mut s,
             "release cut",
-            app.cut_release("rm", now(), Target::Main),
+            app.cut_release("rm", now(), Target::Main, Default::default()),
         )
         .await?;
         if r.patches.len() != per_release {

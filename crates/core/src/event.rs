@@ -36,6 +36,7 @@ pub const KINDS: &[&str] = &[
     "patch.released",
     "patch.verified",
     "patch.reopened",
+    "patch.ported",
     "release.imported",
     "release.cut",
     "release.amended",
@@ -49,4 +50,6 @@ pub const KINDS: &[&str] = &[
     "release.rollback_failed",
     "release.follow_up_closed",
     "release.notes_edited",
+    "release.scope_overridden",
+    "release.tagged",
 ];

@@ -212,6 +212,9 @@ pub struct Port {
     pub commits: Vec<String>,
     pub by: String,
     pub at: Timestamp,
+    /// The release that ships the fix on that line, once cut.
+    #[serde(default)]
+    pub release: Option<String>,
 }
 
 impl Patch {

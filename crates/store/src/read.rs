@@ -202,9 +202,13 @@ impl Store {
         Ok(query.fetch_all(&self.pool).await?)
     }
 
-    /// Ready patches not yet in a release (the input of `release plan`).
+    /// Patches that may go into a release (the input of `release plan`): ready
+    /// and in no release, or carried to another line by a port (the core decides
+    /// which line each waits on).
     pub async fn ready_patches(&self) -> Result<Vec<Patch>> {
-        let rows = sqlx::query("SELECT key, data FROM patches WHERE status = 'ready' AND release IS NULL ORDER BY number")
+        let rows = sqlx::query(
+            "SELECT key, data FROM patches WHERE (status = 'ready' AND release IS NULL)
+               OR (status IN ('ready', 'released', 'verified') AND data LIKE '%\"ports\":[{%') ORDER BY number")
             .fetch_all(&self.pool)
             .await?;
         rows.iter()

@@ -56,6 +56,12 @@ pub enum PatchCmd {
         #[arg(long)]
         comment: Option<String>,
     },
+    /// Carry a patch's commits to another maintained line (or main) on a new branch.
+    Port {
+        key: String,
+        #[arg(long, value_parser = parse::<Target>)]
+        to: Target,
+    },
     /// Mark a reviewed patch ready to ship.
     Ready { key: String },
     /// Close a patch that will not be fixed.
@@ -299,6 +305,7 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
                     )
                 }
                 PatchCmd::Ready { key } => (app.ready_patch(a, now, key).await?, "ready"),
+                PatchCmd::Port { key, to } => (app.port_patch(a, now, key, *to).await?, "ported"),
                 PatchCmd::Reject { key, reason } => (
                     app.reject_patch(a, now, key, reason.clone()).await?,
                     "rejected",
@@ -316,6 +323,16 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
                 && let Some(b) = &p.branch
             {
                 head.push_str(&format!("; branch {b}"));
+            }
+            if what == "ported"
+                && let Some(port) = p.ports.last()
+            {
+                head.push_str(&format!(
+                    " to {} on branch {} ({} commit(s))",
+                    port.target,
+                    port.branch,
+                    port.commits.len()
+                ));
             }
             if let Some(d) = p
                 .deadline

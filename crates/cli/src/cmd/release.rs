@@ -16,11 +16,22 @@ pub enum ReleaseCmd {
         /// A maintained line MAJOR.MINOR, or `main` [default: main].
         #[arg(long, value_parser = parse::<Target>, default_value = "main")]
         line: Target,
+        /// The git revision to release [default: the line's release branch, or HEAD for main].
+        #[arg(long, value_name = "REV")]
+        target: Option<String>,
     },
-    /// Create the planned release.
+    /// Create the planned release; in git, tag it with its notes and attach the evidence.
     Cut {
         #[arg(long, value_parser = parse::<Target>, default_value = "main")]
         line: Target,
+        /// The git revision to release [default: the line's release branch, or HEAD for main].
+        #[arg(long, value_name = "REV")]
+        target: Option<String>,
+        /// Let commits the scope guard refuses into a patch release (recorded, with --reason).
+        #[arg(long, requires = "reason")]
+        allow_scope: bool,
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// One release: content, gates, approvals, tests, deployments.
     Show { version: String },
@@ -150,9 +161,9 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
             }
             Ok(())
         }
-        ReleaseCmd::Plan { line } => {
+        ReleaseCmd::Plan { line, target } => {
             let actor = context::actor(cli, app).unwrap_or_default();
-            let v = app.plan_release(&actor, now, *line).await?;
+            let v = app.plan_release(&actor, now, *line, target.as_deref()).await?;
             if cli.json {
                 output::json(&v);
                 return Ok(());
@@ -183,6 +194,33 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
                 ]);
             }
             output::print_table(&t);
+            if let Some(g) = &v.git {
+                println!(
+                    "\ngit: {} -> {} ({} commit{}) from {}, will be tagged {}",
+                    g.previous_tag.as_deref().unwrap_or("the beginning"),
+                    g.target_ref,
+                    g.commits.len(),
+                    if g.commits.len() == 1 { "" } else { "s" },
+                    &g.target[..g.target.len().min(10)],
+                    g.tag
+                );
+                let mut t = output::table(&["commit", "patches", "type", "summary"]);
+                for c in &g.commits {
+                    t.add_row(vec![
+                        c.id[..10].to_string(),
+                        if c.patches.is_empty() { "-".to_string() } else { c.patches.join(",") },
+                        format!("{}{}{}", c.kind.clone().unwrap_or_default(), if c.breaking { "!" } else { "" }, if c.merge { " (merge)" } else { "" }),
+                        c.summary.clone(),
+                    ]);
+                }
+                output::print_table(&t);
+                if !g.unlinked.is_empty() {
+                    println!("{} commit(s) link to no patch in this release:", g.unlinked.len());
+                    for c in &g.unlinked {
+                        println!("  - {} {}", &c.id[..10], c.summary);
+                    }
+                }
+            }
             if let Some(r) = &v.refusal {
                 println!("{}", output::paint("31", "cannot be cut:"));
                 for u in r {
@@ -327,8 +365,12 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
             let actor = context::actor(cli, app)?;
             let a = actor.as_str();
             match c {
-                ReleaseCmd::Cut { line } => {
-                    let r = app.cut_release(a, now, *line).await?;
+                ReleaseCmd::Cut { line, target, allow_scope, reason } => {
+                    let opts = sluice_app::CutOptions {
+                        target: target.clone(),
+                        allow_scope: if *allow_scope { reason.clone() } else { None },
+                    };
+                    let r = app.cut_release(a, now, *line, opts).await?;
                     if cli.json {
                         output::json(&r);
                     } else {

@@ -177,7 +177,10 @@ pub fn finish_promotion(
         let last = ctx.process.environments.last().map(|e| e.name.as_str());
         if last == Some(d.env.as_str()) {
             n.status = ReleaseStatus::Released;
-            for p in patches {
+            // A fix ported here was released on its own line already.
+            for p in patches.iter().filter(|p| {
+                p.release.as_deref() == Some(v.as_str()) && p.status == PatchStatus::Ready
+            }) {
                 let mut x = (*p).clone();
                 x.status = PatchStatus::Released;
                 x.updated_at = ctx.now;
@@ -295,9 +298,20 @@ pub fn finish_rollback(
         ));
         for p in patches {
             let mut x = (*p).clone();
-            x.status = PatchStatus::InProgress;
-            x.release = None;
-            x.reopened += 1;
+            if p.release.as_deref() == Some(v.as_str()) {
+                x.status = PatchStatus::InProgress;
+                x.release = None;
+                x.reopened += 1;
+            } else if let Some(port) = x
+                .ports
+                .iter_mut()
+                .find(|o| o.release.as_deref() == Some(v.as_str()))
+            {
+                // A port: the fix goes back to waiting on that line only.
+                port.release = None;
+            } else {
+                continue;
+            }
             x.updated_at = ctx.now;
             events.push(Event::new(
                 "patch.reopened",

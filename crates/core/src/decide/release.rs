@@ -34,6 +34,41 @@ pub struct Plan {
     pub violations: Vec<Violation>,
 }
 
+/// Does the patch wait for a release on `target`: ready and in no release there,
+/// either as its own fix or as a port to that line?
+pub fn ships_on(p: &Patch, target: Target) -> bool {
+    let own =
+        p.status == PatchStatus::Ready && p.release.is_none() && p.targets.first() == Some(&target);
+    let own_other_line = p.status == PatchStatus::Ready
+        && p.release.is_none()
+        && p.targets.contains(&target)
+        && p.ports.iter().all(|x| x.target != target);
+    let ported = matches!(
+        p.status,
+        PatchStatus::Ready | PatchStatus::Released | PatchStatus::Verified
+    ) && p
+        .ports
+        .iter()
+        .any(|x| x.target == target && x.release.is_none());
+    own || own_other_line || ported
+}
+
+/// Binds a patch to a release on `target`: its own release, or its port's.
+pub fn bind(p: &Patch, target: Target, version: &str) -> Patch {
+    let mut n = p.clone();
+    match n
+        .ports
+        .iter_mut()
+        .find(|x| x.target == target && x.release.is_none())
+    {
+        Some(port) if p.release.is_some() || p.targets.first() != Some(&target) => {
+            port.release = Some(version.to_string())
+        }
+        _ => n.release = Some(version.to_string()),
+    }
+    n
+}
+
 /// The highest version already used on a line (any status: versions are never reused).
 pub fn previous_on_line(releases: &[Version], line: Line) -> Option<Version> {
     releases
@@ -57,9 +92,7 @@ pub fn plan(ctx: &Ctx, target: Target, candidates: &[&Patch], existing: &[Versio
     let mut patches: Vec<&Patch> = candidates
         .iter()
         .copied()
-        .filter(|p| {
-            p.status == PatchStatus::Ready && p.release.is_none() && p.targets.contains(&target)
-        })
+        .filter(|p| ships_on(p, target))
         .collect();
     patches.sort_by_key(|p| p.number);
     let mut max_bump = Bump::Patch;
@@ -123,7 +156,16 @@ pub fn plan(ctx: &Ctx, target: Target, candidates: &[&Patch], existing: &[Versio
 
 /// The hash that binds approvals to a release's exact content.
 pub fn content_hash(version: &Version, patches: &[&Patch]) -> String {
-    let mut keys: Vec<(&str, &str, &str)> = patches
+    content_hash_with_commits(version, patches, &[])
+}
+
+/// The content hash, covering the release's commits too when it has them.
+pub fn content_hash_with_commits(
+    version: &Version,
+    patches: &[&Patch],
+    commits: &[&str],
+) -> String {
+    let parts: Vec<(&str, &str, &str)> = patches
         .iter()
         .map(|p| {
             (
@@ -133,6 +175,17 @@ pub fn content_hash(version: &Version, patches: &[&Patch]) -> String {
             )
         })
         .collect();
+    content_hash_of(version, &parts, commits)
+}
+
+/// The content hash from its parts: (key, kind, title) of each patch, and commit
+/// ids. `sluice verify` recomputes it from the evidence kept in git.
+pub fn content_hash_of(
+    version: &Version,
+    patches: &[(&str, &str, &str)],
+    commits: &[&str],
+) -> String {
+    let mut keys: Vec<(&str, &str, &str)> = patches.to_vec();
     keys.sort();
     let mut h = Sha256::new();
     h.update(version.to_string().as_bytes());
@@ -143,6 +196,12 @@ pub fn content_hash(version: &Version, patches: &[&Patch]) -> String {
         h.update(kind.as_bytes());
         h.update(b"\0");
         h.update(title.as_bytes());
+    }
+    let mut ids: Vec<&str> = commits.to_vec();
+    ids.sort();
+    for id in ids {
+        h.update(b"\ncommit ");
+        h.update(id.as_bytes());
     }
     hex(&h.finalize())
 }
@@ -233,8 +292,7 @@ pub fn cut(
     let bound: Vec<Patch> = members
         .iter()
         .map(|p| {
-            let mut n = (*p).clone();
-            n.release = Some(v.clone());
+            let mut n = bind(p, plan.target, &v);
             n.updated_at = ctx.now;
             n
         })
@@ -366,7 +424,12 @@ pub fn amend(
     authors.sort();
     authors.dedup();
     n.authors = authors;
-    n.content_hash = content_hash(&r.version, &members);
+    let ids: Vec<&str> = r
+        .git
+        .iter()
+        .flat_map(|g| g.commits.iter().map(|c| c.id.as_str()))
+        .collect();
+    n.content_hash = content_hash_with_commits(&r.version, &members, &ids);
     n.updated_at = ctx.now;
     let voided = r
         .approvals
@@ -397,4 +460,54 @@ pub fn amend(
         }),
     );
     Ok((n, changed, e))
+}
+
+/// The scope guard: in a patch release, commits that do not belong in a patch —
+/// a `feat`, a breaking change, or a commit linked to a patch whose kind may not
+/// ship in a patch release — each named with why.
+pub fn scope_guard(
+    ctx: &Ctx,
+    patch_release: bool,
+    commits: &[crate::model::LinkedCommit],
+    patches: &[&Patch],
+) -> Vec<Unmet> {
+    if !patch_release {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for c in commits.iter().filter(|c| !c.merge) {
+        let short = &c.id[..c.id.len().min(10)];
+        let mut why = Vec::new();
+        if c.kind
+            .as_deref()
+            .is_some_and(|k| k.eq_ignore_ascii_case("feat"))
+        {
+            why.push("a `feat` commit".to_string());
+        }
+        if c.breaking {
+            why.push("a breaking change (`!` or `BREAKING CHANGE:`)".to_string());
+        }
+        for key in &c.patches {
+            if let Some(p) = patches.iter().find(|p| &p.key == key) {
+                let kind = p.kind.as_deref().unwrap_or("");
+                if !ctx.process.kind(kind).is_some_and(|k| k.patch_release) {
+                    why.push(format!(
+                        "linked to {key}, of kind `{kind}`, which may not ship in a patch release"
+                    ));
+                }
+            }
+        }
+        if !why.is_empty() {
+            out.push(
+                Unmet::new(format!(
+                    "commit {short} \"{}\" is out of scope for a patch release: {}",
+                    c.summary,
+                    why.join("; ")
+                ))
+                .by(ctx.process.responsible(Step::Release))
+                .hint("move it to main, or: sluice release cut --allow-scope --reason TEXT"),
+            );
+        }
+    }
+    out
 }
