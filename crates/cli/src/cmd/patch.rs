@@ -206,6 +206,14 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
                 ("lines", lines.join(", ")),
                 ("branch", p.branch.clone().unwrap_or_default()),
                 ("release", p.release.clone().unwrap_or_default()),
+                (
+                    "ports",
+                    p.ports
+                        .iter()
+                        .map(|o| format!("{}: {} ({})", o.target, o.branch, o.release.as_deref().unwrap_or("not released")))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
                 ("reported", output::when(Some(p.reported_at))),
                 (
                     "deadline",

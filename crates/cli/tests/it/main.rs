@@ -5,6 +5,7 @@
 mod harness;
 
 mod bad_input;
+mod cases;
 mod concurrency;
 mod flow;
 mod gates;
