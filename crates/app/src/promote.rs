@@ -70,6 +70,80 @@ impl App {
             .collect()
     }
 
+    /// Runs an environment's deploy or rollback command, if it has one.
+    async fn run_env_command(
+        &self,
+        template: Option<&sluice_core::process::CommandTemplate>,
+        version: &str,
+        previous: &str,
+        env: &str,
+        timeout: jiff::SignedDuration,
+    ) -> RunResult {
+        let Some(t) = template else {
+            return RunResult::default();
+        };
+        let argv = expand(
+            t,
+            &[("version", version), ("previous", previous), ("env", env)],
+        );
+        let vars = [
+            ("SLUICE_VERSION", version),
+            ("SLUICE_PREVIOUS", previous),
+            ("SLUICE_ENV", env),
+        ];
+        let timeout = Duration::from_secs(timeout.as_secs().max(1) as u64);
+        let out = run_command(argv, &self.root, &vars, timeout).await;
+        RunResult {
+            outcome: Some(out.outcome),
+            command: Some(out.argv),
+            exit_code: out.exit_code,
+            output: Some(out.output),
+        }
+    }
+
+    /// Records a finished promotion or rollback: the release, the deployment, the
+    /// patches it changed and, on success, what the environment now holds.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one finished deployment"
+    )]
+    async fn record_finished(
+        &self,
+        actor: &str,
+        done: Timestamp,
+        f: &decide::Finished,
+        rev: i64,
+        patch_revs: &[(Patch, i64)],
+        env: &str,
+        holds: &str,
+    ) -> Result<()> {
+        let mut c = self.change(actor, done);
+        c.releases.push((f.release.clone(), Some(rev)));
+        c.deployments.push(f.deployment.clone());
+        for p in &f.patches {
+            let rev = patch_revs
+                .iter()
+                .find(|(x, _)| x.key == p.key)
+                .map(|(_, r)| *r)
+                .unwrap_or(0);
+            c.patches.push((p.clone(), Some(rev)));
+        }
+        if f.deployment.outcome == Outcome::Succeeded {
+            let env_rev = self.store.environment(env).await?.map(|(_, r)| r);
+            c.environments.push((
+                EnvState {
+                    env: env.to_string(),
+                    release: Some(holds.to_string()),
+                    since: Some(done),
+                },
+                env_rev,
+            ));
+        }
+        c.events = f.events.clone();
+        self.store.commit(&c).await?;
+        Ok(())
+    }
+
     /// `promote`: checks the gate into `env`, runs its deploy command and records the outcome.
     pub async fn promote(
         &self,
@@ -100,65 +174,23 @@ impl App {
             .process
             .environment(env)
             .expect("checked by the decider");
-        let current = self.store.environment(env).await?;
-        let previous = current
-            .as_ref()
-            .and_then(|(s, _)| s.release.clone())
+        let previous = self
+            .store
+            .environment(env)
+            .await?
+            .and_then(|(s, _)| s.release)
             .unwrap_or_default();
-        let run = match &e.deploy {
-            Some(t) => {
-                let vars = [
-                    ("version", v.as_str()),
-                    ("previous", previous.as_str()),
-                    ("env", env),
-                ];
-                let argv = expand(t, &vars);
-                let env_vars = [
-                    ("SLUICE_VERSION", v.as_str()),
-                    ("SLUICE_PREVIOUS", previous.as_str()),
-                    ("SLUICE_ENV", env),
-                ];
-                let timeout = Duration::from_secs(e.deploy_timeout.as_secs().max(1) as u64);
-                let out = run_command(argv, &self.root, &env_vars, timeout).await;
-                RunResult {
-                    outcome: Some(out.outcome),
-                    command: Some(out.argv),
-                    exit_code: out.exit_code,
-                    output: Some(out.output),
-                }
-            }
-            None => RunResult::default(),
-        };
+        let run = self
+            .run_env_command(e.deploy.as_ref(), &v, &previous, env, e.deploy_timeout)
+            .await;
         let done = later(now);
         let (r2, rev2) = self.release_rev(&v).await?;
         let ps2 = self.release_patches(&r2).await?;
         let refs2: Vec<&Patch> = ps2.iter().map(|(p, _)| p).collect();
-        let ctx2 = self.ctx(actor, done);
-        let f = decide::finish_promotion(&ctx2, &r2, &dep, &refs2, run)?;
-        let mut c = self.change(actor, done);
-        c.releases.push((f.release.clone(), Some(rev2)));
-        c.deployments.push(f.deployment.clone());
-        for p in f.patches {
-            let rev = ps2
-                .iter()
-                .find(|(x, _)| x.key == p.key)
-                .map(|(_, r)| *r)
-                .unwrap_or(0);
-            c.patches.push((p, Some(rev)));
-        }
-        if f.deployment.outcome == Outcome::Succeeded {
-            let env_rev = self.store.environment(env).await?.map(|(_, r)| r);
-            c.environments.push((
-                EnvState {
-                    env: env.to_string(),
-                    release: Some(v.clone()),
-                    since: Some(done),
-                },
-                env_rev,
-            ));
-        }
-        c.events = f.events;
-        self.store.commit(&c).await?;
+        let f = decide::finish_promotion(&self.ctx(actor, done), &r2, &dep, &refs2, run)?;
+        self.record_finished(actor, done, &f, rev2, &ps2, env, &v)
+            .await?;
+        self.refresh_evidence(&v).await;
         if f.deployment.outcome != Outcome::Succeeded {
             return Err(AppError::Refused {
                 summary: format!(
@@ -179,7 +211,6 @@ impl App {
                 ))],
             });
         }
-        self.refresh_evidence(&v).await;
         Ok(PromoteOutcome {
             release: f.release,
             deployment: f.deployment,
@@ -241,60 +272,18 @@ impl App {
             .process
             .environment(env)
             .expect("checked by the decider");
-        let run = match &e.rollback {
-            Some(t) => {
-                let vars = [
-                    ("version", v.as_str()),
-                    ("previous", target.as_str()),
-                    ("env", env),
-                ];
-                let argv = expand(t, &vars);
-                let env_vars = [
-                    ("SLUICE_VERSION", v.as_str()),
-                    ("SLUICE_PREVIOUS", target.as_str()),
-                    ("SLUICE_ENV", env),
-                ];
-                let timeout = Duration::from_secs(e.deploy_timeout.as_secs().max(1) as u64);
-                let out = run_command(argv, &self.root, &env_vars, timeout).await;
-                RunResult {
-                    outcome: Some(out.outcome),
-                    command: Some(out.argv),
-                    exit_code: out.exit_code,
-                    output: Some(out.output),
-                }
-            }
-            None => RunResult::default(),
-        };
+        let run = self
+            .run_env_command(e.rollback.as_ref(), &v, &target, env, e.deploy_timeout)
+            .await;
         let done = later(now);
         let (mut r2, rev2) = self.release_rev(&v).await?;
         r2.in_flight = None;
         let ps = self.release_patches(&r2).await?;
         let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
         let f = decide::finish_rollback(&self.ctx(actor, done), &r2, &target, &dep, &refs, run);
-        let mut c = self.change(actor, done);
-        c.releases.push((f.release.clone(), Some(rev2)));
-        c.deployments.push(f.deployment.clone());
-        for p in f.patches {
-            let rev = ps
-                .iter()
-                .find(|(x, _)| x.key == p.key)
-                .map(|(_, r)| *r)
-                .unwrap_or(0);
-            c.patches.push((p, Some(rev)));
-        }
-        if f.deployment.outcome == Outcome::Succeeded {
-            let env_rev = self.store.environment(env).await?.map(|(_, r)| r);
-            c.environments.push((
-                EnvState {
-                    env: env.to_string(),
-                    release: Some(target.clone()),
-                    since: Some(done),
-                },
-                env_rev,
-            ));
-        }
-        c.events = f.events;
-        self.store.commit(&c).await?;
+        self.record_finished(actor, done, &f, rev2, &ps, env, &target)
+            .await?;
+        self.refresh_evidence(&v).await;
         if f.deployment.outcome != Outcome::Succeeded {
             return Err(AppError::Refused {
                 summary: format!(
@@ -306,7 +295,6 @@ impl App {
                 ))],
             });
         }
-        self.refresh_evidence(&v).await;
         Ok(RollbackOutcome {
             release: f.release,
             to: target,

@@ -102,26 +102,7 @@ impl App {
     }
 
     fn check_target(&self, target: Target) -> Result<()> {
-        match target {
-            Target::Line(l) if !self.process.project.maintained_lines.contains(&l) => {
-                let known: Vec<String> = self
-                    .process
-                    .project
-                    .maintained_lines
-                    .iter()
-                    .map(|l| l.to_string())
-                    .collect();
-                Err(AppError::Invalid(format!(
-                    "line {l} is not maintained; maintained lines: {} (add it to `maintained_lines` in sluice.toml, or use `main`)",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                )))
-            }
-            _ => Ok(()),
-        }
+        decide::check_targets(&self.ctx("", Timestamp::UNIX_EPOCH), &[target]).map_err(Into::into)
     }
 
     /// The plan for a target, its patches, and what it would hold in git.
@@ -519,18 +500,7 @@ impl App {
     ) -> Result<Release> {
         let (r, rev) = self.release_rev(version).await?;
         let (n, e) = decide::close_follow_up(&self.ctx(actor, now), &r, env, comment)?;
-        let saved = self
-            .save_release(actor, now, n, rev, vec![], vec![e])
-            .await?;
-        let text = match &saved.notes {
-            Some(t) => t.clone(),
-            None => {
-                self.generated_notes(&saved, crate::notes::NotesFormat::Markdown)
-                    .await?
-            }
-        };
-        self.changelog_replace(&saved.version.to_string(), &text);
-        Ok(saved)
+        self.save_release(actor, now, n, rev, vec![], vec![e]).await
     }
 }
 

@@ -55,7 +55,8 @@ fn check_severity(ctx: &Ctx, sev: &str) -> Decision<()> {
     )))
 }
 
-fn check_targets(ctx: &Ctx, targets: &[Target]) -> Decision<()> {
+/// Refuses a target line the process does not maintain.
+pub fn check_targets(ctx: &Ctx, targets: &[Target]) -> Decision<()> {
     for t in targets {
         if let Target::Line(l) = t
             && !ctx.process.project.maintained_lines.contains(l)
@@ -68,7 +69,7 @@ fn check_targets(ctx: &Ctx, targets: &[Target]) -> Decision<()> {
                 .map(|l| l.to_string())
                 .collect();
             return Err(Denied::Invalid(format!(
-                "line {l} is not maintained; maintained lines: {} (or `main`)",
+                "line {l} is not maintained; maintained lines: {} (add it to `maintained_lines` in sluice.toml, or use `main`)",
                 if known.is_empty() {
                     "none".to_string()
                 } else {
