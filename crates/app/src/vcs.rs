@@ -183,10 +183,18 @@ pub(crate) fn plan_commits(
     // Commits reachable from a patch's branch but not from where it started.
     let mut by_branch = Vec::new();
     for x in patches {
-        let ported = x.ports.iter().filter(|o| o.target == plan.target).map(|o| &o.branch);
+        let ported = x
+            .ports
+            .iter()
+            .filter(|o| o.target == plan.target)
+            .map(|o| &o.branch);
         for b in x.branch.iter().chain(ported) {
             if let Ok(tip) = repo.resolve(b) {
-                let ids = repo.commits(&tip, &exclude)?.into_iter().map(|c| c.id.to_string()).collect();
+                let ids = repo
+                    .commits(&tip, &exclude)?
+                    .into_iter()
+                    .map(|c| c.id.to_string())
+                    .collect();
                 by_branch.push((x.key.clone(), ids));
             }
         }
