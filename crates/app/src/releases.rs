@@ -264,11 +264,13 @@ impl App {
             }
         }
         let mut c = self.change(actor, now);
+        let keys: Vec<String> = bound.iter().map(|p| p.key.clone()).collect();
+        let revs = self.store.patches_by_key(&keys).await?;
         for p in bound {
-            let (_, rev) = self
-                .store
-                .patch(&p.key)
-                .await?
+            let rev = revs
+                .iter()
+                .find(|(x, _)| x.key == p.key)
+                .map(|(_, r)| *r)
                 .ok_or_else(|| not_found_patch(&p.key))?;
             c.patches.push((p, Some(rev)));
         }

@@ -66,12 +66,24 @@ impl Store {
 
     /// Patches by key, with revisions, in the order asked; missing keys are skipped.
     pub async fn patches_by_key(&self, keys: &[String]) -> Result<Vec<(Patch, i64)>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            if let Some(p) = self.patch(k).await? {
-                out.push(p);
+        let mut out: Vec<(Patch, i64)> = Vec::with_capacity(keys.len());
+        // One query per chunk (bind limits differ between backends; 500 fits both).
+        for chunk in keys.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT key, rev, data FROM patches WHERE key IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for k in chunk {
+                q = q.bind(k.clone());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                let key: String = r.try_get(0)?;
+                out.push((decode(&key, &r.try_get::<String, _>(2)?)?, r.try_get(1)?));
             }
         }
+        out.sort_by_key(|(p, _)| keys.iter().position(|k| *k == p.key));
         Ok(out)
     }
 
