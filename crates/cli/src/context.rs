@@ -30,19 +30,26 @@ pub fn root_of(path: &Path) -> PathBuf {
     std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf())
 }
 
-/// Loads the process and opens the database.
+/// Loads the process and opens the database. Without a sluice.toml in the tree
+/// (an old release line checked out), the one committed on main is used.
 pub async fn open(cli: &Cli) -> Result<App, Failure> {
-    let path = process_path(cli)?;
-    let process = match sluice_app::load_process(&path) {
-        Ok(p) => p,
-        Err(ProcessError::Io(m)) => return Err(Failure::usage(m)),
-        Err(ProcessError::Invalid(d)) => {
-            return Err(Failure::usage(format!(
-                "{d}\n  hint: run `sluice check` after fixing the file"
-            )));
+    let loaded = match process_path(cli) {
+        Ok(path) => sluice_app::load_process(&path).map(|p| (p, root_of(&path))),
+        Err(not_found) => {
+            let cwd = std::env::current_dir().map_err(|e| Failure::usage(format!("cannot read the current directory: {e}")))?;
+            match sluice_app::load_process_from_git(&cwd) {
+                Some((root, p)) => p.map(|p| (p, root)),
+                None => return Err(not_found),
+            }
         }
     };
-    let root = root_of(&path);
+    let (process, root) = match loaded {
+        Ok(x) => x,
+        Err(ProcessError::Io(m)) => return Err(Failure::usage(m)),
+        Err(ProcessError::Invalid(d)) => {
+            return Err(Failure::usage(format!("{d}\n  hint: run `sluice check` after fixing the file")));
+        }
+    };
     let url = match &cli.db {
         Some(u) => u.clone(),
         None => sluice_app::default_db_url(&root).map_err(|e| {
