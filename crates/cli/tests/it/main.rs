@@ -5,6 +5,7 @@
 mod harness;
 
 mod bad_input;
+mod commit_mode;
 mod cases;
 mod concurrency;
 mod flow;
