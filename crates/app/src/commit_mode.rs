@@ -1,0 +1,647 @@
+//! Commit mode: a Keep a Changelog document and the next version, read from any
+//! repository's Conventional Commits and SemVer tags, with no process file and no
+//! database. This is how a team adopts Sluice on an existing history.
+//!
+//! What belongs to which release (invariants, the same on every path):
+//! - The release tags are those whose names fit the tag template and whose version is a
+//!   stable or pre-release SemVer version; other tags are ignored.
+//! - When several release tags point at one commit, the highest version owns it (the
+//!   others are aliases, e.g. the last `-rc` promoted to the final on the same commit,
+//!   and get no section).
+//! - Ordered by version, release `T(i)` holds the commits reachable from its tag and not
+//!   from the previous release's tag `T(i-1)` (`git log T(i-1)..T(i)`); the first
+//!   release holds all its history. Unreleased holds the commits reachable from `HEAD`
+//!   and from no release tag.
+//! - Within a section, entries are newest first (commit time order of the walk).
+//! - A release is dated with its tag commit's committer time, as a UTC date.
+//! - Messages that are not Conventional Commits are skipped and counted; conventional
+//!   commits whose type has no changelog section (`docs`, `chore`, ...) are left out.
+//!   Merge commits count like any other: a conventional merge title is an entry, a
+//!   `Merge branch ...` message is skipped.
+//!
+//! How it is computed: one streaming walk from `HEAD` (newest first, never collected). On
+//! a linear history whose release tags all lie on that line in version order, which is
+//! what most repositories and the benchmark have, that walk alone yields every section.
+//! As soon as the walk meets a merge, a tag out of version order, or misses a tag, it
+//! stops and the general path runs: one walk per release range (`T(i-1)..T(i)`), spread
+//! over threads, plus one for Unreleased. Both give the same answer where both apply.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use jiff::civil::Date;
+use semver::Version;
+use serde::Serialize;
+use sluice_core::changelog::{self, Group, Section};
+use sluice_core::commits;
+use sluice_core::process::Bump;
+use sluice_git::{CommitId, CommitInfo, GitError, ReleaseTag, Repo, TagTemplate};
+
+/// The default tag template when neither the caller nor a process file names one.
+pub const DEFAULT_TAG_TEMPLATE: &str = "v{version}";
+
+/// The first version of a repository without release tags.
+pub const FIRST_VERSION: Version = Version::new(0, 1, 0);
+
+/// How commit mode fails. Every variant is a usage or repository problem (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CommitModeError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("no release tags match `{template}`{}; tag a release (e.g. `git tag {example}`) or pass --tag-template", hint_suffix(.tags))]
+    NoReleases {
+        template: String,
+        example: String,
+        tags: usize,
+    },
+}
+
+fn hint_suffix(tags: &usize) -> String {
+    if *tags == 0 {
+        " (the repository has no tags)".to_owned()
+    } else {
+        format!(" (the repository has {tags} other tags)")
+    }
+}
+
+/// Reports walking progress: called with the number of commits read since the last call.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
+
+/// Entries under their Keep a Changelog headings, plus what the commits ask of the version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Notes {
+    /// Non-empty groups in first-seen order (rendering puts them in the standard order).
+    pub groups: Vec<GroupView>,
+    /// The highest bump any conventional commit asks for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bump: Option<Bump>,
+    /// Commits read (merges included).
+    pub commits: u64,
+    /// Commits whose message is not a Conventional Commit.
+    pub skipped: u64,
+}
+
+/// One `### Heading` and its entries, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupView {
+    pub heading: String,
+    pub entries: Vec<String>,
+}
+
+impl Notes {
+    /// Takes one commit message into the notes.
+    pub fn add(&mut self, message: &str) {
+        self.commits += 1;
+        let Ok(c) = commits::parse(message) else {
+            self.skipped += 1;
+            return;
+        };
+        self.bump = self.bump.max(commits::bump(&c));
+        let Some(heading) = commits::section(&c) else {
+            return;
+        };
+        let entry = commits::changelog_entry(&c);
+        match self.groups.iter_mut().find(|g| g.heading == heading) {
+            Some(g) => g.entries.push(entry),
+            None => self.groups.push(GroupView {
+                heading: heading.to_owned(),
+                entries: vec![entry],
+            }),
+        }
+    }
+
+    fn groups(&self) -> Vec<Group> {
+        self.groups
+            .iter()
+            .map(|g| Group {
+                heading: g.heading.clone(),
+                entries: g.entries.clone(),
+            })
+            .collect()
+    }
+
+    /// True if no commit gave an entry.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+}
+
+/// One release as commit mode sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseNotes {
+    pub version: Version,
+    pub tag: String,
+    /// The tag commit's committer date (UTC); for a `--bump` section, today.
+    pub date: Date,
+    #[serde(flatten)]
+    pub notes: Notes,
+}
+
+/// The whole history: Unreleased, then releases newest (highest version) first.
+#[derive(Debug, Clone, Serialize)]
+pub struct History {
+    pub tag_template: String,
+    pub unreleased: Notes,
+    pub releases: Vec<ReleaseNotes>,
+    /// Release tags that point at the same commit as a higher version and so get no
+    /// section (see the module documentation).
+    pub aliases: Vec<String>,
+    /// True if the single-walk path answered; false if the per-range walks did.
+    #[serde(skip)]
+    pub single_walk: bool,
+}
+
+impl History {
+    /// Commits read in all.
+    pub fn commits(&self) -> u64 {
+        self.unreleased.commits + self.releases.iter().map(|r| r.notes.commits).sum::<u64>()
+    }
+
+    /// Commits skipped as not conventional, in all.
+    pub fn skipped(&self) -> u64 {
+        self.unreleased.skipped + self.releases.iter().map(|r| r.notes.skipped).sum::<u64>()
+    }
+
+    /// Replaces Unreleased by a release of `version` dated `date` (the `--bump` view);
+    /// Unreleased is left empty.
+    pub fn bump_unreleased(&mut self, version: Version, template: &TagTemplate, date: Date) {
+        let notes = std::mem::take(&mut self.unreleased);
+        self.releases.insert(
+            0,
+            ReleaseNotes {
+                tag: template.render(&version),
+                version,
+                date,
+                notes,
+            },
+        );
+    }
+
+    /// The Keep a Changelog document (see [`changelog::document`]); with
+    /// `unreleased_only`, only its Unreleased section and any `--bump` section are kept.
+    pub fn document(&self, unreleased_only: bool, bumped: bool) -> String {
+        let unreleased = Section {
+            version: "Unreleased".to_owned(),
+            date: Date::constant(1970, 1, 1),
+            groups: self.unreleased.groups(),
+            yanked: false,
+        };
+        let keep = if unreleased_only {
+            usize::from(bumped).min(self.releases.len())
+        } else {
+            self.releases.len()
+        };
+        let releases: Vec<Section> = self.releases[..keep]
+            .iter()
+            .map(|r| Section {
+                version: r.version.to_string(),
+                date: r.date,
+                groups: r.notes.groups(),
+                yanked: false,
+            })
+            .collect();
+        changelog::document(None, Some(&unreleased), &releases)
+    }
+}
+
+/// The release tags that own a section: one per commit (the highest version), ascending
+/// by version; and the names of the aliases left out.
+fn owning_tags(mut tags: Vec<ReleaseTag>) -> (Vec<ReleaseTag>, Vec<String>) {
+    // `release_tags` sorts ascending; the last tag seen for a commit is its highest.
+    let mut highest: HashMap<CommitId, usize> = HashMap::with_capacity(tags.len());
+    for (i, t) in tags.iter().enumerate() {
+        highest.insert(t.commit.clone(), i);
+    }
+    let mut aliases = Vec::new();
+    let mut i = 0;
+    tags.retain(|t| {
+        let keep = highest[&t.commit] == i;
+        i += 1;
+        if !keep {
+            aliases.push(t.name.clone());
+        }
+        keep
+    });
+    (tags, aliases)
+}
+
+/// Reads the history of `HEAD` into sections. See the module documentation for the
+/// rules; `progress` is told how many commits were read as the walk goes.
+pub fn history(
+    repo: &Repo,
+    template: &TagTemplate,
+    progress: Progress<'_>,
+) -> Result<History, CommitModeError> {
+    let (tags, aliases) = owning_tags(repo.release_tags(template.as_str())?);
+    let head = repo.resolve("HEAD")?;
+    let fast = if std::env::var_os("CM_FORCE_RANGES").is_some() {
+        None
+    } else {
+        single_walk(repo, &head, &tags, progress)?
+    };
+    let (unreleased, releases, single_walk) = match fast {
+        Some((unreleased, releases)) => (unreleased, releases, true),
+        None => {
+            let (unreleased, releases) = per_range(repo, &head, &tags, progress)?;
+            (unreleased, releases, false)
+        }
+    };
+    Ok(History {
+        tag_template: template.as_str().to_owned(),
+        unreleased,
+        releases,
+        aliases,
+        single_walk,
+    })
+}
+
+fn utc_date(time_secs: i64) -> Date {
+    jiff::Timestamp::from_second(time_secs)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+/// How often the walk reports progress, in commits.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// The fast path: one walk from `HEAD`. `None` when the history is not a line with every
+/// release tag on it in version order (then [`per_range`] answers).
+fn single_walk(
+    repo: &Repo,
+    head: &CommitId,
+    tags: &[ReleaseTag],
+    progress: Progress<'_>,
+) -> Result<Option<(Notes, Vec<ReleaseNotes>)>, GitError> {
+    let by_commit: HashMap<&str, usize> = tags
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.commit.as_str(), i))
+        .collect();
+    let mut unreleased = Notes::default();
+    // Filled newest first, i.e. in descending version order if the path applies.
+    let mut releases: Vec<ReleaseNotes> = Vec::with_capacity(tags.len());
+    let mut ok = true;
+    let mut pending = 0u64;
+    repo.walk(head, &[], |c: CommitInfo| {
+        if c.parents > 1 {
+            ok = false;
+            return ControlFlow::Break(());
+        }
+        if let Some(&i) = by_commit.get(c.id.as_str()) {
+            // Walking back along the line, versions must strictly descend.
+            let expected = tags.len() - 1 - releases.len();
+            if i != expected {
+                ok = false;
+                return ControlFlow::Break(());
+            }
+            releases.push(ReleaseNotes {
+                version: tags[i].version.clone(),
+                tag: tags[i].name.clone(),
+                date: utc_date(c.time_secs),
+                notes: Notes::default(),
+            });
+        }
+        match releases.last_mut() {
+            Some(r) => r.notes.add(&c.message),
+            None => unreleased.add(&c.message),
+        }
+        pending += 1;
+        if pending == PROGRESS_EVERY {
+            progress(pending);
+            pending = 0;
+        }
+        ControlFlow::Continue(())
+    })?;
+    progress(pending);
+    Ok((ok && releases.len() == tags.len()).then_some((unreleased, releases)))
+}
+
+/// The general path: one walk per release range, on as many threads as there are cores,
+/// and one walk for Unreleased.
+fn per_range(
+    repo: &Repo,
+    head: &CommitId,
+    tags: &[ReleaseTag],
+    progress: Progress<'_>,
+) -> Result<(Notes, Vec<ReleaseNotes>), GitError> {
+    let range = |i: usize| -> Result<ReleaseNotes, GitError> {
+        let tag = &tags[i];
+        let exclude: Vec<CommitId> = i
+            .checked_sub(1)
+            .map(|p| tags[p].commit.clone())
+            .into_iter()
+            .collect();
+        let mut notes = Notes::default();
+        let mut date = None;
+        repo.walk(&tag.commit, &exclude, |c| {
+            if c.id == tag.commit {
+                date = Some(utc_date(c.time_secs));
+            }
+            notes.add(&c.message);
+            ControlFlow::Continue(())
+        })?;
+        progress(notes.commits);
+        Ok(ReleaseNotes {
+            version: tag.version.clone(),
+            tag: tag.name.clone(),
+            date: date.unwrap_or(Date::constant(1970, 1, 1)),
+            notes,
+        })
+    };
+    let results: Vec<Mutex<Option<Result<ReleaseNotes, GitError>>>> =
+        tags.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+        .min(tags.len().max(1));
+    let unreleased = std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= tags.len() {
+                        break;
+                    }
+                    let r = range(i);
+                    let failed = r.is_err();
+                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                    if failed {
+                        next.store(tags.len(), Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        let released: Vec<CommitId> = tags.iter().map(|t| t.commit.clone()).collect();
+        unreleased_since(repo, head, &released)
+    })?;
+    let mut releases = Vec::with_capacity(tags.len());
+    for slot in results.into_iter().rev() {
+        // A slot stays empty only when the workers stopped after a range failed; that
+        // failure is in another slot and is returned from there.
+        if let Some(r) = slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            releases.push(r?);
+        }
+    }
+    Ok((unreleased, releases))
+}
+
+/// The commits of `HEAD` reachable from none of `released` (ordered by version, the
+/// highest last).
+///
+/// gix paints the hidden frontier from every hidden tip, so hiding thousands of tags costs
+/// a walk of the whole history. Usually the highest release is an ancestor of `HEAD` and
+/// the others are its ancestors, and hiding it alone gives the same commits; that is tried
+/// first, and the walk falls back to hiding every release as soon as it meets another
+/// release's commit or a root commit (so the highest release was not in the way).
+fn unreleased_since(
+    repo: &Repo,
+    head: &CommitId,
+    released: &[CommitId],
+) -> Result<Notes, GitError> {
+    if let Some(highest) = released.last()
+        && released.len() > 1
+    {
+        let others: HashSet<&str> = released.iter().map(CommitId::as_str).collect();
+        let mut notes = Notes::default();
+        let mut alone = true;
+        repo.walk(head, std::slice::from_ref(highest), |c| {
+            if c.parents == 0 || others.contains(c.id.as_str()) {
+                alone = false;
+                return ControlFlow::Break(());
+            }
+            notes.add(&c.message);
+            ControlFlow::Continue(())
+        })?;
+        if alone {
+            return Ok(notes);
+        }
+    }
+    let mut notes = Notes::default();
+    repo.walk(head, released, |c| {
+        notes.add(&c.message);
+        ControlFlow::Continue(())
+    })?;
+    Ok(notes)
+}
+
+/// The version of the repository and the next one.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionView {
+    /// The highest release tag's version (a pre-release if that is the highest).
+    pub current: Option<Version>,
+    pub current_tag: Option<String>,
+    /// The highest stable version: the base of `next`.
+    pub latest_stable: Option<Version>,
+    /// What the unreleased commits ask for (after the 0.x rule).
+    pub bump: Option<Bump>,
+    /// The next version; equal to `latest_stable` when nothing asks for a release.
+    pub next: Version,
+    pub next_tag: String,
+    /// Unreleased commits read, and those among them that were not conventional.
+    pub commits: u64,
+    pub skipped: u64,
+}
+
+/// `base` raised by `bump`. Before 1.0.0 a breaking change raises the minor version (SemVer
+/// §4: anything may change in 0.x, and 0.x users read the minor as the breaking digit).
+pub fn apply_bump(base: &Version, bump: Bump) -> Version {
+    match (bump, base.major) {
+        (Bump::Major, 0) | (Bump::Minor, _) => Version::new(base.major, base.minor + 1, 0),
+        (Bump::Major, _) => Version::new(base.major + 1, 0, 0),
+        (Bump::Patch, _) => Version::new(base.major, base.minor, base.patch + 1),
+    }
+}
+
+/// The current and next version of the repository at `HEAD`:
+///
+/// - the base is the highest stable release tag (pre-releases are skipped); the commits
+///   that count are those of `HEAD` reachable from no stable release tag, so a
+///   pre-release's commits count towards the release it previews;
+/// - the next version is the base raised by the highest bump those commits ask for
+///   (breaking → major, but minor before 1.0.0; `feat` → minor; `fix`, `perf`, ... →
+///   patch), and at least the release version of a pre-release above the base
+///   (`1.0.0-rc.2` → `1.0.0`);
+/// - with no release-worthy commits and no pre-release above it, the next version is the
+///   base itself (the caller says so);
+/// - with no stable release at all, it is 0.1.0 (or a pre-release's release version if
+///   higher).
+pub fn version(repo: &Repo, template: &TagTemplate) -> Result<VersionView, CommitModeError> {
+    let tags = repo.release_tags(template.as_str())?;
+    let head = repo.resolve("HEAD")?;
+    let current = tags.last().cloned();
+    let stable: Vec<CommitId> = tags
+        .iter()
+        .filter(|t| t.version.pre.is_empty())
+        .map(|t| t.commit.clone())
+        .collect();
+    let latest_stable = tags.iter().rfind(|t| t.version.pre.is_empty());
+    let notes = unreleased_since(repo, &head, &stable)?;
+    let pre_floor = tags
+        .iter()
+        .filter(|t| !t.version.pre.is_empty())
+        .filter(|t| latest_stable.is_none_or(|s| t.version > s.version))
+        .map(|t| Version::new(t.version.major, t.version.minor, t.version.patch))
+        .max();
+    let (next, bump) = match latest_stable {
+        None => (FIRST_VERSION, None),
+        Some(base) => match notes.bump {
+            Some(b) => (apply_bump(&base.version, b), Some(b)),
+            None => (base.version.clone(), None),
+        },
+    };
+    let next = match pre_floor {
+        Some(floor) if floor > next => floor,
+        _ => next,
+    };
+    Ok(VersionView {
+        current_tag: current.as_ref().map(|t| t.name.clone()),
+        current: current.map(|t| t.version),
+        latest_stable: latest_stable.map(|t| t.version.clone()),
+        bump,
+        next_tag: template.render(&next),
+        next,
+        commits: notes.commits,
+        skipped: notes.skipped,
+    })
+}
+
+/// The error for `sluice version` in a repository without release tags.
+pub fn no_releases(repo: &Repo, template: &TagTemplate) -> CommitModeError {
+    CommitModeError::NoReleases {
+        template: template.as_str().to_owned(),
+        example: template.render(&FIRST_VERSION),
+        tags: repo.tags().map(|t| t.len()).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Version {
+        Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn bumps() {
+        assert_eq!(apply_bump(&v("1.2.3"), Bump::Major), v("2.0.0"));
+        assert_eq!(apply_bump(&v("1.2.3"), Bump::Minor), v("1.3.0"));
+        assert_eq!(apply_bump(&v("1.2.3"), Bump::Patch), v("1.2.4"));
+        assert_eq!(apply_bump(&v("0.2.3"), Bump::Major), v("0.3.0"));
+        assert_eq!(apply_bump(&v("0.2.3"), Bump::Minor), v("0.3.0"));
+        assert_eq!(apply_bump(&v("0.2.3"), Bump::Patch), v("0.2.4"));
+    }
+
+    #[test]
+    fn notes_group_and_count() {
+        let mut n = Notes::default();
+        for m in [
+            "feat(api): b",
+            "fix: c",
+            "feat: a",
+            "docs: d",
+            "WIP",
+            "feat!: e",
+        ] {
+            n.add(m);
+        }
+        assert_eq!(n.commits, 6);
+        assert_eq!(n.skipped, 1);
+        assert_eq!(n.bump, Some(Bump::Major));
+        let headings: Vec<_> = n.groups.iter().map(|g| g.heading.as_str()).collect();
+        assert_eq!(headings, ["Added", "Fixed", "Changed"]);
+        assert_eq!(n.groups[0].entries, ["**api:** b", "a"]);
+    }
+
+    /// Runs git in `dir` with a fixed identity and date, and no user configuration.
+    fn git(dir: &std::path::Path, day: u32, args: &[&str]) {
+        let date = format!("2024-02-{:02}T12:00:00+00:00", day % 28 + 1);
+        let ok = std::process::Command::new("git")
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ada")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .args(args)
+            .output()
+            .expect("git must be installed");
+        assert!(ok.status.success(), "git {args:?}: {ok:?}");
+    }
+
+    #[test]
+    fn the_single_walk_agrees_with_the_ranges_and_steps_aside_for_merges() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, 0, &["init", "-q", "-b", "main"]);
+        let kinds = ["feat", "fix", "docs", "perf", "oops", "feat(x)!", "fix(y)"];
+        for i in 0..20u32 {
+            let msg = format!("{}: change {i}", kinds[i as usize % kinds.len()]);
+            git(d, i, &["commit", "-q", "--allow-empty", "-m", &msg]);
+            if i % 3 == 2 {
+                git(d, i, &["tag", &format!("v0.{i}.0")]);
+            }
+            if i == 11 {
+                git(d, i, &["tag", "v0.11.0-rc.1"]); // an alias of v0.11.0
+            }
+        }
+        let repo = Repo::discover(d).unwrap();
+        let (tags, aliases) = owning_tags(repo.release_tags("v{version}").unwrap());
+        assert_eq!(aliases, ["v0.11.0-rc.1"]);
+        let head = repo.resolve("HEAD").unwrap();
+        let fast = single_walk(&repo, &head, &tags, &|_| {})
+            .unwrap()
+            .expect("a line takes the single walk");
+        let general = per_range(&repo, &head, &tags, &|_| {}).unwrap();
+        assert_eq!(fast, general);
+        assert_eq!(fast.1.len(), 6);
+        assert_eq!(fast.0.commits, 2);
+
+        git(d, 21, &["checkout", "-q", "-b", "side", "v0.5.0"]);
+        git(
+            d,
+            21,
+            &["commit", "-q", "--allow-empty", "-m", "fix: on the side"],
+        );
+        git(d, 22, &["checkout", "-q", "main"]);
+        git(
+            d,
+            22,
+            &["merge", "-q", "--no-ff", "side", "-m", "Merge side"],
+        );
+        let head = repo.resolve("HEAD").unwrap();
+        assert_eq!(single_walk(&repo, &head, &tags, &|_| {}).unwrap(), None);
+        let h = history(&repo, &TagTemplate::parse("v{version}").unwrap(), &|_| {}).unwrap();
+        assert!(!h.single_walk);
+        assert_eq!(
+            h.unreleased.commits, 4,
+            "two on main, the side fix, the merge"
+        );
+        assert_eq!(h.releases, general.1);
+    }
+
+    #[test]
+    fn aliases_keep_the_highest() {
+        let t = |name: &str, ver: &str, c: &str| ReleaseTag {
+            name: name.into(),
+            version: v(ver),
+            commit: CommitId(c.into()),
+        };
+        let (kept, aliases) = owning_tags(vec![
+            t("v1.0.0-rc.1", "1.0.0-rc.1", "a"),
+            t("v1.0.0-rc.2", "1.0.0-rc.2", "b"),
+            t("v1.0.0", "1.0.0", "b"),
+        ]);
+        let names: Vec<_> = kept.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["v1.0.0-rc.1", "v1.0.0"]);
+        assert_eq!(aliases, ["v1.0.0-rc.2"]);
+    }
+}
