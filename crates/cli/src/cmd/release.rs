@@ -258,6 +258,19 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
                     r.reached.join(" → ")
                 }
             );
+            if let Some(g) = &r.git {
+                println!(
+                    "git: tag {} at {} ({} commit(s) since {}){}",
+                    g.tag,
+                    &g.target[..g.target.len().min(10)],
+                    g.commits.len(),
+                    g.previous_tag.as_deref().unwrap_or("the beginning"),
+                    g.scope_override
+                        .as_ref()
+                        .map(|o| format!("; scope guard overridden by {}: {}", o.by, o.reason))
+                        .unwrap_or_default()
+                );
+            }
             let mut t = output::table(&["patch", "kind", "severity", "status", "title"]);
             for p in &v.patches {
                 t.add_row(vec![
