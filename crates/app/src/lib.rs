@@ -115,7 +115,9 @@ pub fn load_process(path: &Path) -> std::result::Result<Process, ProcessError> {
 /// The process file as committed on the repository's main branch (`main`, else
 /// `master`), for when the checked-out tree has none — an old release line
 /// checked out to fix it, say. Returns the repository root and the process.
-pub fn load_process_from_git(start: &Path) -> Option<(PathBuf, std::result::Result<Process, ProcessError>)> {
+pub fn load_process_from_git(
+    start: &Path,
+) -> Option<(PathBuf, std::result::Result<Process, ProcessError>)> {
     let repo = sluice_git::Repo::discover(start).ok()?;
     for branch in ["main", "master"] {
         let out = std::process::Command::new("git")
@@ -128,7 +130,10 @@ pub fn load_process_from_git(start: &Path) -> Option<(PathBuf, std::result::Resu
         if out.status.success() {
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             let label = format!("{branch}:sluice.toml");
-            return Some((repo.root().to_path_buf(), process::load(&label, &text).map_err(ProcessError::Invalid)));
+            return Some((
+                repo.root().to_path_buf(),
+                process::load(&label, &text).map_err(ProcessError::Invalid),
+            ));
         }
     }
     None

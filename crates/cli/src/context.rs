@@ -36,7 +36,8 @@ pub async fn open(cli: &Cli) -> Result<App, Failure> {
     let loaded = match process_path(cli) {
         Ok(path) => sluice_app::load_process(&path).map(|p| (p, root_of(&path))),
         Err(not_found) => {
-            let cwd = std::env::current_dir().map_err(|e| Failure::usage(format!("cannot read the current directory: {e}")))?;
+            let cwd = std::env::current_dir()
+                .map_err(|e| Failure::usage(format!("cannot read the current directory: {e}")))?;
             match sluice_app::load_process_from_git(&cwd) {
                 Some((root, p)) => p.map(|p| (p, root)),
                 None => return Err(not_found),
@@ -47,7 +48,9 @@ pub async fn open(cli: &Cli) -> Result<App, Failure> {
         Ok(x) => x,
         Err(ProcessError::Io(m)) => return Err(Failure::usage(m)),
         Err(ProcessError::Invalid(d)) => {
-            return Err(Failure::usage(format!("{d}\n  hint: run `sluice check` after fixing the file")));
+            return Err(Failure::usage(format!(
+                "{d}\n  hint: run `sluice check` after fixing the file"
+            )));
         }
     };
     let url = match &cli.db {

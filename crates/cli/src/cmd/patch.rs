@@ -210,7 +210,14 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(
                     "ports",
                     p.ports
                         .iter()
-                        .map(|o| format!("{}: {} ({})", o.target, o.branch, o.release.as_deref().unwrap_or("not released")))
+                        .map(|o| {
+                            format!(
+                                "{}: {} ({})",
+                                o.target,
+                                o.branch,
+                                o.release.as_deref().unwrap_or("not released")
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join("; "),
                 ),

@@ -163,7 +163,9 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
         }
         ReleaseCmd::Plan { line, target } => {
             let actor = context::actor(cli, app).unwrap_or_default();
-            let v = app.plan_release(&actor, now, *line, target.as_deref()).await?;
+            let v = app
+                .plan_release(&actor, now, *line, target.as_deref())
+                .await?;
             if cli.json {
                 output::json(&v);
                 return Ok(());
@@ -208,14 +210,26 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
                 for c in &g.commits {
                     t.add_row(vec![
                         c.id[..10].to_string(),
-                        if c.patches.is_empty() { "-".to_string() } else { c.patches.join(",") },
-                        format!("{}{}{}", c.kind.clone().unwrap_or_default(), if c.breaking { "!" } else { "" }, if c.merge { " (merge)" } else { "" }),
+                        if c.patches.is_empty() {
+                            "-".to_string()
+                        } else {
+                            c.patches.join(",")
+                        },
+                        format!(
+                            "{}{}{}",
+                            c.kind.clone().unwrap_or_default(),
+                            if c.breaking { "!" } else { "" },
+                            if c.merge { " (merge)" } else { "" }
+                        ),
                         c.summary.clone(),
                     ]);
                 }
                 output::print_table(&t);
                 if !g.unlinked.is_empty() {
-                    println!("{} commit(s) link to no patch in this release:", g.unlinked.len());
+                    println!(
+                        "{} commit(s) link to no patch in this release:",
+                        g.unlinked.len()
+                    );
                     for c in &g.unlinked {
                         println!("  - {} {}", &c.id[..10], c.summary);
                     }
@@ -378,7 +392,12 @@ pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result
             let actor = context::actor(cli, app)?;
             let a = actor.as_str();
             match c {
-                ReleaseCmd::Cut { line, target, allow_scope, reason } => {
+                ReleaseCmd::Cut {
+                    line,
+                    target,
+                    allow_scope,
+                    reason,
+                } => {
                     let opts = sluice_app::CutOptions {
                         target: target.clone(),
                         allow_scope: if *allow_scope { reason.clone() } else { None },

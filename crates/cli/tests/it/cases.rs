@@ -29,12 +29,24 @@ fn redact(s: &str, dir: &str) -> String {
     let s = s.replace(dir, "<dir>");
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    let digits = |i: usize, n: usize| i + n <= b.len() && b[i..i + n].iter().all(u8::is_ascii_digit);
-    let hex = |i: usize, n: usize| i + n <= b.len() && b[i..i + n].iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
+    let digits =
+        |i: usize, n: usize| i + n <= b.len() && b[i..i + n].iter().all(u8::is_ascii_digit);
+    let hex = |i: usize, n: usize| {
+        i + n <= b.len()
+            && b[i..i + n]
+                .iter()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    };
     let mut i = 0;
     while i < b.len() {
         let boundary = i == 0 || !b[i - 1].is_ascii_alphanumeric();
-        if boundary && digits(i, 4) && b.get(i + 4) == Some(&b'-') && digits(i + 5, 2) && b.get(i + 7) == Some(&b'-') && digits(i + 8, 2) {
+        if boundary
+            && digits(i, 4)
+            && b.get(i + 4) == Some(&b'-')
+            && digits(i + 5, 2)
+            && b.get(i + 7) == Some(&b'-')
+            && digits(i + 8, 2)
+        {
             out.push_str("<date>");
             i += 10;
         } else if boundary && digits(i, 2) && b.get(i + 2) == Some(&b':') && digits(i + 3, 2) {
@@ -81,7 +93,8 @@ fn run_case(dir: &Path) -> Result<(), String> {
     git(&["config", "commit.gpgsign", "false"]);
     git(&["config", "tag.gpgsign", "false"]);
     std::fs::copy(dir.join("sluice.toml"), repo.join("sluice.toml")).map_err(|e| e.to_string())?;
-    std::fs::write(repo.join(".git/info/exclude"), "sluice.toml\n.sluice/\n").map_err(|e| e.to_string())?;
+    std::fs::write(repo.join(".git/info/exclude"), "sluice.toml\n.sluice/\n")
+        .map_err(|e| e.to_string())?;
     let script = std::fs::read_to_string(dir.join("script.sh")).map_err(|e| e.to_string())?;
     let out = Command::new("bash")
         .arg("-c")
@@ -99,23 +112,40 @@ fn run_case(dir: &Path) -> Result<(), String> {
         .env_remove("EDITOR")
         .output()
         .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let got = redact(&text, &repo.display().to_string());
     let expected_path = dir.join("expected.txt");
     if std::env::var_os("UPDATE_CASES").is_some() {
         std::fs::write(&expected_path, &got).map_err(|e| e.to_string())?;
         return Ok(());
     }
-    let want = std::fs::read_to_string(&expected_path)
-        .map_err(|_| format!("{} has no expected.txt; run with UPDATE_CASES=1 and review it", dir.display()))?;
+    let want = std::fs::read_to_string(&expected_path).map_err(|_| {
+        format!(
+            "{} has no expected.txt; run with UPDATE_CASES=1 and review it",
+            dir.display()
+        )
+    })?;
     if want != got {
-        let first = want.lines().zip(got.lines()).position(|(a, b)| a != b).unwrap_or(want.lines().count().min(got.lines().count()));
+        let first = want
+            .lines()
+            .zip(got.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(want.lines().count().min(got.lines().count()));
         return Err(format!(
             "{}: output differs from expected.txt at line {}:\n--- expected\n{}\n--- got\n{}",
             dir.display(),
             first + 1,
-            want.lines().skip(first).take(8).collect::<Vec<_>>().join("\n"),
-            got.lines().skip(first).take(8).collect::<Vec<_>>().join("\n"),
+            want.lines()
+                .skip(first)
+                .take(8)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            got.lines()
+                .skip(first)
+                .take(8)
+                .collect::<Vec<_>>()
+                .join("\n"),
         ));
     }
     Ok(())
@@ -132,11 +162,20 @@ fn golden_cases() {
     dirs.sort();
     assert!(dirs.len() >= 7, "the golden cases are there");
     let failures: Vec<String> = dirs.iter().filter_map(|d| run_case(d).err()).collect();
-    assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), dirs.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        dirs.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
 fn redaction_keeps_what_matters() {
     let s = "v1.2.4 at 2026-11-24 10:15:03.123 by D1795475538687-30473-0 on 0123456789abcdef0123456789abcdef01234567 (0123456789)";
-    assert_eq!(redact(s, "/nowhere"), "v1.2.4 at <date> <time> by <deployment> on <sha> (0123456789)");
+    assert_eq!(
+        redact(s, "/nowhere"),
+        "v1.2.4 at <date> <time> by <deployment> on <sha> (0123456789)"
+    );
 }

@@ -5,8 +5,8 @@
 mod harness;
 
 mod bad_input;
-mod commit_mode;
 mod cases;
+mod commit_mode;
 mod concurrency;
 mod flow;
 mod gates;
