@@ -318,28 +318,20 @@ pub fn import(ctx: &Ctx, version: Version, existing: &[Version]) -> Decision<(Re
             "{version} is a pre-release; import stable releases only"
         )));
     }
-    let r = Release {
-        line: Line::of(&version),
-        target: Target::Line(Line::of(&version)),
-        status: ReleaseStatus::Released,
-        previous: None,
-        patches: Vec::new(),
-        authors: Vec::new(),
-        content_hash: content_hash(&version, &[]),
-        imported: true,
-        created_by: ctx.actor.to_string(),
-        created_at: ctx.now,
-        reached: Vec::new(),
-        approvals: Vec::new(),
-        tests: Vec::new(),
-        checklist: Vec::new(),
-        in_flight: None,
-        follow_ups: Vec::new(),
-        updated_at: ctx.now,
-        notes: None,
-        git: None,
+    let line = Line::of(&version);
+    let baseline = Plan {
+        target: Target::Line(line),
+        line,
         version,
+        previous: None,
+        bump: Bump::Patch,
+        patch_release: true,
+        patches: Vec::new(),
+        violations: Vec::new(),
     };
+    let mut r = draft(ctx, &baseline, &[]);
+    r.status = ReleaseStatus::Released;
+    r.imported = true;
     let e = Event::new(
         "release.imported",
         r.version.to_string(),
