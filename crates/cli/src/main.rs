@@ -47,6 +47,9 @@ pub enum Command {
     /// The team's process document.
     #[command(subcommand)]
     Process(cmd::init::ProcessCmd),
+    /// Who is told what: preview the stakeholder matrix for an event (nothing is sent).
+    #[command(subcommand)]
+    Notify(cmd::notify::NotifyCmd),
     /// Report, triage and move patches.
     #[command(subcommand)]
     Patch(cmd::patch::PatchCmd),

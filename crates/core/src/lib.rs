@@ -9,5 +9,6 @@ pub mod commits;
 pub mod decide;
 pub mod event;
 pub mod model;
+pub mod notify;
 pub mod process;
 pub mod window;

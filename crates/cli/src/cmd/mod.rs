@@ -4,6 +4,7 @@ pub mod audit;
 pub mod changelog;
 pub mod gate;
 pub mod init;
+pub mod notify;
 pub mod patch;
 pub mod release;
 pub mod verify;
@@ -29,6 +30,7 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Init(a) => return init::init(cli, a),
         Command::Check(a) => return init::check(cli, a),
         Command::Process(c) => return init::process(cli, c),
+        Command::Notify(c) => return notify::run(cli, c),
         Command::Changelog(a) => return changelog::changelog(cli, a).await,
         Command::Version(a) => return changelog::version(cli, a).await,
         Command::Verify(a) => return verify::run(cli, a).await,
@@ -49,6 +51,7 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Init(_)
         | Command::Check(_)
         | Command::Process(_)
+        | Command::Notify(_)
         | Command::Changelog(_)
         | Command::Version(_)
         | Command::Verify(_) => unreachable!("handled above"),

@@ -10,4 +10,5 @@ mod commit_mode;
 mod concurrency;
 mod flow;
 mod gates;
+mod notify;
 mod tamper;

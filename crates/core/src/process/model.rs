@@ -320,6 +320,8 @@ pub struct NotifyRule {
     pub on: Vec<String>,
     pub environments: Vec<String>,
     pub severities: Vec<String>,
+    /// Release types (bumps) this rule is limited to; empty means any.
+    pub release_types: Vec<Bump>,
     /// Channel names or `role:NAME`.
     pub to: Vec<String>,
 }

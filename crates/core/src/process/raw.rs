@@ -129,6 +129,7 @@ pub(crate) struct RawNotify {
     pub on: Option<Sp<Vec<Sp<String>>>>,
     pub environments: Vec<Sp<String>>,
     pub severities: Vec<Sp<String>>,
+    pub release_types: Vec<Sp<String>>,
     pub to: Option<Sp<Vec<Sp<String>>>>,
 }
 
@@ -328,7 +329,10 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         .tables(s, "notify", "[[notify]]")
         .iter()
         .map(|o| {
-            o.known_keys(s, &["on", "environments", "severities", "to"]);
+            o.known_keys(
+                s,
+                &["on", "environments", "severities", "release_types", "to"],
+            );
             if o.get("on").is_none() {
                 s.error(
                     o.span.clone(),
@@ -347,6 +351,11 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
                 on: o.strings(s, "on", "[\"release.deployed\"]"),
                 environments: list_or_empty(o.strings(s, "environments", "[\"prod\"]")),
                 severities: list_or_empty(o.strings(s, "severities", "[\"critical\"]")),
+                release_types: list_or_empty(o.strings(
+                    s,
+                    "release_types",
+                    "[\"minor\", \"major\"]",
+                )),
                 to: o.strings(s, "to", "[\"releases\"]"),
             }
         })

@@ -548,6 +548,10 @@ pub(crate) fn document(p: &Process) -> Vec<Block> {
             if !n.severities.is_empty() {
                 filter.push(format!("severities: {}", n.severities.join(", ")));
             }
+            if !n.release_types.is_empty() {
+                let types: Vec<String> = n.release_types.iter().map(|b| b.to_string()).collect();
+                filter.push(format!("release types: {}", types.join(", ")));
+            }
             let filter = or_none(&filter, "all");
             for ev in &n.on {
                 rows.push(vec![ev.clone(), filter.clone(), n.to.join(", ")]);

@@ -326,6 +326,23 @@ pub(crate) fn notify(s: &mut Sink<'_>, names: &Names, raw: &[RawNotify]) -> Vec<
         for sev in &n.severities {
             Names::check_in(s, &names.severities, sev, "severity", "[severities]");
         }
+        let mut release_types = Vec::new();
+        for rt in &n.release_types {
+            match rt.v.as_str() {
+                "patch" => release_types.push(Bump::Patch),
+                "minor" => release_types.push(Bump::Minor),
+                "major" => release_types.push(Bump::Major),
+                _ => {
+                    let known = ["patch", "minor", "major"];
+                    let rest = "release types are: patch, minor, major".to_string();
+                    s.error(
+                        rt.span.clone(),
+                        format!("unknown release type `{}`", rt.v),
+                        Some(suggest(&rt.v, &known, rest)),
+                    );
+                }
+            }
+        }
         if let Some(to) = &n.to {
             if to.v.is_empty() {
                 s.error(
@@ -366,6 +383,7 @@ pub(crate) fn notify(s: &mut Sink<'_>, names: &Names, raw: &[RawNotify]) -> Vec<
             on: n.on.as_ref().map(|l| strings(&l.v)).unwrap_or_default(),
             environments: strings(&n.environments),
             severities: strings(&n.severities),
+            release_types,
             to: n.to.as_ref().map(|l| strings(&l.v)).unwrap_or_default(),
         });
     }
