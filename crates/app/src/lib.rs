@@ -8,7 +8,9 @@
 
 mod audit;
 pub mod commit_mode;
+pub mod deliver;
 pub mod notes;
+mod outbox;
 mod patches;
 mod promote;
 pub mod publish;
@@ -29,7 +31,7 @@ pub use patches::{PatchList, PatchView};
 pub use promote::{PromoteOutcome, RollbackOutcome};
 pub use releases::{ChecklistLine, ChecklistView, CutOptions, PlanView, ReleaseView};
 pub use runner::{CommandRun, run_command};
-pub use sluice_store::PatchQuery;
+pub use sluice_store::{OutboxRow, OutboxStatus, PatchQuery};
 
 /// How a command failed. Each maps to one exit code at the edge.
 #[derive(Debug, thiserror::Error)]

@@ -43,7 +43,7 @@ impl App {
                 let mut c = self.change(actor, now);
                 c.patches.push((p, None));
                 c.events.push(e);
-                Ok::<_, decide::Denied>(c)
+                Ok::<_, decide::Denied>(self.with_outbox(c))
             })
             .await?;
         let (c, _) = done?;
@@ -72,7 +72,7 @@ impl App {
         let mut c = self.change(actor, now);
         c.patches.push((p.clone(), Some(rev)));
         c.events.push(e);
-        self.store.commit(&c).await?;
+        self.commit(c).await?;
         Ok(p)
     }
 

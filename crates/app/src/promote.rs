@@ -140,7 +140,7 @@ impl App {
             ));
         }
         c.events = f.events.clone();
-        self.store.commit(&c).await?;
+        self.commit(c).await?;
         Ok(())
     }
 
@@ -165,8 +165,7 @@ impl App {
         c.releases.push((claimed, Some(rev)));
         c.deployments.push(dep.clone());
         c.events.push(ev);
-        self.store
-            .commit(&c)
+        self.commit(c)
             .await
             .map_err(|e| conflict(&format!("release {v}"), e))?;
 
@@ -263,8 +262,7 @@ impl App {
         let mut c = self.change(actor, now);
         c.releases.push((claimed, Some(rev)));
         c.deployments.push(dep.clone());
-        self.store
-            .commit(&c)
+        self.commit(c)
             .await
             .map_err(|e| conflict(&format!("release {v}"), e))?;
 

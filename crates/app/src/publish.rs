@@ -129,7 +129,7 @@ impl App {
         let mut c = self.change(actor, now);
         c.releases.push((r.clone(), Some(rev)));
         c.events.push(e);
-        self.store.commit(&c).await?;
+        self.commit(c).await?;
         if let Some(ev) = vcs::evidence(&self.process, &r, &patches) {
             vcs::write_evidence(repo, &ev)?;
         }

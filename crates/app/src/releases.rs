@@ -276,7 +276,7 @@ impl App {
         }
         c.releases.push((release.clone(), None));
         c.events = events;
-        self.store.commit(&c).await?;
+        self.commit(c).await?;
         if release.git.is_some() {
             release = self.publish_in_git(actor, now, release).await?;
         }
@@ -296,7 +296,7 @@ impl App {
         let mut c = self.change(actor, now);
         c.releases.push((r.clone(), None));
         c.events.push(e);
-        self.store.commit(&c).await?;
+        self.commit(c).await?;
         Ok(r)
     }
 
@@ -345,7 +345,7 @@ impl App {
         }
         c.releases.push((n.clone(), Some(rev)));
         c.events.push(e);
-        self.store.commit(&c).await?;
+        self.commit(c).await?;
         Ok(n)
     }
 
@@ -394,7 +394,7 @@ impl App {
         c.releases.push((r.clone(), Some(rev)));
         c.patches = patches.into_iter().map(|(p, rev)| (p, Some(rev))).collect();
         c.events = events;
-        self.store.commit(&c).await?;
+        self.commit(c).await?;
         self.refresh_evidence(&r.version.to_string()).await;
         Ok(r)
     }

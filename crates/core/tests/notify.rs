@@ -417,3 +417,33 @@ fn release_types_are_validated() {
         "{doc}"
     );
 }
+
+#[test]
+fn webhook_secrets_are_var_references() {
+    let base = process_text();
+    let with = |chan: &str| format!("{base}\n[channels.signed]\n{chan}\n");
+    let p = load(
+        "sluice.toml",
+        &with("webhook = \"${HOOK}\"\nsecret = \"${HOOK_SECRET}\""),
+    )
+    .unwrap();
+    let c = p.channels.iter().find(|c| c.name == "signed").unwrap();
+    assert_eq!(c.secret.as_deref(), Some("${HOOK_SECRET}"));
+
+    let d = load(
+        "sluice.toml",
+        &with("webhook = \"${HOOK}\"\nsecret = \"whsec_abc\""),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(d.contains("secrets must be ${VAR} references"), "{d}");
+
+    let d = load(
+        "sluice.toml",
+        &with("email = [\"a@example.com\"]\nsecret = \"${S}\""),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(d.contains("has a secret but no webhook"), "{d}");
+    assert!(DEFAULT_PROCESS.contains("#   secret:"));
+}

@@ -7,8 +7,11 @@
 //!   head move together or not at all;
 //! - commits are serialized on the `chain_head` row, so the chain is linear;
 //! - a state row is updated only if its `rev` is the one the caller read
-//!   (optimistic concurrency): zero rows updated is a [`StoreError::Conflict`].
+//!   (optimistic concurrency): zero rows updated is a [`StoreError::Conflict`];
+//! - outbox messages are written in the same transaction as the events that
+//!   cause them, and a message id never changes across retries.
 
+mod outbox;
 mod read;
 pub mod testing;
 mod write;
@@ -19,6 +22,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Connection, Executor};
 
+pub use outbox::{LEASE_MS, OutboxMessage, OutboxRow, OutboxStatus};
 pub use read::{PatchPage, PatchQuery};
 pub use write::Change;
 
@@ -55,18 +59,48 @@ pub struct Store {
     backend: Backend,
 }
 
+/// Append-only: add a file per backend and a line here; never edit a shipped one.
 fn migrator(backend: Backend) -> Migrator {
-    let sql = match backend {
-        Backend::Sqlite => include_str!("../migrations/sqlite/0001_init.sql"),
-        Backend::Postgres => include_str!("../migrations/postgres/0001_init.sql"),
+    let files: [(i64, &str, &'static str); 2] = match backend {
+        Backend::Sqlite => [
+            (
+                1,
+                "init",
+                include_str!("../migrations/sqlite/0001_init.sql"),
+            ),
+            (
+                2,
+                "outbox",
+                include_str!("../migrations/sqlite/0002_outbox.sql"),
+            ),
+        ],
+        Backend::Postgres => [
+            (
+                1,
+                "init",
+                include_str!("../migrations/postgres/0001_init.sql"),
+            ),
+            (
+                2,
+                "outbox",
+                include_str!("../migrations/postgres/0002_outbox.sql"),
+            ),
+        ],
     };
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "init".into(),
-        MigrationType::Simple,
-        sqlx::SqlStr::from_static(sql),
-        false,
-    )])
+    Migrator::with_migrations(
+        files
+            .into_iter()
+            .map(|(v, name, sql)| {
+                Migration::new(
+                    v,
+                    name.into(),
+                    MigrationType::Simple,
+                    sqlx::SqlStr::from_static(sql),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
 impl Store {

@@ -5,6 +5,7 @@ use sluice_core::audit::{self, StoredEvent};
 use sluice_core::event::Event;
 use sluice_core::model::{Deployment, EnvState, Patch, Release};
 
+use crate::outbox::{self, OutboxMessage};
 use crate::{Result, Store, StoreError};
 
 /// Everything one command writes.
@@ -20,6 +21,8 @@ pub struct Change {
     pub deployments: Vec<Deployment>,
     /// Each with the revision it was read at; `None` when the row was absent.
     pub environments: Vec<(EnvState, Option<i64>)>,
+    /// Notifications caused by `events`, enqueued in the same transaction.
+    pub outbox: Vec<OutboxMessage>,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -246,6 +249,17 @@ async fn apply(
         seq = ev.seq;
         hash = ev.hash.clone();
         stored.push(ev);
+    }
+    for m in &change.outbox {
+        let ev = stored.get(m.event_index).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "outbox message {} names event {} of a change with {}",
+                m.id,
+                m.event_index,
+                stored.len()
+            ))
+        })?;
+        outbox::insert(tx, m, ev.seq, change.at_ms).await?;
     }
     sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)

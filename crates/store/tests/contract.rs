@@ -320,4 +320,166 @@ contract!(
     removed_tail_is_detected,
     patch_list_puts_overdue_first,
     reopening_keeps_data,
+    outbox_is_written_with_its_events,
+    outbox_lease_retry_dead_revive,
+    concurrent_dispatchers_never_share_a_message,
 );
+
+fn msg(id: &str, event_index: usize) -> sluice_store::OutboxMessage {
+    sluice_store::OutboxMessage {
+        id: id.into(),
+        event_index,
+        event_kind: "release.deployed".into(),
+        channel: "releases".into(),
+        transport: "webhook".into(),
+        address: "${HOOK}".into(),
+        payload: r#"{"subject":"1.0.0"}"#.into(),
+    }
+}
+
+fn events_change(at_ms: i64, outbox: Vec<sluice_store::OutboxMessage>) -> Change {
+    Change {
+        actor: "alice@example.com".into(),
+        at_ms,
+        events: vec![
+            Event::new("release.promotion_started", "1.0.0", serde_json::json!({})),
+            Event::new(
+                "release.deployed",
+                "1.0.0",
+                serde_json::json!({"env": "prod"}),
+            ),
+        ],
+        outbox,
+        ..Default::default()
+    }
+}
+
+async fn outbox_is_written_with_its_events(db: Db) {
+    let s = &db.store;
+    let stored = s
+        .commit(&events_change(1_000, vec![msg("m-1", 1), msg("m-2", 1)]))
+        .await
+        .unwrap();
+    let rows = s.outbox(None, 10).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert_eq!(r.event_seq, stored[1].seq);
+        assert_eq!(r.status, "pending");
+        assert_eq!(r.attempts, 0);
+        assert_eq!(r.next_at_ms, 1_000);
+        assert_eq!(r.created_ms, 1_000);
+        assert_eq!(r.address, "${HOOK}");
+    }
+    // A change that conflicts writes neither its events nor its messages.
+    let mut bad = events_change(2_000, vec![msg("m-3", 0)]);
+    bad.patches
+        .push((patch(9, None, PatchStatus::Reported), Some(7)));
+    assert!(matches!(s.commit(&bad).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.outbox(None, 10).await.unwrap().len(), 2);
+    assert_eq!(s.events(None, 0, 100).await.unwrap().len(), 2);
+}
+
+async fn outbox_lease_retry_dead_revive(db: Db) {
+    let s = &db.store;
+    s.commit(&events_change(1_000, vec![msg("m-1", 1), msg("m-2", 1)]))
+        .await
+        .unwrap();
+    assert!(s.due_messages(999, 10).await.unwrap().is_empty());
+    let due = s.due_messages(1_000, 1).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let first = due[0].id.clone();
+    // Leased: the next take gets only the other one, then nothing.
+    let due2 = s.due_messages(1_001, 10).await.unwrap();
+    assert_eq!(due2.len(), 1);
+    assert_ne!(due2[0].id, first);
+    assert!(s.due_messages(1_002, 10).await.unwrap().is_empty());
+    // Lease expired: due again, same id.
+    let again = s
+        .due_messages(1_000 + sluice_store::LEASE_MS + 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 2);
+
+    assert!(s.mark_delivered(&first, 5_000).await.unwrap());
+    assert!(!s.mark_delivered(&first, 5_001).await.unwrap());
+    let other = due2[0].id.clone();
+    assert!(
+        s.mark_failed(&other, 5_000, "HTTP 500", 35_000, false)
+            .await
+            .unwrap()
+    );
+    let pending = s
+        .outbox(Some(sluice_store::OutboxStatus::Pending), 10)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].attempts, 1);
+    assert_eq!(pending[0].next_at_ms, 35_000);
+    assert_eq!(pending[0].last_error.as_deref(), Some("HTTP 500"));
+    assert!(s.due_messages(34_999, 10).await.unwrap().is_empty());
+    assert!(
+        s.mark_failed(&other, 40_000, "HTTP 404", 0, true)
+            .await
+            .unwrap()
+    );
+    let dead = s
+        .outbox(Some(sluice_store::OutboxStatus::Dead), 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attempts, 2);
+    assert!(s.due_messages(i64::MAX / 2, 10).await.unwrap().is_empty());
+    let delivered = s
+        .outbox(Some(sluice_store::OutboxStatus::Delivered), 10)
+        .await
+        .unwrap();
+    assert_eq!(delivered[0].delivered_ms, Some(5_000));
+
+    assert!(
+        !s.revive(&first, 50_000).await.unwrap(),
+        "only dead ones revive"
+    );
+    assert!(s.revive(&other, 50_000).await.unwrap());
+    let due = s.due_messages(50_000, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].id, other);
+    assert_eq!(due[0].attempts, 0);
+    let counts = s.outbox_counts().await.unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            ("delivered".into(), "releases".into(), "webhook".into(), 1),
+            ("pending".into(), "releases".into(), "webhook".into(), 1),
+        ]
+    );
+}
+
+async fn concurrent_dispatchers_never_share_a_message(db: Db) {
+    let s = &db.store;
+    let msgs: Vec<_> = (0..40).map(|i| msg(&format!("m-{i:02}"), 1)).collect();
+    s.commit(&events_change(1_000, msgs)).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let due = s.due_messages(2_000, 3).await.unwrap();
+                if due.is_empty() {
+                    break;
+                }
+                got.extend(due.into_iter().map(|m| m.id));
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    let n = all.len();
+    all.dedup();
+    assert_eq!(n, 40, "every message taken");
+    assert_eq!(all.len(), 40, "no message taken twice");
+}

@@ -30,7 +30,7 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Init(a) => return init::init(cli, a),
         Command::Check(a) => return init::check(cli, a),
         Command::Process(c) => return init::process(cli, c),
-        Command::Notify(c) => return notify::run(cli, c),
+        Command::Notify(c @ notify::NotifyCmd::Preview { .. }) => return notify::run(cli, c),
         Command::Changelog(a) => return changelog::changelog(cli, a).await,
         Command::Version(a) => return changelog::version(cli, a).await,
         Command::Verify(a) => return verify::run(cli, a).await,
@@ -48,10 +48,10 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Rollback(a) => gate::rollback(cli, &app, now, a).await,
         Command::Status => gate::status(cli, &app).await,
         Command::Audit(a) => audit::run(cli, &app, a).await,
+        Command::Notify(c) => notify::run_db(cli, &app, now, c).await,
         Command::Init(_)
         | Command::Check(_)
         | Command::Process(_)
-        | Command::Notify(_)
         | Command::Changelog(_)
         | Command::Version(_)
         | Command::Verify(_) => unreachable!("handled above"),

@@ -1,7 +1,9 @@
 //! `notify preview`: who the stakeholder matrix tells about an event. Needs
 //! only the process file; nothing is sent and secrets stay `${VAR}` references.
+//! `notify flush|list|status|retry`: the outbox in the database.
 
-use sluice_app::ProcessError;
+use sluice_app::OutboxStatus;
+use sluice_app::{App, ProcessError};
 use sluice_core::notify::{self, Facts};
 use sluice_core::process::{self, Bump};
 
@@ -25,6 +27,30 @@ pub enum NotifyCmd {
         #[arg(long, value_enum)]
         release_type: Option<ReleaseType>,
     },
+    /// Deliver the due messages of the outbox once and print what happened.
+    Flush {
+        /// At most this many messages.
+        #[arg(long, default_value_t = 1000)]
+        max: usize,
+    },
+    /// List outbox messages, newest first.
+    List {
+        /// Only dead messages (given up on; revive with `notify retry`).
+        #[arg(long, conflicts_with = "pending")]
+        dead: bool,
+        /// Only messages still to be delivered.
+        #[arg(long)]
+        pending: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Count messages per status and channel.
+    Status,
+    /// Revive a dead message (same id) or send a pending one at the next flush.
+    Retry {
+        /// The message id, as `notify list` shows it.
+        id: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -44,13 +70,117 @@ impl From<ReleaseType> for Bump {
     }
 }
 
+/// The outbox commands, which need the database.
+pub async fn run_db(
+    cli: &Cli,
+    app: &App,
+    now: jiff::Timestamp,
+    c: &NotifyCmd,
+) -> Result<(), Failure> {
+    match c {
+        NotifyCmd::Preview { .. } => unreachable!("preview needs no database"),
+        NotifyCmd::Flush { max } => {
+            let r = app.flush_notifications(now, *max).await?;
+            if cli.json {
+                output::json(&r);
+            } else {
+                output::ok(&format!(
+                    "{} delivered, {} failed (will be retried), {} dead",
+                    r.delivered, r.failed, r.dead
+                ));
+            }
+        }
+        NotifyCmd::List {
+            dead,
+            pending,
+            limit,
+        } => {
+            let status = if *dead {
+                Some(OutboxStatus::Dead)
+            } else if *pending {
+                Some(OutboxStatus::Pending)
+            } else {
+                None
+            };
+            let rows = app.notifications(status, *limit).await?;
+            if cli.json {
+                output::json(&rows);
+                return Ok(());
+            }
+            if rows.is_empty() {
+                println!("no notifications");
+                return Ok(());
+            }
+            let mut t = output::table(&[
+                "id",
+                "event",
+                "channel",
+                "transport",
+                "address",
+                "status",
+                "attempts",
+                "last error",
+            ]);
+            for r in &rows {
+                t.add_row(vec![
+                    r.id.clone(),
+                    format!("{} #{}", r.event_kind, r.event_seq),
+                    r.channel.clone(),
+                    r.transport.clone(),
+                    r.address.clone(),
+                    r.status.clone(),
+                    r.attempts.to_string(),
+                    r.last_error.clone().unwrap_or_default(),
+                ]);
+            }
+            output::print_table(&t);
+        }
+        NotifyCmd::Status => {
+            let counts = app.notification_counts().await?;
+            if cli.json {
+                output::json(&counts);
+                return Ok(());
+            }
+            if counts.is_empty() {
+                println!("the outbox is empty");
+                return Ok(());
+            }
+            let mut t = output::table(&["status", "channel", "transport", "messages"]);
+            for c in &counts {
+                t.add_row(vec![
+                    c.status.clone(),
+                    c.channel.clone(),
+                    c.transport.clone(),
+                    c.count.to_string(),
+                ]);
+            }
+            output::print_table(&t);
+        }
+        NotifyCmd::Retry { id } => {
+            let was = app.retry_notification(id, now).await?;
+            if cli.json {
+                output::json(&serde_json::json!({"id": id, "was": was, "status": "pending"}));
+            } else if was == "dead" {
+                output::ok(&format!("{id} revived: it will be sent at the next flush"));
+            } else {
+                output::ok(&format!("{id} will be sent at the next flush"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `notify preview`.
 pub fn run(cli: &Cli, c: &NotifyCmd) -> Result<(), Failure> {
     let NotifyCmd::Preview {
         event,
         env,
         severities,
         release_type,
-    } = c;
+    } = c
+    else {
+        unreachable!("only preview runs without a database")
+    };
     if !process::EVENTS.contains(&event.as_str()) {
         return Err(Failure::usage(format!(
             "unknown event `{event}`; events are: {}",

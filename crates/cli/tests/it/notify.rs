@@ -182,3 +182,395 @@ fn preview_refuses_unknown_names() {
     let o = preview(&repo, &["release.deployed", "--release-type", "huge"]);
     assert_eq!(o.code, 2, "{o}");
 }
+
+// ----- the outbox, delivered to real receivers on 127.0.0.1 -----
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A tiny HTTP/1.1 server: records every request and answers with the
+/// status scripted for its path (then 200), closing each connection.
+struct Receiver {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Request>>>,
+}
+
+impl Receiver {
+    fn start(script: &[(&str, u16)]) -> Receiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Request>::new()));
+        let script = std::sync::Arc::new(std::sync::Mutex::new(
+            script
+                .iter()
+                .map(|(p, s)| (p.to_string(), *s))
+                .collect::<Vec<_>>(),
+        ));
+        let rec = seen.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    continue;
+                }
+                let mut parts = line.split_whitespace();
+                let method = parts.next().unwrap_or("").to_string();
+                let path = parts.next().unwrap_or("").to_string();
+                let mut headers = Vec::new();
+                loop {
+                    let mut h = String::new();
+                    r.read_line(&mut h).unwrap();
+                    let h = h.trim_end();
+                    if h.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':') {
+                        headers.push((k.trim().to_string(), v.trim().to_string()));
+                    }
+                }
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                    .map(|(_, v)| v.parse().unwrap())
+                    .unwrap_or(0);
+                let mut body = vec![0; len];
+                r.read_exact(&mut body).unwrap();
+                let status = {
+                    let mut s = script.lock().unwrap();
+                    match s.iter().position(|(p, _)| *p == path) {
+                        Some(i) => s.remove(i).1,
+                        None => 200,
+                    }
+                };
+                rec.lock().unwrap().push(Request {
+                    method,
+                    path,
+                    headers,
+                    body: String::from_utf8(body).unwrap(),
+                });
+                let reason = if status == 200 { "OK" } else { "Error" };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status} {reason}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                );
+            }
+        });
+        Receiver { port, seen }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn requests(&self, path: &str) -> Vec<Request> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+const OUTBOX_MATRIX: &str = r#"
+[channels]
+releases = { slack = "${SLACK_URL}" }
+hooks = { webhook = "${HOOK_URL}", secret = "${HOOK_SECRET}" }
+lost = { webhook = "${MISSING_HOOK}" }
+
+[[notify]]
+on = ["patch.reported"]
+to = ["releases", "hooks", "lost"]
+"#;
+
+/// The signing key, as a Standard Webhooks `whsec_` secret.
+const KEY: &[u8] = b"a signing key of 24 byte";
+
+fn whsec() -> String {
+    use base64::Engine;
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(KEY)
+    )
+}
+
+/// Checks a Standard Webhooks signature with an HMAC computed here.
+fn assert_signed(r: &Request) {
+    use base64::Engine;
+    use hmac::{KeyInit, Mac};
+    let id = r.header("webhook-id").expect("webhook-id");
+    let ts = r.header("webhook-timestamp").expect("webhook-timestamp");
+    let sig = r.header("webhook-signature").expect("webhook-signature");
+    let now = jiff::Timestamp::now().as_second();
+    let t: i64 = ts.parse().unwrap();
+    assert!((now - t).abs() < 300, "timestamp {t} is not now ({now})");
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(KEY).unwrap();
+    mac.update(format!("{id}.{ts}.{}", r.body).as_bytes());
+    let want = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    assert_eq!(sig, want, "bad signature on {}", r.body);
+}
+
+fn notify_cmd(repo: &Repo, rx: &Receiver, args: &[&str], missing: Option<&str>) -> Out {
+    let mut a = vec!["notify"];
+    a.extend_from_slice(args);
+    let mut c = repo.command(Some(BOB), &a);
+    c.env("SLACK_URL", rx.url("/slack"))
+        .env("HOOK_URL", rx.url("/hook"))
+        .env("HOOK_SECRET", whsec())
+        .env_remove("MISSING_HOOK");
+    if let Some(u) = missing {
+        c.env("MISSING_HOOK", u);
+    }
+    let o = c.output().unwrap();
+    let o = Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        what: format!("sluice {}", a.join(" ")),
+    };
+    let port = format!("127.0.0.1:{}", rx.port);
+    assert!(
+        !o.stdout.contains(&port) && !o.stderr.contains(&port),
+        "a secret URL was shown:\n{o}"
+    );
+    assert!(!o.stdout.contains(&whsec()) && !o.stderr.contains(&whsec()));
+    assert_eq!(o.code, 0, "{o}");
+    o
+}
+
+#[test]
+fn outbox_delivers_to_slack_and_signed_webhooks() {
+    let rx = Receiver::start(&[("/hook", 500)]);
+    let repo = Repo::new(Backend::Sqlite);
+    std::fs::write(
+        repo.path().join("sluice.toml"),
+        Proc::default().render() + OUTBOX_MATRIX,
+    )
+    .unwrap();
+    let p = repo.json(
+        crate::harness::ALICE,
+        &[
+            "patch",
+            "report",
+            "Checkout total is wrong",
+            "--source",
+            "bug",
+            "--ref",
+            "BUG-7",
+        ],
+    );
+    let key = p["key"].as_str().unwrap().to_string();
+
+    // The command wrote one message per delivery, in its transaction.
+    let pending = notify_cmd(&repo, &rx, &["list", "--pending", "--json"], None).json();
+    let pending = pending.as_array().unwrap().clone();
+    assert_eq!(pending.len(), 3, "{pending:?}");
+    let id_of = |channel: &str| {
+        pending.iter().find(|m| m["channel"] == channel).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (hook_id, lost_id) = (id_of("hooks"), id_of("lost"));
+    assert!(pending.iter().all(|m| m["event_kind"] == "patch.reported"));
+    assert!(pending.iter().any(|m| m["address"] == "${HOOK_URL}"));
+
+    // First flush: Slack takes it, the webhook answers 500, the lost channel
+    // has no URL.
+    let r = notify_cmd(&repo, &rx, &["flush", "--json"], None).json();
+    assert_eq!(
+        r,
+        serde_json::json!({"delivered": 1, "failed": 1, "dead": 1})
+    );
+
+    let slack = rx.requests("/slack");
+    assert_eq!(slack.len(), 1);
+    assert_eq!(slack[0].method, "POST");
+    let body: serde_json::Value = serde_json::from_str(&slack[0].body).unwrap();
+    assert!(body["text"].as_str().unwrap().contains(&key), "{body}");
+    assert_eq!(body["blocks"][0]["type"], "section", "{body}");
+    assert_eq!(body["blocks"][0]["text"]["type"], "mrkdwn", "{body}");
+    assert!(
+        body["blocks"][0]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("*{key}*")),
+        "{body}"
+    );
+
+    let dead = notify_cmd(&repo, &rx, &["list", "--dead", "--json"], None).json();
+    let dead = dead.as_array().unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["id"], lost_id.as_str());
+    let err = dead[0]["last_error"].as_str().unwrap();
+    assert!(
+        err.contains("MISSING_HOOK") && err.contains("not set"),
+        "{err}"
+    );
+    let human = notify_cmd(&repo, &rx, &["list", "--dead"], None);
+    assert!(human.stdout.contains(&lost_id), "{human}");
+
+    // The failed webhook waits for its backoff; `retry` makes it due now and
+    // the receiver, now healthy, gets the same id again.
+    let r = notify_cmd(&repo, &rx, &["flush", "--json"], None).json();
+    assert_eq!(
+        r,
+        serde_json::json!({"delivered": 0, "failed": 0, "dead": 0})
+    );
+    notify_cmd(&repo, &rx, &["retry", &hook_id], None);
+    let r = notify_cmd(&repo, &rx, &["flush", "--json"], None).json();
+    assert_eq!(
+        r,
+        serde_json::json!({"delivered": 1, "failed": 0, "dead": 0})
+    );
+    let hooks = rx.requests("/hook");
+    assert_eq!(hooks.len(), 2, "one failure, one success");
+    for h in &hooks {
+        assert_eq!(h.header("webhook-id"), Some(hook_id.as_str()));
+        assert_eq!(
+            h.header("content-type"),
+            Some("application/cloudevents+json")
+        );
+        assert_signed(h);
+        let ev: serde_json::Value = serde_json::from_str(&h.body).unwrap();
+        assert_eq!(ev["specversion"], "1.0");
+        assert_eq!(ev["id"], hook_id.as_str());
+        assert_eq!(ev["source"], "sluice/shop");
+        assert_eq!(ev["type"], "dev.sluice.patch.reported");
+        assert_eq!(ev["datacontenttype"], "application/json");
+        assert!(ev["time"].as_str().unwrap().ends_with('Z'), "{ev}");
+        assert_eq!(ev["data"]["subject"], key.as_str());
+        assert!(ev.get("cdeventstype").is_none());
+    }
+    assert_eq!(hooks[0].body, hooks[1].body, "a retry sends the same event");
+
+    // The dead message is revived with its id and delivered once its
+    // variable is set.
+    let o = notify_cmd(&repo, &rx, &["retry", &lost_id], None);
+    assert!(o.stdout.contains("revived"), "{o}");
+    let dead = notify_cmd(&repo, &rx, &["list", "--dead", "--json"], None).json();
+    assert_eq!(dead, serde_json::json!([]));
+    let r = notify_cmd(&repo, &rx, &["flush", "--json"], Some(&rx.url("/lost"))).json();
+    assert_eq!(
+        r,
+        serde_json::json!({"delivered": 1, "failed": 0, "dead": 0})
+    );
+    let lost = rx.requests("/lost");
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0].header("webhook-id"), Some(lost_id.as_str()));
+    assert!(
+        lost[0].header("webhook-signature").is_none(),
+        "no secret, no signature"
+    );
+
+    let status = notify_cmd(&repo, &rx, &["status", "--json"], None).json();
+    let total: i64 = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|c| assert_eq!(c["status"], "delivered", "{status}"))
+        .map(|c| c["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 3, "{status}");
+    let human = notify_cmd(&repo, &rx, &["status"], None);
+    assert!(human.stdout.contains("delivered"), "{human}");
+}
+
+const RELEASE_MATRIX: &str = r#"
+[channels]
+releases = { webhook = "${HOOK_URL}" }
+majors = { webhook = "${MAJOR_URL}" }
+
+[[notify]]
+on = ["release.cut"]
+release_types = ["minor"]
+severities = ["major"]
+to = ["releases"]
+
+[[notify]]
+on = ["release.deployed"]
+environments = ["local"]
+to = ["releases"]
+
+[[notify]]
+on = ["release.deployed"]
+environments = ["prod"]
+to = ["majors"]
+
+[[notify]]
+on = ["patch.triaged"]
+severities = ["critical"]
+to = ["majors"]
+"#;
+
+/// Facts come from the release and its patches: a minor release with a
+/// major fix, deployed to local, notifies exactly the matching rules.
+#[test]
+fn release_events_are_routed_on_their_facts() {
+    let repo = Repo::new(Backend::Sqlite);
+    std::fs::write(
+        repo.path().join("sluice.toml"),
+        Proc::default().render() + RELEASE_MATRIX,
+    )
+    .unwrap();
+    repo.fix("Checkout total is wrong");
+    let v = repo.cut();
+    repo.ok(BOB, &["promote", &v, "--to", "local"]);
+    let rows = repo.json(BOB, &["notify", "list"]);
+    let mut got: Vec<(String, String, i64)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["event_kind"].as_str().unwrap().to_string(),
+                m["channel"].as_str().unwrap().to_string(),
+                m["event_seq"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort_by_key(|g| g.2);
+    let kinds: Vec<(&str, &str)> = got.iter().map(|g| (g.0.as_str(), g.1.as_str())).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("release.cut", "releases"),
+            ("release.deployed", "releases")
+        ],
+        "{rows}"
+    );
+    // Each message points at the event that caused it.
+    let events = repo.json(BOB, &["audit"]);
+    for (kind, _, seq) in &got {
+        let e = events
+            .as_array()
+            .or_else(|| events["events"].as_array())
+            .unwrap()
+            .iter()
+            .find(|e| e["seq"].as_i64() == Some(*seq))
+            .unwrap_or_else(|| panic!("no event {seq} in {events}"));
+        assert_eq!(e["kind"].as_str(), Some(kind.as_str()), "{e}");
+    }
+}

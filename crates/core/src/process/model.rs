@@ -313,6 +313,8 @@ pub struct Channel {
     pub email: Vec<String>,
     /// `${VAR}` reference (or literal URL) of a generic webhook.
     pub webhook: Option<String>,
+    /// `${VAR}` reference to the Standard Webhooks signing secret of `webhook`.
+    pub secret: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -123,6 +123,7 @@ pub(crate) struct RawChannel {
     pub slack: Option<Sp<String>>,
     pub email: Vec<Sp<String>>,
     pub webhook: Option<Sp<String>>,
+    pub secret: Option<Sp<String>>,
 }
 
 pub(crate) struct RawNotify {
@@ -314,11 +315,12 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
             let name = k.get_ref().to_string();
             let ex = "{ email = [\"team@example.com\"] }";
             if let Some(t) = as_table(s, v, format!("[channels.{name}]"), ex) {
-                t.known_keys(s, &["slack", "email", "webhook"]);
+                t.known_keys(s, &["slack", "email", "webhook", "secret"]);
                 channels.push(RawChannel {
                     slack: t.str(s, "slack", "\"${SLACK_WEBHOOK}\""),
                     email: list_or_empty(t.strings(s, "email", "[\"team@example.com\"]")),
                     webhook: t.str(s, "webhook", "\"${RELEASE_WEBHOOK}\""),
+                    secret: t.str(s, "secret", "\"${RELEASE_WEBHOOK_SECRET}\""),
                     name: Sp::new(name, k.span()),
                 });
             }

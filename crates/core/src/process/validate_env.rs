@@ -272,6 +272,26 @@ pub(crate) fn channels(s: &mut Sink<'_>, raw: &[RawChannel]) -> Vec<Channel> {
                 Some(_) => {}
             }
         }
+        if let Some(sec) = &c.secret {
+            if !is_var_ref(&sec.v) {
+                s.error(
+                    sec.span.clone(),
+                    "secrets must be ${VAR} references: a webhook signing secret is a secret",
+                    Some(format!(
+                        "put it in an environment variable and write secret = \"${{{var}_SECRET}}\""
+                    )),
+                );
+            } else if c.webhook.is_none() {
+                s.error(
+                    sec.span.clone(),
+                    format!("channel `{}` has a secret but no webhook", c.name.v),
+                    Some(
+                        "the secret signs webhook deliveries; add webhook = \"...\" or remove it"
+                            .to_string(),
+                    ),
+                );
+            }
+        }
         for e in &c.email {
             if !e.v.contains('@') {
                 s.error(
@@ -293,6 +313,7 @@ pub(crate) fn channels(s: &mut Sink<'_>, raw: &[RawChannel]) -> Vec<Channel> {
             slack: c.slack.as_ref().map(|x| x.v.clone()),
             email: c.email.iter().map(|x| x.v.clone()).collect(),
             webhook: c.webhook.as_ref().map(|x| x.v.clone()),
+            secret: c.secret.as_ref().map(|x| x.v.clone()),
         });
     }
     out
