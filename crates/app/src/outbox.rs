@@ -14,22 +14,11 @@ use sluice_store::{Change, OutboxMessage};
 
 use crate::App;
 
-/// Sluice event kinds that are stakeholder-matrix events (same names).
-const NOTIFY_KINDS: &[&str] = &[
-    "patch.reported",
-    "patch.triaged",
-    "patch.released",
-    "patch.reopened",
-    "release.cut",
-    "release.approved",
-    "release.deployed",
-    "release.failed",
-    "release.rolled_back",
-];
-
-/// The matrix event name for a Sluice event kind, if it notifies anyone.
+/// The matrix event name for a Sluice event kind, if it is one: the stakeholder
+/// matrix uses Sluice's own event names, so any kind the process file may name
+/// in `on` (`sluice_core::process::EVENTS`) notifies.
 pub fn notify_event(kind: &str) -> Option<&'static str> {
-    NOTIFY_KINDS.iter().copied().find(|k| *k == kind)
+    sluice_core::process::EVENTS.iter().copied().find(|k| *k == kind)
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
