@@ -18,7 +18,10 @@ use crate::App;
 /// matrix uses Sluice's own event names, so any kind the process file may name
 /// in `on` (`sluice_core::process::EVENTS`) notifies.
 pub fn notify_event(kind: &str) -> Option<&'static str> {
-    sluice_core::process::EVENTS.iter().copied().find(|k| *k == kind)
+    sluice_core::process::EVENTS
+        .iter()
+        .copied()
+        .find(|k| *k == kind)
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
