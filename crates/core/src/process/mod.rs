@@ -27,6 +27,12 @@ pub use validate_env::EVENTS;
 /// is documented in place.
 pub const DEFAULT_PROCESS: &str = include_str!("default.toml");
 
+/// Every table of the process file with the keys it accepts (the schema the
+/// loader enforces), for documentation and its tests.
+pub fn schema() -> &'static [(&'static str, &'static [&'static str])] {
+    raw::SCHEMA
+}
+
 /// Load and validate a process file. `file` is the label used in diagnostics.
 pub fn load(file: &str, text: &str) -> Result<Process, Diagnostics> {
     let src = diag::Source::new(file, text);

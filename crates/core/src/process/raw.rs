@@ -134,6 +134,37 @@ pub(crate) struct RawNotify {
     pub to: Option<Sp<Vec<Sp<String>>>>,
 }
 
+// The schema: the keys each table accepts. Loading rejects any other key, and a
+// test checks that the embedded default documents every one of them.
+const PROJECT_KEYS: &[&str] = &["name", "key", "purpose", "scope", "tag", "release_branch", "patch_branch", "maintained_lines"];
+const KIND_KEYS: &[&str] = &["bump", "section", "patch_release", "breaking"];
+const SEVERITY_KEYS: &[&str] = &["fix_within", "emergency", "retrospective"];
+const REVIEW_KEYS: &[&str] = &["min_approvals", "author_may_approve"];
+const CHANGELOG_KEYS: &[&str] = &["file", "compare_url"];
+const NOTES_KEYS: &[&str] = &["markdown", "html", "text", "slack"];
+const CADENCE_KEYS: &[&str] = &["kind", "day", "time", "timezone"];
+const ENVIRONMENT_KEYS: &[&str] = &["name", "tests", "approvals", "quorum", "windows", "freezes", "emergency_approvals", "deploy", "rollback", "deploy_timeout", "after_deploy_tests", "monitor_for"];
+const FREEZE_KEYS: &[&str] = &["from", "to", "reason"];
+const CHECK_KEYS: &[&str] = &["id", "text", "by", "before"];
+const CHANNEL_KEYS: &[&str] = &["slack", "email", "webhook", "secret"];
+const NOTIFY_KEYS: &[&str] = &["on", "environments", "severities", "release_types", "to"];
+
+/// Every table of the process file and the keys it accepts.
+pub(crate) const SCHEMA: &[(&str, &[&str])] = &[
+    ("[project]", PROJECT_KEYS),
+    ("[kinds.NAME]", KIND_KEYS),
+    ("[severities.NAME]", SEVERITY_KEYS),
+    ("[review]", REVIEW_KEYS),
+    ("[changelog]", CHANGELOG_KEYS),
+    ("[notes]", NOTES_KEYS),
+    ("[cadence]", CADENCE_KEYS),
+    ("[[environments]]", ENVIRONMENT_KEYS),
+    ("environments.freezes", FREEZE_KEYS),
+    ("[[checklist]]", CHECK_KEYS),
+    ("[channels.NAME]", CHANNEL_KEYS),
+    ("[[notify]]", NOTIFY_KEYS),
+];
+
 const TOP: &[&str] = &[
     "project",
     "kinds",
@@ -182,7 +213,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
                 let name = k.get_ref().to_string();
                 let ex = "{ bump = \"patch\", section = \"Fixed\" }";
                 let t = as_table(s, v, format!("[kinds.{name}]"), ex)?;
-                t.known_keys(s, &["bump", "section", "patch_release", "breaking"]);
+                t.known_keys(s, KIND_KEYS);
                 Some(RawKind {
                     bump: t.req_str(s, "bump", "\"patch\""),
                     section: t.req_str(s, "section", "\"Fixed\""),
@@ -203,7 +234,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
                 let name = k.get_ref().to_string();
                 let ex = "{ fix_within = \"5d\" }";
                 let t = as_table(s, v, format!("[severities.{name}]"), ex)?;
-                t.known_keys(s, &["fix_within", "emergency", "retrospective"]);
+                t.known_keys(s, SEVERITY_KEYS);
                 Some(RawSeverity {
                     fix_within: t.str(s, "fix_within", "\"24h\""),
                     emergency: t.bool(s, "emergency").is_some_and(|b| b.v),
@@ -241,14 +272,14 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
 
     let mut review = RawReview::default();
     if let Some(o) = section(s, "review", "[review]") {
-        o.known_keys(s, &["min_approvals", "author_may_approve"]);
+        o.known_keys(s, REVIEW_KEYS);
         review.min_approvals = o.u32(s, "min_approvals", "1").map(|n| n.v);
         review.author_may_approve = o.bool(s, "author_may_approve").map(|b| b.v);
     }
 
     let mut changelog = RawChangelog::default();
     if let Some(o) = section(s, "changelog", "[changelog]") {
-        o.known_keys(s, &["file", "compare_url"]);
+        o.known_keys(s, CHANGELOG_KEYS);
         changelog = RawChangelog {
             file: o.str(s, "file", "\"CHANGELOG.md\""),
             compare_url: o.str(
@@ -261,7 +292,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
 
     let mut notes = RawNotes::default();
     if let Some(o) = section(s, "notes", "[notes]") {
-        o.known_keys(s, &["markdown", "html", "text", "slack"]);
+        o.known_keys(s, NOTES_KEYS);
         notes = RawNotes {
             markdown: o.str(s, "markdown", "\"docs/notes.md.j2\""),
             html: o.str(s, "html", "\"docs/notes.html.j2\""),
@@ -272,7 +303,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
 
     let mut cadence = RawCadence::default();
     if let Some(o) = section(s, "cadence", "[cadence]") {
-        o.known_keys(s, &["kind", "day", "time", "timezone"]);
+        o.known_keys(s, CADENCE_KEYS);
         cadence = RawCadence {
             span: Some(o.span.clone()),
             kind: o.str(s, "kind", "\"weekly\""),
@@ -299,7 +330,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         .tables(s, "checklist", "[[checklist]]")
         .iter()
         .map(|o| {
-            o.known_keys(s, &["id", "text", "by", "before"]);
+            o.known_keys(s, CHECK_KEYS);
             RawCheck {
                 id: o.req_str(s, "id", "\"notes\""),
                 text: o.req_str(s, "text", "\"Release notes reviewed\""),
@@ -315,7 +346,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
             let name = k.get_ref().to_string();
             let ex = "{ email = [\"team@example.com\"] }";
             if let Some(t) = as_table(s, v, format!("[channels.{name}]"), ex) {
-                t.known_keys(s, &["slack", "email", "webhook", "secret"]);
+                t.known_keys(s, CHANNEL_KEYS);
                 channels.push(RawChannel {
                     slack: t.str(s, "slack", "\"${SLACK_WEBHOOK}\""),
                     email: list_or_empty(t.strings(s, "email", "[\"team@example.com\"]")),
@@ -331,10 +362,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         .tables(s, "notify", "[[notify]]")
         .iter()
         .map(|o| {
-            o.known_keys(
-                s,
-                &["on", "environments", "severities", "release_types", "to"],
-            );
+            o.known_keys(s, NOTIFY_KEYS);
             if o.get("on").is_none() {
                 s.error(
                     o.span.clone(),
@@ -381,19 +409,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
 }
 
 fn project(s: &mut Sink<'_>, o: &Obj<'_, '_>) -> RawProject {
-    o.known_keys(
-        s,
-        &[
-            "name",
-            "key",
-            "purpose",
-            "scope",
-            "tag",
-            "release_branch",
-            "patch_branch",
-            "maintained_lines",
-        ],
-    );
+    o.known_keys(s, PROJECT_KEYS);
     RawProject {
         name: o.req_str(s, "name", "\"shop\""),
         key: o.req_str(s, "key", "\"SHOP\""),
@@ -407,23 +423,7 @@ fn project(s: &mut Sink<'_>, o: &Obj<'_, '_>) -> RawProject {
 }
 
 fn environment(s: &mut Sink<'_>, o: &Obj<'_, '_>) -> RawEnvironment {
-    o.known_keys(
-        s,
-        &[
-            "name",
-            "tests",
-            "approvals",
-            "quorum",
-            "windows",
-            "freezes",
-            "emergency_approvals",
-            "deploy",
-            "rollback",
-            "deploy_timeout",
-            "after_deploy_tests",
-            "monitor_for",
-        ],
-    );
+    o.known_keys(s, ENVIRONMENT_KEYS);
     let mut freezes = Vec::new();
     if let Some(v) = o.get("freezes") {
         match v.get_ref().as_array() {
@@ -439,7 +439,7 @@ fn environment(s: &mut Sink<'_>, o: &Obj<'_, '_>) -> RawEnvironment {
                 let ex = "{ from = \"2026-12-20\", to = \"2027-01-04\", reason = \"holidays\" }";
                 for item in items.iter() {
                     if let Some(f) = as_table(s, item, "a freeze".to_string(), ex) {
-                        f.known_keys(s, &["from", "to", "reason"]);
+                        f.known_keys(s, FREEZE_KEYS);
                         freezes.push(RawFreeze {
                             from: f.req_date_text(s, "from", "\"2026-12-20\""),
                             to: f.req_date_text(s, "to", "\"2027-01-04\""),
