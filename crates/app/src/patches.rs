@@ -61,6 +61,20 @@ impl App {
             .ok_or_else(|| not_found_patch(key))
     }
 
+    /// One patch command: read the patch, let the decider rule, save the result
+    /// with its event.
+    async fn step(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        key: &str,
+        decide: impl FnOnce(&decide::Ctx, &Patch) -> decide::Decision<(Patch, Event)>,
+    ) -> Result<Patch> {
+        let (p, rev) = self.patch_rev(key).await?;
+        let (n, e) = decide(&self.ctx(actor, now), &p)?;
+        self.save_patch(actor, now, n, rev, e).await
+    }
+
     async fn save_patch(
         &self,
         actor: &str,
@@ -84,9 +98,8 @@ impl App {
         key: &str,
         input: TriageInput,
     ) -> Result<Patch> {
-        let (p, rev) = self.patch_rev(key).await?;
-        let (n, e) = decide::triage(&self.ctx(actor, now), &p, input)?;
-        self.save_patch(actor, now, n, rev, e).await
+        self.step(actor, now, key, |ctx, p| decide::triage(ctx, p, input))
+            .await
     }
 
     /// `patch start`.
@@ -113,16 +126,15 @@ impl App {
         verdict: Option<bool>,
         comment: Option<String>,
     ) -> Result<Patch> {
-        let (p, rev) = self.patch_rev(key).await?;
-        let (n, e) = decide::review(&self.ctx(actor, now), &p, verdict, comment)?;
-        self.save_patch(actor, now, n, rev, e).await
+        self.step(actor, now, key, |ctx, p| {
+            decide::review(ctx, p, verdict, comment)
+        })
+        .await
     }
 
     /// `patch ready`.
     pub async fn ready_patch(&self, actor: &str, now: Timestamp, key: &str) -> Result<Patch> {
-        let (p, rev) = self.patch_rev(key).await?;
-        let (n, e) = decide::ready(&self.ctx(actor, now), &p)?;
-        self.save_patch(actor, now, n, rev, e).await
+        self.step(actor, now, key, decide::ready).await
     }
 
     /// `patch reject`.
@@ -133,9 +145,8 @@ impl App {
         key: &str,
         reason: String,
     ) -> Result<Patch> {
-        let (p, rev) = self.patch_rev(key).await?;
-        let (n, e) = decide::reject(&self.ctx(actor, now), &p, reason)?;
-        self.save_patch(actor, now, n, rev, e).await
+        self.step(actor, now, key, |ctx, p| decide::reject(ctx, p, reason))
+            .await
     }
 
     /// `patch defer`.
@@ -146,9 +157,8 @@ impl App {
         key: &str,
         reason: String,
     ) -> Result<Patch> {
-        let (p, rev) = self.patch_rev(key).await?;
-        let (n, e) = decide::defer(&self.ctx(actor, now), &p, reason)?;
-        self.save_patch(actor, now, n, rev, e).await
+        self.step(actor, now, key, |ctx, p| decide::defer(ctx, p, reason))
+            .await
     }
 
     /// `patch list`: overdue first.

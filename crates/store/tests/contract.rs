@@ -282,7 +282,7 @@ async fn patch_list_puts_overdue_first(db: Db) {
     );
 }
 
-async fn reopening_keeps_data(db: Db) {
+async fn first_event_links_to_genesis(db: Db) {
     let url_store = &db.store;
     url_store
         .commit(&change(
@@ -319,7 +319,7 @@ contract!(
     tampering_is_detected,
     removed_tail_is_detected,
     patch_list_puts_overdue_first,
-    reopening_keeps_data,
+    first_event_links_to_genesis,
     outbox_is_written_with_its_events,
     outbox_lease_retry_dead_revive,
     concurrent_dispatchers_never_share_a_message,

@@ -127,7 +127,12 @@ fn edit_in_editor(text: &str) -> Result<String, Failure> {
 }
 
 fn editor_argv(s: &str) -> Result<Vec<String>, Failure> {
-    let words: Vec<String> = s.split_whitespace().map(str::to_string).collect();
+    // `VISUAL="code --wait"` or a quoted path: split as a shell would, expand nothing.
+    let words = shell_words::split(s).map_err(|e| {
+        Failure::usage(format!(
+            "cannot read the editor command `{s}`: {e}; set VISUAL or EDITOR"
+        ))
+    })?;
     if words.is_empty() {
         return Err(Failure::usage(
             "the editor command is empty; set VISUAL or EDITOR",

@@ -136,14 +136,36 @@ pub(crate) struct RawNotify {
 
 // The schema: the keys each table accepts. Loading rejects any other key, and a
 // test checks that the embedded default documents every one of them.
-const PROJECT_KEYS: &[&str] = &["name", "key", "purpose", "scope", "tag", "release_branch", "patch_branch", "maintained_lines"];
+const PROJECT_KEYS: &[&str] = &[
+    "name",
+    "key",
+    "purpose",
+    "scope",
+    "tag",
+    "release_branch",
+    "patch_branch",
+    "maintained_lines",
+];
 const KIND_KEYS: &[&str] = &["bump", "section", "patch_release", "breaking"];
 const SEVERITY_KEYS: &[&str] = &["fix_within", "emergency", "retrospective"];
 const REVIEW_KEYS: &[&str] = &["min_approvals", "author_may_approve"];
 const CHANGELOG_KEYS: &[&str] = &["file", "compare_url"];
 const NOTES_KEYS: &[&str] = &["markdown", "html", "text", "slack"];
 const CADENCE_KEYS: &[&str] = &["kind", "day", "time", "timezone"];
-const ENVIRONMENT_KEYS: &[&str] = &["name", "tests", "approvals", "quorum", "windows", "freezes", "emergency_approvals", "deploy", "rollback", "deploy_timeout", "after_deploy_tests", "monitor_for"];
+const ENVIRONMENT_KEYS: &[&str] = &[
+    "name",
+    "tests",
+    "approvals",
+    "quorum",
+    "windows",
+    "freezes",
+    "emergency_approvals",
+    "deploy",
+    "rollback",
+    "deploy_timeout",
+    "after_deploy_tests",
+    "monitor_for",
+];
 const FREEZE_KEYS: &[&str] = &["from", "to", "reason"];
 const CHECK_KEYS: &[&str] = &["id", "text", "by", "before"];
 const CHANNEL_KEYS: &[&str] = &["slack", "email", "webhook", "secret"];
