@@ -321,7 +321,7 @@ pub fn sign(
 }
 
 /// What one flush did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FlushReport {
     pub delivered: usize,
     /// Failed this time, to be retried later.
@@ -447,7 +447,7 @@ impl App {
 }
 
 /// Message counts for one status, channel and transport.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct OutboxCount {
     pub status: String,
     pub channel: String,

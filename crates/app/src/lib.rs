@@ -16,7 +16,9 @@ mod promote;
 pub mod publish;
 mod releases;
 mod runner;
+mod tokens;
 pub mod vcs;
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 
@@ -31,7 +33,8 @@ pub use patches::{PatchList, PatchView};
 pub use promote::{PromoteOutcome, RollbackOutcome};
 pub use releases::{ChecklistLine, ChecklistView, CutOptions, PlanView, ReleaseView};
 pub use runner::{CommandRun, run_command};
-pub use sluice_store::{OutboxRow, OutboxStatus, PatchQuery};
+pub use sluice_store::{ApiToken, Claim, OutboxRow, OutboxStatus, PatchQuery, Replay};
+pub use tokens::{AuthError, NewToken, TOKEN_PREFIX, token_hash};
 
 /// How a command failed. Each maps to one exit code at the edge.
 #[derive(Debug, thiserror::Error)]
@@ -220,7 +223,7 @@ impl App {
 }
 
 /// What an environment holds and which releases wait to enter it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct EnvStatus {
     pub env: String,
     pub release: Option<String>,

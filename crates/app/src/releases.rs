@@ -11,7 +11,7 @@ use sluice_core::model::{Deployment, Patch, Release, ReleaseStatus, Target};
 use crate::{App, AppError, Result, not_found_patch, not_found_release};
 
 /// `release plan`: the would-be release and what its first gate still needs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PlanView {
     pub plan: Plan,
     pub patches: Vec<Patch>,
@@ -35,7 +35,7 @@ pub struct CutOptions {
 }
 
 /// `release show`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ReleaseView {
     pub release: Release,
     pub patches: Vec<Patch>,
@@ -43,7 +43,7 @@ pub struct ReleaseView {
     pub deployments: Vec<Deployment>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ChecklistLine {
     pub id: String,
     pub text: String,
@@ -53,7 +53,7 @@ pub struct ChecklistLine {
     pub done_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ChecklistView {
     pub release: String,
     pub items: Vec<ChecklistLine>,

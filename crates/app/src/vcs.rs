@@ -34,7 +34,7 @@ impl From<GitError> for AppError {
 }
 
 /// What a release would hold in git.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct GitPlan {
     /// The revision the release is cut from, as given or defaulted.
     pub target_ref: String,

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use sluice_app::{App, ProcessError};
 
+use crate::backend::{Backend, Kind, Remote};
+
 use crate::Cli;
 use crate::output::Failure;
 
@@ -65,8 +67,42 @@ pub async fn open(cli: &Cli) -> Result<App, Failure> {
     App::open(process, &url, root).await.map_err(Failure::from)
 }
 
-/// Who acts: `--as`, then SLUICE_USER, then git's user.email.
-pub fn actor(cli: &Cli, app: &App) -> Result<String, Failure> {
+/// Local mode on the repository's database, or remote mode when `--server`
+/// (or SLUICE_SERVER) names a server.
+pub async fn backend(cli: &Cli) -> Result<Backend, Failure> {
+    if let Some(url) = cli.server.as_deref().filter(|u| !u.trim().is_empty()) {
+        let token = std::env::var("SLUICE_TOKEN").unwrap_or_default();
+        let remote = Remote::connect(url.trim(), &token).await?;
+        let root = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        return Ok(Backend {
+            root,
+            kind: Kind::Remote(remote),
+        });
+    }
+    let app = open(cli).await?;
+    Ok(Backend {
+        root: app.root.clone(),
+        kind: Kind::Local(Box::new(app)),
+    })
+}
+
+/// Who acts. Remote: the user the token names (`--as` may only repeat it).
+/// Local: `--as`, then SLUICE_USER, then git's user.email.
+pub fn actor(cli: &Cli, be: &Backend) -> Result<String, Failure> {
+    if let Kind::Remote(r) = &be.kind {
+        return match cli.actor.as_deref().map(str::trim) {
+            Some(a) if !a.is_empty() && a != r.user => Err(Failure::usage(format!(
+                "in remote mode you act as the token's user ({}); --as {a} would need that user's token",
+                r.user
+            ))),
+            _ => Ok(r.user.clone()),
+        };
+    }
+    local_actor(cli, &be.root)
+}
+
+/// `--as`, then SLUICE_USER, then git's user.email in `root`.
+pub fn local_actor(cli: &Cli, root: &Path) -> Result<String, Failure> {
     if let Some(a) = cli.actor.as_deref().filter(|a| !a.trim().is_empty()) {
         return Ok(a.trim().to_string());
     }
@@ -77,7 +113,7 @@ pub fn actor(cli: &Cli, app: &App) -> Result<String, Failure> {
     }
     let out = std::process::Command::new("git")
         .args(["config", "user.email"])
-        .current_dir(&app.root)
+        .current_dir(root)
         .output();
     if let Ok(o) = out
         && o.status.success()

@@ -3,6 +3,7 @@
 //! prints the result. Exit codes: 0 ok, 1 refused by the process, 2 usage,
 //! configuration or I/O error.
 
+mod backend;
 mod cmd;
 mod context;
 mod output;
@@ -31,6 +32,9 @@ pub struct Cli {
     /// The process file [default: sluice.toml in this directory or the nearest parent].
     #[arg(long, global = true, env = "SLUICE_CONFIG", value_name = "PATH")]
     pub config: Option<std::path::PathBuf>,
+    /// Talk to this Sluice server instead of the local database (with SLUICE_TOKEN).
+    #[arg(long, global = true, env = "SLUICE_SERVER", value_name = "URL")]
+    pub server: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -73,6 +77,11 @@ pub enum Command {
     Audit(cmd::audit::Args),
     /// Check a release offline from its tag and the evidence attached to it in git.
     Verify(cmd::verify::Args),
+    /// Serve the HTTP API (and the outbox dispatcher) on this repository's database.
+    Serve(cmd::serve::Args),
+    /// Create, list and revoke API tokens (on the server's database).
+    #[command(subcommand)]
+    Token(cmd::token::TokenCmd),
     /// Build a Keep a Changelog document from Conventional Commits and SemVer tags (any repository).
     Changelog(cmd::changelog::Args),
     /// The version of this repository from its tags; `--next` computes the next one from the commits since.

@@ -74,7 +74,7 @@ impl StoredEvent {
 }
 
 /// Why a chain does not verify.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Break {
     pub seq: i64,
     pub problem: String,

@@ -11,6 +11,7 @@
 //! - outbox messages are written in the same transaction as the events that
 //!   cause them, and a message id never changes across retries.
 
+mod api;
 mod outbox;
 mod read;
 pub mod testing;
@@ -22,6 +23,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Connection, Executor};
 
+pub use api::{ApiToken, Claim, Replay};
 pub use outbox::{LEASE_MS, OutboxMessage, OutboxRow, OutboxStatus};
 pub use read::{PatchPage, PatchQuery};
 pub use write::Change;
@@ -61,7 +63,7 @@ pub struct Store {
 
 /// Append-only: add a file per backend and a line here; never edit a shipped one.
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &str, &'static str); 2] = match backend {
+    let files: [(i64, &str, &'static str); 3] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -73,6 +75,7 @@ fn migrator(backend: Backend) -> Migrator {
                 "outbox",
                 include_str!("../migrations/sqlite/0002_outbox.sql"),
             ),
+            (5, "api", include_str!("../migrations/sqlite/0005_api.sql")),
         ],
         Backend::Postgres => [
             (
@@ -84,6 +87,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "outbox",
                 include_str!("../migrations/postgres/0002_outbox.sql"),
+            ),
+            (
+                5,
+                "api",
+                include_str!("../migrations/postgres/0005_api.sql"),
             ),
         ],
     };

@@ -32,7 +32,7 @@ pub struct OutboxMessage {
     pub payload: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutboxStatus {
     Pending,
@@ -51,7 +51,7 @@ impl OutboxStatus {
 }
 
 /// A stored outbox message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct OutboxRow {
     pub id: String,
     pub event_seq: i64,

@@ -23,6 +23,8 @@ pub struct Change {
     pub environments: Vec<(EnvState, Option<i64>)>,
     /// Notifications caused by `events`, enqueued in the same transaction.
     pub outbox: Vec<OutboxMessage>,
+    /// API tokens inserted, or revoked by id.
+    pub tokens: Vec<crate::ApiToken>,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -221,6 +223,10 @@ async fn apply(
         if done != 1 {
             return Err(StoreError::Conflict(format!("environment {}", e.env)));
         }
+    }
+
+    for t in &change.tokens {
+        crate::api::upsert_token(tx, t).await?;
     }
 
     let mut stored = Vec::with_capacity(change.events.len());

@@ -1,6 +1,6 @@
 //! `audit [verify]`.
 
-use sluice_app::App;
+use crate::backend::Backend;
 
 use crate::Cli;
 use crate::output::{self, Failure};
@@ -25,7 +25,7 @@ enum AuditCmd {
     Verify,
 }
 
-pub async fn run(cli: &Cli, app: &App, a: &Args) -> Result<(), Failure> {
+pub async fn run(cli: &Cli, app: &Backend, a: &Args) -> Result<(), Failure> {
     if a.verify.is_some() {
         let v = app.audit_verify().await?;
         if cli.json {

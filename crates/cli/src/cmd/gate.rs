@@ -3,8 +3,8 @@
 
 use std::io::IsTerminal;
 
+use crate::backend::Backend;
 use jiff::Timestamp;
-use sluice_app::App;
 
 use crate::output::{self, Failure};
 use crate::{Cli, context};
@@ -76,7 +76,7 @@ pub struct RollbackArgs {
     yes: bool,
 }
 
-pub async fn test(cli: &Cli, app: &App, now: Timestamp, c: &TestCmd) -> Result<(), Failure> {
+pub async fn test(cli: &Cli, app: &Backend, now: Timestamp, c: &TestCmd) -> Result<(), Failure> {
     let TestCmd::Report {
         version,
         env,
@@ -101,64 +101,20 @@ pub async fn test(cli: &Cli, app: &App, now: Timestamp, c: &TestCmd) -> Result<(
     Ok(())
 }
 
-pub async fn approve(cli: &Cli, app: &App, now: Timestamp, a: &ApproveArgs) -> Result<(), Failure> {
+pub async fn approve(
+    cli: &Cli,
+    app: &Backend,
+    now: Timestamp,
+    a: &ApproveArgs,
+) -> Result<(), Failure> {
     let actor = context::actor(cli, app)?;
-    let role = match &a.role {
-        Some(r) => r.clone(),
-        None => {
-            let Some((_, env)) = app.process.environment(&a.env) else {
-                return Err(Failure::usage(format!("unknown environment `{}`", a.env)));
-            };
-            let wanted = if a.emergency {
-                &env.emergency_approvals
-            } else {
-                &env.approvals
-            };
-            let mine: Vec<&String> = wanted
-                .iter()
-                .filter(|r| app.process.has_role(&actor, r))
-                .collect();
-            match mine.as_slice() {
-                [one] => (*one).clone(),
-                [] => {
-                    let mut msg = format!(
-                        "{actor} holds none of the roles that approve into `{}` ({})",
-                        a.env,
-                        if wanted.is_empty() {
-                            "none".to_string()
-                        } else {
-                            wanted.join(", ")
-                        }
-                    );
-                    if app.process.roles.contains_key(&actor) {
-                        msg.push_str(&format!("\n  hint: `{actor}` is a role; act as one of its members with --as and pass --role {actor}"));
-                    }
-                    return Err(Failure {
-                        code: 1,
-                        message: format!("refused: {msg}"),
-                        unmet: vec![],
-                        quiet: false,
-                    });
-                }
-                _ => {
-                    return Err(Failure::usage(format!(
-                        "you hold several approving roles; pass --role (one of: {})",
-                        mine.iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
-                }
-            }
-        }
-    };
-    let r = app
+    let (r, role) = app
         .approve(
             &actor,
             now,
             &a.version,
             &a.env,
-            &role,
+            a.role.as_deref(),
             a.emergency,
             a.comment.clone(),
         )
@@ -176,7 +132,7 @@ pub async fn approve(cli: &Cli, app: &App, now: Timestamp, a: &ApproveArgs) -> R
 
 pub async fn checklist(
     cli: &Cli,
-    app: &App,
+    app: &Backend,
     now: Timestamp,
     a: &ChecklistArgs,
 ) -> Result<(), Failure> {
@@ -209,7 +165,12 @@ pub async fn checklist(
     Ok(())
 }
 
-pub async fn promote(cli: &Cli, app: &App, now: Timestamp, a: &PromoteArgs) -> Result<(), Failure> {
+pub async fn promote(
+    cli: &Cli,
+    app: &Backend,
+    now: Timestamp,
+    a: &PromoteArgs,
+) -> Result<(), Failure> {
     let actor = context::actor(cli, app)?;
     let reason = if a.emergency {
         a.reason.as_deref().or(Some(""))
@@ -239,7 +200,7 @@ pub async fn promote(cli: &Cli, app: &App, now: Timestamp, a: &PromoteArgs) -> R
 
 pub async fn rollback(
     cli: &Cli,
-    app: &App,
+    app: &Backend,
     now: Timestamp,
     a: &RollbackArgs,
 ) -> Result<(), Failure> {
@@ -278,7 +239,7 @@ pub async fn rollback(
     Ok(())
 }
 
-pub async fn status(cli: &Cli, app: &App) -> Result<(), Failure> {
+pub async fn status(cli: &Cli, app: &Backend) -> Result<(), Failure> {
     let s = app.status().await?;
     if cli.json {
         output::json(&s);

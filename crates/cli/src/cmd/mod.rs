@@ -7,6 +7,8 @@ pub mod init;
 pub mod notify;
 pub mod patch;
 pub mod release;
+pub mod serve;
+pub mod token;
 pub mod verify;
 
 use crate::output::{self, Failure};
@@ -34,9 +36,11 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Changelog(a) => return changelog::changelog(cli, a).await,
         Command::Version(a) => return changelog::version(cli, a).await,
         Command::Verify(a) => return verify::run(cli, a).await,
+        Command::Serve(a) => return serve::run(cli, a).await,
+        Command::Token(c) => return token::run(cli, c).await,
         _ => {}
     }
-    let app = context::open(cli).await?;
+    let app = context::backend(cli).await?;
     let now = jiff::Timestamp::now();
     let r = match &cli.command {
         Command::Patch(c) => patch::run(cli, &app, now, c).await,
@@ -54,8 +58,10 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         | Command::Process(_)
         | Command::Changelog(_)
         | Command::Version(_)
-        | Command::Verify(_) => unreachable!("handled above"),
+        | Command::Verify(_)
+        | Command::Serve(_)
+        | Command::Token(_) => unreachable!("handled above"),
     };
-    app.store.close().await;
+    app.close().await;
     r
 }

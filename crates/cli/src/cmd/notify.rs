@@ -3,7 +3,9 @@
 //! `notify flush|list|status|retry`: the outbox in the database.
 
 use sluice_app::OutboxStatus;
-use sluice_app::{App, ProcessError};
+use sluice_app::ProcessError;
+
+use crate::backend::Backend;
 use sluice_core::notify::{self, Facts};
 use sluice_core::process::{self, Bump};
 
@@ -73,7 +75,7 @@ impl From<ReleaseType> for Bump {
 /// The outbox commands, which need the database.
 pub async fn run_db(
     cli: &Cli,
-    app: &App,
+    app: &Backend,
     now: jiff::Timestamp,
     c: &NotifyCmd,
 ) -> Result<(), Failure> {

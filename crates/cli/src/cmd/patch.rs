@@ -1,7 +1,9 @@
 //! `patch report|triage|start|review|ready|reject|defer|list|show`.
 
 use jiff::Timestamp;
-use sluice_app::{App, PatchQuery};
+use sluice_app::PatchQuery;
+
+use crate::backend::Backend;
 use sluice_core::decide::{ReportInput, TriageInput};
 use sluice_core::model::{Patch, PatchStatus, Source, SourceKind, Target};
 
@@ -115,7 +117,7 @@ fn show_one(cli: &Cli, p: &Patch, headline: &str) {
     }
 }
 
-pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &PatchCmd) -> Result<(), Failure> {
+pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Result<(), Failure> {
     match c {
         PatchCmd::List {
             status,

@@ -1,7 +1,7 @@
 //! `release plan|cut|show|list|amend|import|follow-up`.
 
+use crate::backend::Backend;
 use jiff::Timestamp;
-use sluice_app::App;
 use sluice_app::notes::NotesFormat;
 use sluice_core::model::Target;
 
@@ -148,7 +148,7 @@ fn tempfile_dir() -> Result<std::path::PathBuf, Failure> {
     Ok(dir)
 }
 
-pub async fn run(cli: &Cli, app: &App, now: Timestamp, c: &ReleaseCmd) -> Result<(), Failure> {
+pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Result<(), Failure> {
     match c {
         ReleaseCmd::Notes {
             version,

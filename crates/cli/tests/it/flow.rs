@@ -7,8 +7,17 @@ use crate::harness::{ALICE, BOB, Backend, CAROL, DAVE, Repo};
 both!(whole_flow, whole_flow);
 
 fn whole_flow(backend: Backend) {
-    let repo = Repo::new(backend);
+    whole_flow_in(Repo::new(backend));
+}
 
+// The same flow, every command through a real `sluice serve` (remote mode).
+both!(whole_flow_remote, whole_flow_remote);
+
+fn whole_flow_remote(backend: Backend) {
+    whole_flow_in(Repo::remote(backend));
+}
+
+fn whole_flow_in(repo: Repo) {
     // --- first release, 0.1.0, step by step ---
     let k1 = repo.fix("Checkout total is wrong");
     let plan = repo.json(BOB, &["release", "plan"]);

@@ -202,6 +202,33 @@ pub struct Repo {
     pub dir: TempDir,
     pub db_url: String,
     pg_name: Option<String>,
+    /// In remote mode: the `sluice serve` every command talks to.
+    pub server: Option<Served>,
+}
+
+/// A real `sluice serve` on 127.0.0.1, and a token per user, made on demand.
+pub struct Served {
+    child: std::process::Child,
+    pub url: String,
+    tokens: std::cell::RefCell<std::collections::HashMap<String, String>>,
+}
+
+impl Served {
+    /// Sends SIGTERM and waits for the server to stop; returns its exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..200 {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
 }
 
 fn write_script(path: &Path, body: &str) {
@@ -286,6 +313,7 @@ impl Repo {
             dir,
             db_url,
             pg_name,
+            server: None,
         };
         repo.write_process(proc_);
         write_script(
@@ -307,6 +335,87 @@ impl Repo {
         self.dir.path()
     }
 
+    /// A repository whose commands all go through a real `sluice serve`
+    /// started on 127.0.0.1 (remote mode), each user with their own token.
+    pub fn remote(backend: Backend) -> Repo {
+        let mut repo = Repo::new(backend);
+        repo.serve();
+        repo
+    }
+
+    /// Starts `sluice serve` on a free loopback port for this repository.
+    pub fn serve(&mut self) {
+        use std::io::BufRead;
+        let log = std::fs::File::create(self.path().join("serve.log")).unwrap();
+        let mut child = self
+            .local_command(
+                None,
+                &["serve", "--bind", "127.0.0.1:0", "--log-format", "json"],
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("sluice serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+        let url = first
+            .strip_prefix("sluice serve: listening on ")
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!(
+                    "sluice serve did not start: {first:?}\n{}",
+                    std::fs::read_to_string(self.path().join("serve.log")).unwrap_or_default()
+                )
+            })
+            .to_string();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.server = Some(Served {
+            child,
+            url,
+            tokens: Default::default(),
+        });
+    }
+
+    /// The token of `user` on this repository's server, created on first use.
+    pub fn token(&self, user: &str) -> String {
+        let s = self.server.as_ref().expect("remote mode");
+        if let Some(t) = s.tokens.borrow().get(user) {
+            return t.clone();
+        }
+        let o = self
+            .local_command(Some(BOB), &["token", "create", "--user", user, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "token create: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let t = v["secret"].as_str().unwrap().to_string();
+        s.tokens.borrow_mut().insert(user.to_string(), t.clone());
+        t
+    }
+
+    /// A `sluice` command on the local database, even in remote mode.
+    pub fn local_command(&self, actor: Option<&str>, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        c.current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("SLUICE_USER")
+            .env_remove("SLUICE_CONFIG")
+            .env_remove("SLUICE_SERVER")
+            .env_remove("SLUICE_TOKEN")
+            .env("SLUICE_DATABASE_URL", &self.db_url);
+        if let Some(a) = actor {
+            c.args(["--as", a]);
+        }
+        c.args(args);
+        c
+    }
+
     /// The SQLite database file (SQLite backend only).
     pub fn sqlite_file(&self) -> PathBuf {
         self.path().join("state").join("sluice.db")
@@ -317,17 +426,15 @@ impl Repo {
     }
 
     /// A `sluice` command in the repository, with a clean environment of our own.
+    /// In remote mode the command talks to the server with `actor`'s token.
     pub fn command(&self, actor: Option<&str>, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
-        c.current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env_remove("SLUICE_USER")
-            .env_remove("SLUICE_CONFIG")
-            .env("SLUICE_DATABASE_URL", &self.db_url);
-        if let Some(a) = actor {
-            c.args(["--as", a]);
+        let mut c = self.local_command(actor, args);
+        if let Some(s) = &self.server {
+            c.env("SLUICE_SERVER", &s.url);
+            if let Some(a) = actor {
+                c.env("SLUICE_TOKEN", self.token(a));
+            }
         }
-        c.args(args);
         c
     }
 
@@ -516,6 +623,9 @@ impl Repo {
 
 impl Drop for Repo {
     fn drop(&mut self) {
+        if let Some(s) = &mut self.server {
+            s.stop();
+        }
         if let Some(name) = &self.pg_name {
             let _ = psql(
                 &postgres_admin_url(),

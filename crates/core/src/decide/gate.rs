@@ -10,7 +10,7 @@ use crate::process::{Environment, Step};
 use crate::window::check_time;
 
 /// The state of one gate for one release.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct GateReport {
     pub release: String,
     pub env: String,

@@ -27,7 +27,7 @@ pub struct Ctx<'a> {
 }
 
 /// One requirement the process sets that is not met yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Unmet {
     /// What is missing, in the team's words.
     pub requirement: String,
@@ -60,7 +60,7 @@ impl Unmet {
 }
 
 /// Why a command was not carried out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, thiserror::Error)]
 pub enum Denied {
     /// The process forbids it now; `unmet` says what would allow it.
     #[error("{summary}")]

@@ -13,7 +13,7 @@ use crate::model::{Patch, PatchStatus, Release, ReleaseStatus, Target};
 use crate::process::{Bump, Line, Step};
 
 /// A patch in a plan that the rules do not allow there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Violation {
     pub patch: String,
     pub kind: String,
@@ -21,7 +21,7 @@ pub struct Violation {
 }
 
 /// What the next release on a target would be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Plan {
     pub target: Target,
     pub line: Line,

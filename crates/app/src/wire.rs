@@ -1,0 +1,318 @@
+//! The request bodies of the HTTP API, shared by the server (which reads them)
+//! and the CLI in remote mode (which sends them). Each names the arguments of
+//! one application command; the JSON Schema of each is derived here, so the
+//! OpenAPI document cannot drift from what the server accepts.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sluice_core::model::{PatchStatus, SourceKind, Target};
+
+/// `POST /patches`: report a patch.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportPatch {
+    /// What is wrong, in one line.
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// bug, feedback, alert, security, ... (default bug).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub source: Option<SourceKind>,
+    /// Ticket key, URL or alert fingerprint of the source.
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// `main` or maintained lines `MAJOR.MINOR`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub lines: Vec<Target>,
+}
+
+/// `POST /patches/{key}/triage`; absent fields keep their value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriagePatch {
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub lines: Vec<Target>,
+}
+
+/// `POST /patches/{key}/review`: ask for review (no verdict) or give one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewPatch {
+    /// true approves, false requests changes, absent asks for review.
+    #[serde(default)]
+    pub approve: Option<bool>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// `POST /patches/{key}/reject` and `/defer`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    pub reason: String,
+}
+
+/// `POST /patches/{key}/port`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortPatch {
+    #[schemars(with = "String")]
+    pub to: Target,
+}
+
+/// `GET /patches` query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchFilter {
+    /// Comma-separated statuses; absent means the open ones.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub all: bool,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub line: Option<String>,
+    /// At most this many (0: all; default 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub count: bool,
+}
+
+impl PatchFilter {
+    pub fn statuses(&self) -> Result<Vec<PatchStatus>, String> {
+        self.status
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::parse)
+            .collect()
+    }
+}
+
+/// `POST /releases/plan` and `POST /releases` (cut).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CutRelease {
+    /// `main` or a maintained line `MAJOR.MINOR`.
+    #[schemars(with = "String")]
+    pub line: Target,
+    /// The revision to release [default: the line's branch, or HEAD for main].
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Let out-of-scope commits into a patch release, for this recorded reason (cut only).
+    #[serde(default)]
+    pub allow_scope: Option<String>,
+}
+
+/// `POST /releases/{version}/amend`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendRelease {
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// `POST /releases/import`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRelease {
+    pub version: String,
+}
+
+/// `POST /releases/{version}/tests`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportTest {
+    pub env: String,
+    pub suite: String,
+    pub passed: bool,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// `POST /releases/{version}/approvals`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Approve {
+    pub env: String,
+    /// The role approved as [default: the approver's one role that the gate asks for].
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub emergency: bool,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// `POST /releases/{version}/checklist/{id}`: no body.
+/// `POST /releases/{version}/promotions`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Promote {
+    pub to: String,
+    /// Use the emergency lane, for this reason.
+    #[serde(default)]
+    pub emergency_reason: Option<String>,
+}
+
+/// `POST /environments/{env}/rollback`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rollback {
+    /// The release to return to [default: the one deployed there before].
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// `POST /releases/{version}/follow-up`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    pub env: String,
+    pub comment: String,
+}
+
+/// `PUT /releases/{version}/notes`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notes {
+    pub text: String,
+}
+
+/// `GET /releases/{version}/notes` query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotesQuery {
+    /// md (default), html, text or slack.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// `GET /audit` query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub after: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// `GET /notifications` query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationQuery {
+    /// pending, delivered or dead; absent means all.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// `POST /notifications/flush`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Flush {
+    /// At most this many messages (default 100).
+    #[serde(default)]
+    pub max: Option<usize>,
+}
+
+/// `GET /process`: the process file the server enforces.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ProcessFile {
+    /// Where the server read it, for messages.
+    pub label: String,
+    pub text: String,
+}
+
+/// `GET /whoami`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct WhoAmI {
+    pub user: String,
+    pub roles: Vec<String>,
+}
+
+impl crate::App {
+    /// The role an approval is given as: the one asked for, else the approver's
+    /// one role among those the gate asks for. Shared by every interface, so
+    /// `approve` without `--role` behaves the same locally and remotely.
+    pub fn approver_role(
+        &self,
+        actor: &str,
+        env: &str,
+        emergency: bool,
+        role: Option<&str>,
+    ) -> crate::Result<String> {
+        if let Some(r) = role {
+            return Ok(r.to_string());
+        }
+        let Some((_, e)) = self.process.environment(env) else {
+            return Err(crate::AppError::Invalid(format!(
+                "unknown environment `{env}`"
+            )));
+        };
+        let wanted = if emergency {
+            &e.emergency_approvals
+        } else {
+            &e.approvals
+        };
+        let mine: Vec<&String> = wanted
+            .iter()
+            .filter(|r| self.process.has_role(actor, r))
+            .collect();
+        match mine.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => {
+                let mut msg = format!(
+                    "{actor} holds none of the roles that approve into `{env}` ({})",
+                    if wanted.is_empty() {
+                        "none".to_string()
+                    } else {
+                        wanted.join(", ")
+                    }
+                );
+                if self.process.roles.contains_key(actor) {
+                    msg.push_str(&format!("\n  hint: `{actor}` is a role; act as one of its members with --as and pass --role {actor}"));
+                }
+                Err(crate::AppError::Refused {
+                    summary: msg,
+                    unmet: vec![],
+                })
+            }
+            _ => Err(crate::AppError::Invalid(format!(
+                "you hold several approving roles; pass --role (one of: {})",
+                mine.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}

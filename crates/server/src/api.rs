@@ -1,0 +1,754 @@
+//! `/api/v1`: one table of operations. Each row is a route, its handler and
+//! what the OpenAPI document says about it; the router and the document are
+//! both built from this table, so neither can drift from the other. Every
+//! handler is a thin call into the application layer.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{MethodRouter, get, post, put};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use sluice_app::notes::NotesFormat;
+use sluice_app::wire;
+use sluice_app::{CutOptions, PatchQuery};
+use sluice_core::decide::{ReportInput, TriageInput};
+use sluice_core::model::{Source, SourceKind};
+
+use crate::Shared;
+use crate::error::ApiError;
+use crate::extract::{Actor, Body, Query};
+
+/// One operation of the API.
+pub struct Op {
+    pub method: Method,
+    /// Under `/api/v1`, with `{name}` path parameters.
+    pub path: &'static str,
+    pub id: &'static str,
+    pub summary: &'static str,
+    pub body: Option<fn(&mut SchemaGenerator) -> Schema>,
+    pub query: Option<fn(&mut SchemaGenerator) -> Schema>,
+    /// The application type the answer serializes.
+    pub returns: &'static str,
+    /// 201 for operations that create.
+    pub created: bool,
+    pub route: MethodRouter<Shared>,
+}
+
+fn op(
+    method: Method,
+    path: &'static str,
+    id: &'static str,
+    summary: &'static str,
+    returns: &'static str,
+    route: MethodRouter<Shared>,
+) -> Op {
+    Op {
+        method,
+        path,
+        id,
+        summary,
+        body: None,
+        query: None,
+        returns,
+        created: false,
+        route,
+    }
+}
+
+impl Op {
+    fn body<T: JsonSchema>(mut self) -> Op {
+        self.body = Some(|g| g.subschema_for::<T>());
+        self
+    }
+    fn query<T: JsonSchema>(mut self) -> Op {
+        self.query = Some(|g| g.root_schema_for::<T>());
+        self
+    }
+    fn created(mut self) -> Op {
+        self.created = true;
+        self
+    }
+}
+
+/// Every operation of the API.
+pub fn ops() -> Vec<Op> {
+    use Method as M;
+    vec![
+        op(
+            M::GET,
+            "/whoami",
+            "whoami",
+            "The user the token acts for, and their roles",
+            "WhoAmI",
+            get(whoami),
+        ),
+        op(
+            M::GET,
+            "/process",
+            "getProcess",
+            "The process file the server enforces",
+            "ProcessFile",
+            get(process),
+        ),
+        op(
+            M::GET,
+            "/status",
+            "status",
+            "What every environment holds and what waits to enter it",
+            "EnvStatus[]",
+            get(status),
+        ),
+        op(
+            M::POST,
+            "/patches",
+            "reportPatch",
+            "Report a patch",
+            "Patch",
+            post(report_patch),
+        )
+        .body::<wire::ReportPatch>()
+        .created(),
+        op(
+            M::GET,
+            "/patches",
+            "listPatches",
+            "Open patches, overdue first",
+            "PatchList",
+            get(list_patches),
+        )
+        .query::<wire::PatchFilter>(),
+        op(
+            M::GET,
+            "/patches/{key}",
+            "showPatch",
+            "One patch and its history",
+            "PatchView",
+            get(show_patch),
+        ),
+        op(
+            M::POST,
+            "/patches/{key}/triage",
+            "triagePatch",
+            "Set severity, kind, priority, owner and lines",
+            "Patch",
+            post(triage_patch),
+        )
+        .body::<wire::TriagePatch>(),
+        op(
+            M::POST,
+            "/patches/{key}/start",
+            "startPatch",
+            "Begin work: take ownership and create the branch",
+            "Patch",
+            post(start_patch),
+        ),
+        op(
+            M::POST,
+            "/patches/{key}/review",
+            "reviewPatch",
+            "Ask for review, or give one",
+            "Patch",
+            post(review_patch),
+        )
+        .body::<wire::ReviewPatch>(),
+        op(
+            M::POST,
+            "/patches/{key}/ready",
+            "readyPatch",
+            "Mark a reviewed patch ready to ship",
+            "Patch",
+            post(ready_patch),
+        ),
+        op(
+            M::POST,
+            "/patches/{key}/reject",
+            "rejectPatch",
+            "Close a patch that will not be fixed",
+            "Patch",
+            post(reject_patch),
+        )
+        .body::<wire::Reason>(),
+        op(
+            M::POST,
+            "/patches/{key}/defer",
+            "deferPatch",
+            "Put a patch aside",
+            "Patch",
+            post(defer_patch),
+        )
+        .body::<wire::Reason>(),
+        op(
+            M::POST,
+            "/patches/{key}/port",
+            "portPatch",
+            "Carry a patch's commits to another line",
+            "Patch",
+            post(port_patch),
+        )
+        .body::<wire::PortPatch>(),
+        op(
+            M::POST,
+            "/releases/plan",
+            "planRelease",
+            "What the next release of a line would hold",
+            "PlanView",
+            post(plan_release),
+        )
+        .body::<wire::CutRelease>(),
+        op(
+            M::POST,
+            "/releases",
+            "cutRelease",
+            "Cut the next release of a line",
+            "Release",
+            post(cut_release),
+        )
+        .body::<wire::CutRelease>()
+        .created(),
+        op(
+            M::GET,
+            "/releases",
+            "listReleases",
+            "Every release",
+            "Release[]",
+            get(list_releases),
+        ),
+        op(
+            M::POST,
+            "/releases/import",
+            "importRelease",
+            "Record an existing tag as a baseline release",
+            "Release",
+            post(import_release),
+        )
+        .body::<wire::ImportRelease>()
+        .created(),
+        op(
+            M::GET,
+            "/releases/{version}",
+            "showRelease",
+            "A release, its patches and its next gate",
+            "ReleaseView",
+            get(show_release),
+        ),
+        op(
+            M::POST,
+            "/releases/{version}/amend",
+            "amendRelease",
+            "Add or remove patches (voids approvals)",
+            "Release",
+            post(amend_release),
+        )
+        .body::<wire::AmendRelease>(),
+        op(
+            M::GET,
+            "/releases/{version}/notes",
+            "releaseNotes",
+            "The release notes, rendered",
+            "string",
+            get(release_notes),
+        )
+        .query::<wire::NotesQuery>(),
+        op(
+            M::PUT,
+            "/releases/{version}/notes",
+            "editNotes",
+            "Replace the release notes with a person's text",
+            "Release",
+            put(edit_notes),
+        )
+        .body::<wire::Notes>(),
+        op(
+            M::POST,
+            "/releases/{version}/tests",
+            "reportTest",
+            "Record a suite's result in an environment",
+            "Release",
+            post(report_test),
+        )
+        .body::<wire::ReportTest>(),
+        op(
+            M::POST,
+            "/releases/{version}/approvals",
+            "approve",
+            "Approve a release into an environment as a role",
+            "Release",
+            post(approve),
+        )
+        .body::<wire::Approve>(),
+        op(
+            M::GET,
+            "/releases/{version}/checklist",
+            "checklist",
+            "The release's checklist",
+            "ChecklistView",
+            get(checklist),
+        ),
+        op(
+            M::POST,
+            "/releases/{version}/checklist/{item}",
+            "tickChecklist",
+            "Mark a checklist item done",
+            "ChecklistView",
+            post(tick),
+        ),
+        op(
+            M::POST,
+            "/releases/{version}/promotions",
+            "promote",
+            "Move a release into an environment through its gate",
+            "PromoteOutcome",
+            post(promote),
+        )
+        .body::<wire::Promote>(),
+        op(
+            M::POST,
+            "/releases/{version}/follow-up",
+            "closeFollowUp",
+            "Close an emergency change's follow-up review",
+            "Release",
+            post(follow_up),
+        )
+        .body::<wire::FollowUp>(),
+        op(
+            M::POST,
+            "/environments/{env}/rollback",
+            "rollback",
+            "Return an environment to an earlier release",
+            "RollbackOutcome",
+            post(rollback),
+        )
+        .body::<wire::Rollback>(),
+        op(
+            M::GET,
+            "/audit",
+            "audit",
+            "The audit log",
+            "AuditReport",
+            get(audit),
+        )
+        .query::<wire::AuditQuery>(),
+        op(
+            M::GET,
+            "/audit/verify",
+            "auditVerify",
+            "Recompute the hash chain",
+            "AuditVerify",
+            get(audit_verify),
+        ),
+        op(
+            M::GET,
+            "/notifications",
+            "listNotifications",
+            "Outbox messages",
+            "OutboxRow[]",
+            get(notifications),
+        )
+        .query::<wire::NotificationQuery>(),
+        op(
+            M::GET,
+            "/notifications/status",
+            "notificationStatus",
+            "Outbox counts per status and channel",
+            "OutboxCount[]",
+            get(notification_counts),
+        ),
+        op(
+            M::POST,
+            "/notifications/flush",
+            "flushNotifications",
+            "Deliver due messages now",
+            "FlushReport",
+            post(flush),
+        )
+        .body::<wire::Flush>(),
+        op(
+            M::POST,
+            "/notifications/{id}/retry",
+            "retryNotification",
+            "Revive a dead or failing message",
+            "string",
+            post(retry),
+        ),
+    ]
+}
+
+type Res<T> = Result<Json<T>, ApiError>;
+
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+async fn whoami(State(s): State<Shared>, Actor(a): Actor) -> Res<wire::WhoAmI> {
+    let roles = s
+        .app
+        .process
+        .roles_of(&a)
+        .into_iter()
+        .map(String::from)
+        .collect();
+    Ok(Json(wire::WhoAmI { user: a, roles }))
+}
+
+async fn process(State(s): State<Shared>) -> Res<wire::ProcessFile> {
+    Ok(Json(s.process_file.clone()))
+}
+
+async fn status(State(s): State<Shared>) -> Res<Vec<sluice_app::EnvStatus>> {
+    Ok(Json(s.app.status().await?))
+}
+
+async fn report_patch(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Body(b): Body<wire::ReportPatch>,
+) -> Result<(StatusCode, Json<sluice_core::model::Patch>), ApiError> {
+    let input = ReportInput {
+        title: b.title,
+        description: b.description,
+        kind: b.kind,
+        severity: b.severity,
+        source: Some(Source {
+            kind: b.source.unwrap_or(SourceKind::Bug),
+            reference: b.reference,
+        }),
+        targets: b.lines,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.report_patch(&a, now(), input).await?),
+    ))
+}
+
+async fn list_patches(
+    State(s): State<Shared>,
+    Query(f): Query<wire::PatchFilter>,
+) -> Res<sluice_app::PatchList> {
+    let statuses = f.statuses().map_err(ApiError::invalid)?;
+    let q = PatchQuery {
+        statuses,
+        all: f.all,
+        kind: f.kind,
+        severity: f.severity,
+        owner: f.owner,
+        target: f.line,
+        now_ms: 0,
+        limit: f.limit.unwrap_or(100),
+        count: f.count,
+    };
+    Ok(Json(s.app.list_patches(now(), q).await?))
+}
+
+async fn show_patch(
+    State(s): State<Shared>,
+    Path(key): Path<String>,
+) -> Res<sluice_app::PatchView> {
+    Ok(Json(s.app.show_patch(now(), &key).await?))
+}
+
+type PatchRes = Res<sluice_core::model::Patch>;
+
+async fn triage_patch(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(key): Path<String>,
+    Body(b): Body<wire::TriagePatch>,
+) -> PatchRes {
+    let input = TriageInput {
+        severity: b.severity,
+        kind: b.kind,
+        priority: b.priority,
+        owner: b.owner,
+        targets: b.lines,
+    };
+    Ok(Json(s.app.triage_patch(&a, now(), &key, input).await?))
+}
+
+async fn start_patch(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(key): Path<String>,
+) -> PatchRes {
+    Ok(Json(s.app.start_patch(&a, now(), &key).await?))
+}
+
+async fn review_patch(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(key): Path<String>,
+    Body(b): Body<wire::ReviewPatch>,
+) -> PatchRes {
+    Ok(Json(
+        s.app
+            .review_patch(&a, now(), &key, b.approve, b.comment)
+            .await?,
+    ))
+}
+
+async fn ready_patch(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(key): Path<String>,
+) -> PatchRes {
+    Ok(Json(s.app.ready_patch(&a, now(), &key).await?))
+}
+
+async fn reject_patch(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(key): Path<String>,
+    Body(b): Body<wire::Reason>,
+) -> PatchRes {
+    Ok(Json(s.app.reject_patch(&a, now(), &key, b.reason).await?))
+}
+
+async fn defer_patch(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(key): Path<String>,
+    Body(b): Body<wire::Reason>,
+) -> PatchRes {
+    Ok(Json(s.app.defer_patch(&a, now(), &key, b.reason).await?))
+}
+
+async fn port_patch(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(key): Path<String>,
+    Body(b): Body<wire::PortPatch>,
+) -> PatchRes {
+    Ok(Json(s.app.port_patch(&a, now(), &key, b.to).await?))
+}
+
+async fn plan_release(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Body(b): Body<wire::CutRelease>,
+) -> Res<sluice_app::PlanView> {
+    Ok(Json(
+        s.app
+            .plan_release(&a, now(), b.line, b.target.as_deref())
+            .await?,
+    ))
+}
+
+async fn cut_release(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Body(b): Body<wire::CutRelease>,
+) -> Result<(StatusCode, Json<sluice_core::model::Release>), ApiError> {
+    let opts = CutOptions {
+        target: b.target,
+        allow_scope: b.allow_scope,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.cut_release(&a, now(), b.line, opts).await?),
+    ))
+}
+
+type ReleaseRes = Res<sluice_core::model::Release>;
+
+async fn list_releases(State(s): State<Shared>) -> Res<Vec<sluice_core::model::Release>> {
+    Ok(Json(s.app.list_releases().await?))
+}
+
+async fn import_release(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Body(b): Body<wire::ImportRelease>,
+) -> Result<(StatusCode, Json<sluice_core::model::Release>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.import_release(&a, now(), &b.version).await?),
+    ))
+}
+
+async fn show_release(
+    State(s): State<Shared>,
+    Path(v): Path<String>,
+) -> Res<sluice_app::ReleaseView> {
+    Ok(Json(s.app.show_release(now(), &v).await?))
+}
+
+async fn amend_release(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(v): Path<String>,
+    Body(b): Body<wire::AmendRelease>,
+) -> ReleaseRes {
+    Ok(Json(
+        s.app
+            .amend_release(&a, now(), &v, &b.add, &b.remove)
+            .await?,
+    ))
+}
+
+async fn release_notes(
+    State(s): State<Shared>,
+    Path(v): Path<String>,
+    Query(q): Query<wire::NotesQuery>,
+) -> Res<String> {
+    let format = match q.format.as_deref().unwrap_or("md") {
+        "md" | "markdown" => NotesFormat::Markdown,
+        "html" => NotesFormat::Html,
+        "text" => NotesFormat::Text,
+        "slack" => NotesFormat::Slack,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "unknown notes format `{other}`; use md, html, text or slack"
+            )));
+        }
+    };
+    Ok(Json(s.app.release_notes(&v, format).await?))
+}
+
+async fn edit_notes(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(v): Path<String>,
+    Body(b): Body<wire::Notes>,
+) -> ReleaseRes {
+    Ok(Json(s.app.edit_notes(&a, now(), &v, &b.text).await?))
+}
+
+async fn report_test(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(v): Path<String>,
+    Body(b): Body<wire::ReportTest>,
+) -> ReleaseRes {
+    Ok(Json(
+        s.app
+            .report_test(&a, now(), &v, &b.env, &b.suite, b.passed, b.url)
+            .await?,
+    ))
+}
+
+async fn approve(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(v): Path<String>,
+    Body(b): Body<wire::Approve>,
+) -> ReleaseRes {
+    let role = s
+        .app
+        .approver_role(&a, &b.env, b.emergency, b.role.as_deref())?;
+    Ok(Json(
+        s.app
+            .approve(&a, now(), &v, &b.env, &role, b.emergency, b.comment)
+            .await?,
+    ))
+}
+
+async fn checklist(
+    State(s): State<Shared>,
+    Path(v): Path<String>,
+) -> Res<sluice_app::ChecklistView> {
+    Ok(Json(s.app.checklist(&v).await?))
+}
+
+async fn tick(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path((v, item)): Path<(String, String)>,
+) -> Res<sluice_app::ChecklistView> {
+    Ok(Json(s.app.tick(&a, now(), &v, &item).await?))
+}
+
+async fn promote(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(v): Path<String>,
+    Body(b): Body<wire::Promote>,
+) -> Res<sluice_app::PromoteOutcome> {
+    Ok(Json(
+        s.app
+            .promote(&a, now(), &v, &b.to, b.emergency_reason.as_deref())
+            .await?,
+    ))
+}
+
+async fn follow_up(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(v): Path<String>,
+    Body(b): Body<wire::FollowUp>,
+) -> ReleaseRes {
+    Ok(Json(
+        s.app
+            .close_follow_up(&a, now(), &v, &b.env, b.comment)
+            .await?,
+    ))
+}
+
+async fn rollback(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(env): Path<String>,
+    Body(b): Body<wire::Rollback>,
+) -> Res<sluice_app::RollbackOutcome> {
+    Ok(Json(
+        s.app.rollback(&a, now(), &env, b.to.as_deref()).await?,
+    ))
+}
+
+async fn audit(
+    State(s): State<Shared>,
+    Query(q): Query<wire::AuditQuery>,
+) -> Res<sluice_app::AuditReport> {
+    Ok(Json(
+        s.app
+            .audit(
+                q.subject.as_deref(),
+                q.after.unwrap_or(0),
+                q.limit.unwrap_or(1000),
+            )
+            .await?,
+    ))
+}
+
+async fn audit_verify(State(s): State<Shared>) -> Res<sluice_app::AuditVerify> {
+    Ok(Json(s.app.audit_verify().await?))
+}
+
+async fn notifications(
+    State(s): State<Shared>,
+    Query(q): Query<wire::NotificationQuery>,
+) -> Res<Vec<sluice_app::OutboxRow>> {
+    let status = match q.status.as_deref() {
+        None | Some("") | Some("all") => None,
+        Some("pending") => Some(sluice_app::OutboxStatus::Pending),
+        Some("delivered") => Some(sluice_app::OutboxStatus::Delivered),
+        Some("dead") => Some(sluice_app::OutboxStatus::Dead),
+        Some(x) => {
+            return Err(ApiError::invalid(format!(
+                "unknown status `{x}`; use pending, delivered or dead"
+            )));
+        }
+    };
+    Ok(Json(
+        s.app
+            .notifications(status, q.limit.unwrap_or(100).max(0) as usize)
+            .await?,
+    ))
+}
+
+async fn notification_counts(State(s): State<Shared>) -> Res<serde_json::Value> {
+    let c = s.app.notification_counts().await?;
+    Ok(Json(serde_json::to_value(c).unwrap_or_default()))
+}
+
+async fn flush(State(s): State<Shared>, Body(b): Body<wire::Flush>) -> Res<serde_json::Value> {
+    let r = s
+        .app
+        .flush_notifications(now(), b.max.unwrap_or(100))
+        .await?;
+    Ok(Json(serde_json::to_value(r).unwrap_or_default()))
+}
+
+async fn retry(State(s): State<Shared>, Path(id): Path<String>) -> Res<String> {
+    Ok(Json(
+        s.app.retry_notification(&id, now()).await?.to_string(),
+    ))
+}

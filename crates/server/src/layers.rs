@@ -1,0 +1,176 @@
+//! Middleware: bearer-token authentication, idempotency keys for writes, and
+//! one structured log line per request.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use sluice_app::{Claim, Replay};
+
+use crate::error::ApiError;
+use crate::extract::{Actor, too_large};
+use crate::{BODY_LIMIT, Shared};
+
+/// Every `/api/v1` request needs a live bearer token; the user it names becomes the actor.
+pub async fn authenticate(
+    State(s): State<Shared>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let header = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let secret = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .unwrap_or("");
+    let user = s.app.authenticate(jiff::Timestamp::now(), secret).await?;
+    req.extensions_mut().insert(Actor(user.clone()));
+    let mut resp = next.run(req).await;
+    resp.extensions_mut().insert(Actor(user));
+    Ok(resp)
+}
+
+/// A write with an `Idempotency-Key` runs once per (user, key): a repeat gets
+/// the first answer back (with `Idempotent-Replayed: true`) and changes nothing.
+pub async fn idempotency(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    let is_write = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty());
+    let (Some(key), true) = (key, is_write) else {
+        return next.run(req).await;
+    };
+    if key.len() > 255 {
+        return ApiError::invalid("the Idempotency-Key is longer than 255 characters")
+            .into_response();
+    }
+    let Some(Actor(actor)) = req.extensions().get::<Actor>().cloned() else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return too_large().into_response(),
+    };
+    let mut h = Sha256::new();
+    h.update(parts.method.as_str().as_bytes());
+    h.update(b" ");
+    h.update(
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("")
+            .as_bytes(),
+    );
+    h.update(b"\n");
+    h.update(&bytes);
+    let hash: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let claim = match s
+        .app
+        .store
+        .idempotency_claim(&actor, &key, &hash, now)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string())
+                .into_response();
+        }
+    };
+    match claim {
+        Claim::Replay(Replay { status, body }) => {
+            let mut r = (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response();
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            r
+        }
+        Claim::InProgress => ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_in_progress",
+            format!("a request with Idempotency-Key `{key}` is still running; try again shortly"),
+        )
+        .into_response(),
+        Claim::Mismatch => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            format!(
+                "Idempotency-Key `{key}` was already used for a different request; use a new key"
+            ),
+        )
+        .into_response(),
+        Claim::Fresh => {
+            let resp = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            let (rparts, rbody) = resp.into_parts();
+            let rbytes = axum::body::to_bytes(rbody, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let stored = if rparts.status.is_server_error() {
+                // Nothing was decided: let the client try the same key again.
+                s.app.store.idempotency_release(&actor, &key).await
+            } else {
+                s.app
+                    .store
+                    .idempotency_finish(
+                        &actor,
+                        &key,
+                        rparts.status.as_u16(),
+                        &String::from_utf8_lossy(&rbytes),
+                    )
+                    .await
+            };
+            if let Err(e) = stored {
+                tracing::error!(error = %e, "cannot record the answer to an idempotency key");
+            }
+            Response::from_parts(rparts, Body::from(rbytes))
+        }
+    }
+}
+
+/// One log line per request: method, route, status, time taken, actor.
+pub async fn log(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
+    let resp = next.run(req).await;
+    let actor = resp
+        .extensions()
+        .get::<Actor>()
+        .map(|a| a.0.clone())
+        .unwrap_or_default();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = resp.status().as_u16();
+    if status >= 500 {
+        tracing::error!(%method, route, status, ms, actor, "request");
+    } else if status >= 400 {
+        tracing::warn!(%method, route, status, ms, actor, "request");
+    } else {
+        tracing::info!(%method, route, status, ms, actor, "request");
+    }
+    resp
+}

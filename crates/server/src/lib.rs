@@ -1,0 +1,146 @@
+//! `sluice serve`: the HTTP face of the application layer.
+//!
+//! - `/api/v1/...`: every CLI command (see [`api::ops`]), bearer-token
+//!   authenticated, JSON in and out, one error envelope, idempotency keys on
+//!   writes; `/api/v1/openapi.json` describes it.
+//! - `/healthz` (the process answers) and `/readyz` (the database answers).
+//!
+//! Handlers only translate HTTP to application calls; every rule, role check
+//! and separation-of-duties check happens in `sluice_app`, the same code the
+//! CLI runs in local mode.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+mod layers;
+pub mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use sluice_app::App;
+use sluice_app::wire::ProcessFile;
+
+/// The largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every request can reach.
+pub struct Server {
+    pub app: App,
+    /// The process file as read at start, for `GET /api/v1/process`.
+    pub process_file: ProcessFile,
+}
+
+pub type Shared = Arc<Server>;
+
+/// The whole HTTP surface.
+pub fn router(server: Shared) -> Router {
+    let ops = api::ops();
+    let doc = Arc::new(openapi::document(&ops));
+    let mut v1: Router<Shared> = Router::new();
+    for op in ops {
+        v1 = v1.route(op.path, op.route);
+    }
+    v1 = v1.route(
+        "/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { axum::Json((*doc).clone()) }
+        }),
+    );
+    let v1 = v1
+        .layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            layers::idempotency,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            layers::authenticate,
+        ))
+        .fallback(|| async {
+            error::ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such API route; see /api/v1/openapi.json",
+            )
+        });
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .nest("/api/v1", v1)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(layers::log))
+        .with_state(server)
+}
+
+async fn ready(State(s): State<Shared>) -> impl IntoResponse {
+    match s.app.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready".to_string()),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")),
+    }
+}
+
+/// How `serve` logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Installs the log subscriber (`RUST_LOG` filters; default `info`).
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Serves until SIGTERM or SIGINT, then stops accepting and finishes the
+/// requests in flight. `ready` is told the bound address (port 0 picks one).
+pub async fn serve(
+    server: Shared,
+    bind: SocketAddr,
+    ready: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    ready(addr);
+    axum::serve(listener, router(server))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

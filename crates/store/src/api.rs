@@ -1,0 +1,183 @@
+//! The server's own tables: API tokens (stored as hashes) and idempotency keys.
+//! Tokens are written through [`crate::Change`] so that creating and revoking
+//! one is an audited event in the same transaction.
+
+use sqlx::Row;
+
+use crate::{Result, Store};
+
+/// An API token as stored: never the secret, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub user: String,
+    /// Hex SHA-256 of the secret.
+    #[serde(skip_serializing)]
+    pub hash: String,
+    pub created_ms: i64,
+    pub created_by: String,
+    pub expires_ms: Option<i64>,
+    pub revoked_ms: Option<i64>,
+}
+
+/// The outcome of claiming an idempotency key before running a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is new: run the write, then [`Store::idempotency_finish`].
+    Fresh,
+    /// The key answered before: replay this.
+    Replay(Replay),
+    /// The first request with this key is still running.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+/// A stored answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    pub status: u16,
+    pub body: String,
+}
+
+pub(crate) async fn upsert_token(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    t: &ApiToken,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO api_tokens (id, user_name, hash, created_ms, created_by, expires_ms, revoked_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (id) DO UPDATE SET revoked_ms = excluded.revoked_ms",
+    )
+    .bind(t.id.clone())
+    .bind(t.user.clone())
+    .bind(t.hash.clone())
+    .bind(t.created_ms)
+    .bind(t.created_by.clone())
+    .bind(t.expires_ms)
+    .bind(t.revoked_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn token_of(r: &sqlx::any::AnyRow) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: r.try_get(0)?,
+        user: r.try_get(1)?,
+        hash: r.try_get(2)?,
+        created_ms: r.try_get(3)?,
+        created_by: r.try_get(4)?,
+        expires_ms: r.try_get(5)?,
+        revoked_ms: r.try_get(6)?,
+    })
+}
+
+macro_rules! token_cols {
+    () => {
+        "SELECT id, user_name, hash, created_ms, created_by, expires_ms, revoked_ms FROM api_tokens "
+    };
+}
+
+impl Store {
+    /// The token whose secret hashes to `hash`, revoked or not.
+    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>> {
+        let row = sqlx::query(concat!(token_cols!(), "WHERE hash = $1"))
+            .bind(hash.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(token_of).transpose()
+    }
+
+    pub async fn token(&self, id: &str) -> Result<Option<ApiToken>> {
+        let row = sqlx::query(concat!(token_cols!(), "WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(token_of).transpose()
+    }
+
+    /// Every token, newest first.
+    pub async fn tokens(&self) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query(concat!(token_cols!(), "ORDER BY created_ms DESC, id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(token_of).collect()
+    }
+
+    /// Claims `key` for `actor` before a write runs. A second claim of the same
+    /// key returns the first answer, or says it is still running.
+    pub async fn idempotency_claim(
+        &self,
+        actor: &str,
+        key: &str,
+        request_hash: &str,
+        now_ms: i64,
+    ) -> Result<Claim> {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency (actor, idem_key, request_hash, status, body, created_ms)
+             VALUES ($1, $2, $3, 0, NULL, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(actor.to_string())
+        .bind(key.to_string())
+        .bind(request_hash.to_string())
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(Claim::Fresh);
+        }
+        let row = sqlx::query(
+            "SELECT request_hash, status, body FROM idempotency WHERE actor = $1 AND idem_key = $2",
+        )
+        .bind(actor.to_string())
+        .bind(key.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        let hash: String = row.try_get(0)?;
+        let status: i64 = row.try_get(1)?;
+        let body: Option<String> = row.try_get(2)?;
+        Ok(if hash != request_hash {
+            Claim::Mismatch
+        } else if status == 0 {
+            Claim::InProgress
+        } else {
+            Claim::Replay(Replay {
+                status: status as u16,
+                body: body.unwrap_or_default(),
+            })
+        })
+    }
+
+    /// Records the answer to a claimed key.
+    pub async fn idempotency_finish(
+        &self,
+        actor: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE idempotency SET status = $1, body = $2 WHERE actor = $3 AND idem_key = $4",
+        )
+        .bind(i64::from(status))
+        .bind(body.to_string())
+        .bind(actor.to_string())
+        .bind(key.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets a claim whose request never produced an answer (the server
+    /// failed before it could), so the client may try again.
+    pub async fn idempotency_release(&self, actor: &str, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM idempotency WHERE actor = $1 AND idem_key = $2 AND status = 0")
+            .bind(actor.to_string())
+            .bind(key.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
