@@ -3,6 +3,7 @@
 //! would, through the real executable.
 
 mod harness;
+mod http;
 
 mod bad_input;
 mod cases;
@@ -11,4 +12,5 @@ mod concurrency;
 mod flow;
 mod gates;
 mod notify;
+mod server;
 mod tamper;
