@@ -18,6 +18,7 @@ mod releases;
 mod runner;
 mod tokens;
 pub mod vcs;
+pub mod views;
 pub mod wire;
 
 use std::path::{Path, PathBuf};
@@ -190,7 +191,10 @@ impl App {
     /// Where every environment stands.
     pub async fn status(&self) -> Result<Vec<EnvStatus>> {
         let states = self.store.environments().await?;
-        let releases = self.store.releases().await?;
+        let releases = self
+            .store
+            .releases_with_status(sluice_core::model::ReleaseStatus::Candidate, 0)
+            .await?;
         Ok(self
             .process
             .environments

@@ -99,6 +99,11 @@ impl Default for Verifier {
 }
 
 impl Verifier {
+    /// The sequence number of the last event checked (0 before any).
+    pub fn last_seq(&self) -> i64 {
+        self.prev_seq.unwrap_or(0)
+    }
+
     /// Feed the next event in sequence order; returns the first break found.
     pub fn push(&mut self, e: &StoredEvent) -> Result<(), Break> {
         let expect_seq = self.prev_seq.map_or(1, |s| s + 1);

@@ -4,6 +4,7 @@
 //! actor and ids are passed in.
 
 pub mod audit;
+pub mod calendar;
 pub mod changelog;
 pub mod commits;
 pub mod decide;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 mod layers;
 pub mod openapi;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +35,17 @@ pub struct Server {
     pub app: App,
     /// The process file as read at start, for `GET /api/v1/process`.
     pub process_file: ProcessFile,
+    pub ui: ui::Ui,
+}
+
+impl Server {
+    pub fn new(app: App, process_file: ProcessFile) -> Server {
+        Server {
+            app,
+            process_file,
+            ui: ui::Ui::new(),
+        }
+    }
 }
 
 pub type Shared = Arc<Server>;
@@ -73,6 +85,7 @@ pub fn router(server: Shared) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .nest("/api/v1", v1)
+        .merge(ui::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(layers::log))
         .with_state(server)

@@ -248,6 +248,35 @@ impl Store {
             .collect()
     }
 
+    /// Releases of one status, highest version first, at most `limit` (0: all).
+    pub async fn releases_with_status(
+        &self,
+        status: sluice_core::model::ReleaseStatus,
+        limit: i64,
+    ) -> Result<Vec<Release>> {
+        let rows = sqlx::query("SELECT version, data FROM releases WHERE status = $1 ORDER BY major DESC, minor DESC, patch DESC, version DESC LIMIT $2")
+            .bind(status.as_str())
+            .bind(if limit <= 0 { i64::MAX } else { limit })
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?))
+            .collect()
+    }
+
+    /// The most recently created releases, newest first.
+    pub async fn recent_releases(&self, limit: i64) -> Result<Vec<Release>> {
+        let rows = sqlx::query(
+            "SELECT version, data FROM releases ORDER BY created_ms DESC, version DESC LIMIT $1",
+        )
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?))
+            .collect()
+    }
+
     /// Every version recorded.
     pub async fn versions(&self) -> Result<Vec<Version>> {
         let rows: Vec<String> = sqlx::query_scalar("SELECT version FROM releases")
@@ -317,15 +346,24 @@ impl Store {
 
     /// Recomputes the whole chain; `Ok(n)` with the number of events checked, or the first break.
     pub async fn verify_chain(&self) -> Result<std::result::Result<u64, Break>> {
-        let mut v = Verifier::default();
-        let mut after = 0;
+        Ok(self.verify_chain_from(Verifier::default()).await?.1)
+    }
+
+    /// Continues a verification from where `v` stopped (the events after its
+    /// last one), and checks the recorded head. Returns the verifier advanced
+    /// to the end, for the next call, and the outcome.
+    pub async fn verify_chain_from(
+        &self,
+        mut v: Verifier,
+    ) -> Result<(Verifier, std::result::Result<u64, Break>)> {
+        let mut after = v.last_seq();
         loop {
             let page = self.events(None, after, 5000).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in &page {
                 if let Err(b) = v.push(e) {
-                    return Ok(Err(b));
+                    return Ok((v, Err(b)));
                 }
             }
         }
@@ -333,7 +371,31 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         let (seq, hash): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
-        Ok(v.finish(seq, &hash).map(|()| v.checked))
+        let out = v.finish(seq, &hash).map(|()| v.checked);
+        Ok((v, out))
+    }
+
+    /// The newest events first, optionally of one subject and kind, before a
+    /// sequence number (0: from the newest).
+    pub async fn events_newest(
+        &self,
+        subject: Option<&str>,
+        kind: Option<&str>,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>> {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
+             WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR kind = $2) AND ($3 = 0 OR seq < $3)
+             ORDER BY seq DESC LIMIT $4",
+        )
+        .bind(subject.map(str::to_string))
+        .bind(kind.map(str::to_string))
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event).collect()
     }
 }
 

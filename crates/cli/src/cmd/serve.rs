@@ -44,10 +44,7 @@ pub async fn run(cli: &Cli, a: &Args) -> Result<(), Failure> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "sluice.toml".into());
-    let server = Arc::new(Server {
-        app,
-        process_file: ProcessFile { label, text },
-    });
+    let server = Arc::new(Server::new(app, ProcessFile { label, text }));
     let res = sluice_server::serve(server.clone(), a.bind, |addr| {
         println!("sluice serve: listening on http://{addr}");
     })

@@ -21,3 +21,6 @@ CREATE TABLE idempotency (
     created_ms BIGINT NOT NULL,
     PRIMARY KEY (actor, idem_key)
 );
+-- The board reads candidates and the newest releases without a scan.
+CREATE INDEX releases_status ON releases (status, major, minor, patch);
+CREATE INDEX releases_created ON releases (created_ms);

@@ -1,0 +1,205 @@
+//! Read models for the web UI: the pipeline board and the release page. They
+//! are built from the same reads and the same gate evaluation as the CLI's
+//! `status` and `release show`, so the board never disagrees with a command.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use sluice_core::audit::StoredEvent;
+use sluice_core::decide::{self, GateReport, evaluate_gate};
+use sluice_core::model::{Deployment, DeploymentAction, Outcome, Patch, Release, ReleaseStatus};
+
+use crate::{App, ChecklistView, Result};
+
+/// One release as a card on the board.
+#[derive(Debug, Clone, Serialize)]
+pub struct Card {
+    pub version: String,
+    pub status: String,
+    pub line: String,
+    pub patches: usize,
+    /// The gate into the next environment, for candidates.
+    pub gate: Option<GateReport>,
+    /// Entered some environment through the emergency lane.
+    pub emergency: bool,
+    /// An open follow-up review (after an emergency change).
+    pub follow_up_open: bool,
+    /// Rolled back somewhere, or its status is rolled back.
+    pub rolled_back: bool,
+    /// Roles the next gate waits on.
+    pub waiting_on: Vec<String>,
+}
+
+/// One environment column.
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    pub env: String,
+    pub holds: Option<Card>,
+    pub since: Option<Timestamp>,
+    /// Candidates whose next environment this is.
+    pub waiting: Vec<Card>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Board {
+    pub columns: Vec<Column>,
+    /// Candidates that have entered no environment yet.
+    pub queued: Vec<Card>,
+    /// The newest releases, whatever their status.
+    pub recent: Vec<Card>,
+}
+
+/// Everything the release page shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleasePage {
+    pub release: Release,
+    pub patches: Vec<Patch>,
+    /// The gate into every environment not yet entered, in order.
+    pub gates: Vec<GateReport>,
+    pub checklist: ChecklistView,
+    pub deployments: Vec<Deployment>,
+    pub events: Vec<StoredEvent>,
+    /// The release notes as HTML (escaped by the template).
+    pub notes_html: String,
+}
+
+impl App {
+    fn card(&self, now: Timestamp, r: &Release, patches: &[&Patch], deps: &[Deployment]) -> Card {
+        let gate = if r.status == ReleaseStatus::Candidate {
+            self.gate_for(now, r, patches)
+        } else {
+            None
+        };
+        let mut waiting_on: Vec<String> = gate
+            .iter()
+            .flat_map(|g| g.unmet.iter().flat_map(|u| u.responsible.iter().cloned()))
+            .collect();
+        waiting_on.sort();
+        waiting_on.dedup();
+        Card {
+            version: r.version.to_string(),
+            status: r.status.to_string(),
+            line: r.line.to_string(),
+            patches: r.patches.len(),
+            gate,
+            emergency: deps.iter().any(|d| d.emergency),
+            follow_up_open: r.follow_ups.iter().any(|f| f.closed_at.is_none()),
+            rolled_back: r.status == ReleaseStatus::RolledBack
+                || deps.iter().any(|d| {
+                    d.action == DeploymentAction::Rollback && d.outcome == Outcome::Succeeded
+                }),
+            waiting_on,
+        }
+    }
+
+    async fn card_for(&self, now: Timestamp, r: &Release) -> Result<Card> {
+        let patches: Vec<Patch> = self
+            .release_patches(r)
+            .await?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        let refs: Vec<&Patch> = patches.iter().collect();
+        let deps = self
+            .store
+            .deployments(None, Some(&r.version.to_string()))
+            .await?;
+        Ok(self.card(now, r, &refs, &deps))
+    }
+
+    /// The pipeline board: environments as columns, releases as cards.
+    pub async fn board(&self, now: Timestamp, recent: i64) -> Result<Board> {
+        let states = self.store.environments().await?;
+        let candidates = self
+            .store
+            .releases_with_status(ReleaseStatus::Candidate, 200)
+            .await?;
+        let mut columns = Vec::new();
+        let mut queued = Vec::new();
+        let mut cards = Vec::new();
+        for r in &candidates {
+            cards.push((r.clone(), self.card_for(now, r).await?));
+        }
+        for e in &self.process.environments {
+            let st = states.iter().find(|s| s.env == e.name);
+            let holds = match st.and_then(|s| s.release.clone()) {
+                Some(v) => match cards.iter().find(|(r, _)| r.version.to_string() == v) {
+                    Some((_, c)) => Some(c.clone()),
+                    None => match self.store.release(&v).await? {
+                        Some((r, _)) => Some(self.card_for(now, &r).await?),
+                        None => None,
+                    },
+                },
+                None => None,
+            };
+            let waiting = cards
+                .iter()
+                .filter(|(r, _)| {
+                    self.process
+                        .environments
+                        .iter()
+                        .find(|x| !r.has_reached(&x.name))
+                        .is_some_and(|x| x.name == e.name)
+                })
+                .map(|(_, c)| c.clone())
+                .collect();
+            columns.push(Column {
+                env: e.name.clone(),
+                holds,
+                since: st.and_then(|s| s.since),
+                waiting,
+            });
+        }
+        for (r, c) in &cards {
+            if r.reached.is_empty() && self.process.environments.is_empty() {
+                queued.push(c.clone());
+            }
+        }
+        let mut recent_cards = Vec::new();
+        for r in self.store.recent_releases(recent).await? {
+            recent_cards.push(self.card_for(now, &r).await?);
+        }
+        Ok(Board {
+            columns,
+            queued,
+            recent: recent_cards,
+        })
+    }
+
+    /// The release page: content, gates into every environment ahead, checklist,
+    /// approvals, tests, deployments, notes and the release's audit trail.
+    pub async fn release_page(&self, now: Timestamp, version: &str) -> Result<ReleasePage> {
+        let view = self.show_release(now, version).await?;
+        let r = &view.release;
+        let refs: Vec<&Patch> = view.patches.iter().collect();
+        let ctx = self.ctx("", now);
+        let eligible = decide::emergency_eligible(&ctx, &refs);
+        let gates = if r.status == ReleaseStatus::Candidate {
+            self.process
+                .environments
+                .iter()
+                .filter(|e| !r.has_reached(&e.name))
+                .map(|e| evaluate_gate(&ctx, r, e, false, eligible))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let checklist = self.checklist(version).await?;
+        let events = self
+            .store
+            .events(Some(&r.version.to_string()), 0, 500)
+            .await?;
+        let notes_html = self
+            .release_notes(version, crate::notes::NotesFormat::Html)
+            .await
+            .unwrap_or_default();
+        Ok(ReleasePage {
+            release: view.release,
+            patches: view.patches,
+            gates,
+            checklist,
+            deployments: view.deployments,
+            events,
+            notes_html,
+        })
+    }
+}

@@ -1,0 +1,804 @@
+//! The web UI: server-rendered pages from templates compiled into the binary
+//! (board, patch queue, release page, calendar, audit), a sign-in that turns
+//! an API token into a session cookie, and CSRF-protected forms whose actions
+//! call the same application layer as the CLI and the API. Pages read without
+//! JavaScript; one small script refreshes the board.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::Form;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::value::Serde;
+use minijinja::{Environment, Value, context};
+use serde::Deserialize;
+use sluice_app::{AppError, PatchQuery};
+use sluice_core::audit::Verifier;
+
+use crate::Shared;
+
+const COOKIE: &str = "sluice_session";
+/// A session lasts at most this long, and never longer than its token.
+const SESSION_HOURS: i64 = 12;
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: String,
+    /// The hash of the token it was made from: revoking the token ends it.
+    pub token_hash: String,
+    pub csrf: String,
+    pub expires_ms: i64,
+}
+
+/// Templates, sessions and the audit-chain check the UI keeps between requests.
+pub struct Ui {
+    env: Environment<'static>,
+    sessions: Mutex<HashMap<String, Session>>,
+    chain: tokio::sync::Mutex<Option<(Verifier, Result<u64, String>)>>,
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Ui::new()
+    }
+}
+
+/// Any serializable value, for a template.
+fn ser<T: serde::Serialize>(v: T) -> Value {
+    Value::from(Serde(v))
+}
+
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    // The system's randomness; without it sessions cannot be made safely.
+    if getrandom::fill(&mut b).is_err() {
+        return String::new();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Ui {
+    pub fn new() -> Ui {
+        let mut env = Environment::new();
+        for (name, src) in [
+            ("base.html", include_str!("../templates/base.html")),
+            ("macros.html", include_str!("../templates/macros.html")),
+            ("login.html", include_str!("../templates/login.html")),
+            ("board.html", include_str!("../templates/board.html")),
+            (
+                "board_columns.html",
+                include_str!("../templates/board_columns.html"),
+            ),
+            ("patches.html", include_str!("../templates/patches.html")),
+            ("release.html", include_str!("../templates/release.html")),
+            ("calendar.html", include_str!("../templates/calendar.html")),
+            ("audit.html", include_str!("../templates/audit.html")),
+            ("error.html", include_str!("../templates/error.html")),
+        ] {
+            env.add_template(name, src)
+                .unwrap_or_else(|e| panic!("embedded template {name}: {e}"));
+        }
+        env.add_filter("when", |v: Value| -> String {
+            v.as_str()
+                .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+                .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default()
+        });
+        env.add_filter("when_ms", |v: i64| -> String {
+            jiff::Timestamp::from_millisecond(v)
+                .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default()
+        });
+        Ui {
+            env,
+            sessions: Mutex::new(HashMap::new()),
+            chain: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    fn render(&self, name: &str, ctx: Value) -> Result<String, String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| format!("{e:#}"))
+    }
+}
+
+/// The routes of the UI.
+pub fn routes() -> axum::Router<Shared> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/", get(|| async { Redirect::to("/board") }))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/board", get(board))
+        .route("/patches", get(patches))
+        .route("/releases/{version}", get(release))
+        .route("/releases/{version}/approve", post(approve))
+        .route("/releases/{version}/tick", post(tick))
+        .route("/releases/{version}/test", post(test_result))
+        .route("/releases/{version}/promote", post(promote))
+        .route("/environments/{env}/rollback", post(rollback))
+        .route("/calendar", get(calendar))
+        .route("/calendar.ics", get(calendar_ics))
+        .route("/audit", get(audit))
+        .route(
+            "/static/sluice.css",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "max-age=3600"),
+                    ],
+                    include_str!("../static/sluice.css"),
+                )
+            }),
+        )
+        .route(
+            "/static/live.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "max-age=3600"),
+                    ],
+                    include_str!("../static/live.js"),
+                )
+            }),
+        )
+}
+
+/// A page that needs a signed-in user; otherwise the answer is a redirect to sign in.
+pub struct SignedIn(pub Session);
+
+impl FromRequestParts<Shared> for SignedIn {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, s: &Shared) -> Result<SignedIn, Response> {
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/board".into());
+        let to_login =
+            || Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response();
+        let Some(id) = cookie(&parts.headers, COOKIE) else {
+            return Err(to_login());
+        };
+        let now = jiff::Timestamp::now().as_millisecond();
+        let session = {
+            let mut m = s.ui.sessions.lock().unwrap_or_else(|e| e.into_inner());
+            m.retain(|_, v| v.expires_ms > now);
+            m.get(&id).cloned()
+        };
+        let Some(session) = session else {
+            return Err(to_login());
+        };
+        // The token behind the session must still be live.
+        match s.app.store.token_by_hash(&session.token_hash).await {
+            Ok(Some(t)) if t.revoked_ms.is_none() && t.expires_ms.is_none_or(|e| e > now) => {
+                Ok(SignedIn(session))
+            }
+            _ => {
+                s.ui.sessions
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+                Err(to_login())
+            }
+        }
+    }
+}
+
+fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn urlencode(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            o.push(b as char);
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}
+
+/// Only local paths may be redirected to after sign-in.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/board"
+    }
+}
+
+fn base(s: &Shared, session: Option<&Session>, page: &str, title: &str) -> Value {
+    let (user, roles, csrf) = match session {
+        Some(x) => (
+            Some(x.user.clone()),
+            s.app
+                .process
+                .roles_of(&x.user)
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>(),
+            x.csrf.clone(),
+        ),
+        None => (None, vec![], String::new()),
+    };
+    context! {
+        project => s.app.process.project.name.clone(),
+        page => page,
+        title => title,
+        user => user,
+        roles => roles,
+        csrf => csrf,
+    }
+}
+
+fn page(s: &Shared, status: StatusCode, name: &str, ctx: Value) -> Response {
+    match s.ui.render(name, ctx) {
+        Ok(html) => (
+            status,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            Html(html),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "render failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be rendered",
+            )
+                .into_response()
+        }
+    }
+}
+
+fn flash(q: &HashMap<String, String>) -> (Option<String>, &'static str) {
+    if let Some(m) = q.get("ok") {
+        (Some(m.clone()), "ok")
+    } else if let Some(m) = q.get("err") {
+        (Some(m.clone()), "bad")
+    } else {
+        (None, "")
+    }
+}
+
+fn error_page(s: &Shared, session: &Session, e: AppError, back: &str) -> Response {
+    let (status, heading) = match &e {
+        AppError::Refused { .. } => (StatusCode::CONFLICT, "Refused"),
+        AppError::Conflict(_) => (StatusCode::CONFLICT, "Changed meanwhile"),
+        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
+        AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Not accepted"),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "Failed"),
+    };
+    let (message, unmet) = match e {
+        AppError::Refused { summary, unmet } => (summary, unmet),
+        e => (e.to_string(), vec![]),
+    };
+    let ctx = context! { ..base(s, Some(session), "", heading), ..context! {
+        heading => heading, message => message, unmet => ser(&unmet), back => back,
+    }};
+    page(s, status, "error.html", ctx)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_page(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (flash, kind) = flash(&q);
+    let next = q.get("next").cloned().unwrap_or_else(|| "/board".into());
+    let ctx = context! { ..base(&s, None, "login", "Sign in"), ..context! {
+        next => safe_next(&next), flash => flash, flash_kind => kind,
+    }};
+    page(&s, StatusCode::OK, "login.html", ctx)
+}
+
+async fn login(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    let now = jiff::Timestamp::now();
+    let user = match s.app.authenticate(now, &f.token).await {
+        Ok(u) => u,
+        Err(e) => {
+            let ctx = context! { ..base(&s, None, "login", "Sign in"), ..context! {
+                next => safe_next(&f.next), flash => e.to_string(), flash_kind => "bad",
+            }};
+            return page(&s, StatusCode::UNAUTHORIZED, "login.html", ctx);
+        }
+    };
+    let token_hash = sluice_app::token_hash(f.token.trim());
+    let mut expires_ms = now.as_millisecond() + SESSION_HOURS * 3_600_000;
+    if let Ok(Some(t)) = s.app.store.token_by_hash(&token_hash).await
+        && let Some(e) = t.expires_ms
+    {
+        expires_ms = expires_ms.min(e);
+    }
+    let id = random_hex(32);
+    let csrf = random_hex(32);
+    if id.is_empty() || csrf.is_empty() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no randomness for a session",
+        )
+            .into_response();
+    }
+    s.ui.sessions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            id.clone(),
+            Session {
+                user,
+                token_hash,
+                csrf,
+                expires_ms,
+            },
+        );
+    let secure = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    let cookie = format!(
+        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        SESSION_HOURS * 3600,
+        if secure { "; Secure" } else { "" }
+    );
+    let mut r = Redirect::to(safe_next(&f.next)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+fn csrf_ok(session: &Session, given: &str) -> bool {
+    let a = session.csrf.as_bytes();
+    let b = given.as_bytes();
+    !a.is_empty()
+        && a.len() == b.len()
+        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn csrf_refused() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Html("<!doctype html><title>Refused</title><p>The form is stale or did not come from this site; reload the page and try again.</p>".to_string()),
+    )
+        .into_response()
+}
+
+async fn logout(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if !csrf_ok(&session, &f.csrf) {
+        return csrf_refused();
+    }
+    if let Some(id) = cookie(&headers, COOKIE) {
+        s.ui.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("sluice_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    r
+}
+
+async fn board(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let now = jiff::Timestamp::now();
+    let b = match s.app.board(now, 10).await {
+        Ok(b) => b,
+        Err(e) => return error_page(&s, &session, e, "/board"),
+    };
+    let (flash, kind) = flash(&q);
+    let ctx = context! { ..base(&s, Some(&session), "board", "Board"), ..context! {
+        board => ser(&b), flash => flash, flash_kind => kind,
+    }};
+    if q.get("fragment").is_some() {
+        return page(&s, StatusCode::OK, "board_columns.html", ctx);
+    }
+    page(&s, StatusCode::OK, "board.html", ctx)
+}
+
+fn human(d: jiff::SignedDuration) -> String {
+    let m = d.as_secs().unsigned_abs() / 60;
+    if m >= 48 * 60 {
+        format!("{}d", m / (24 * 60))
+    } else if m >= 60 {
+        format!("{}h {}m", m / 60, m % 60)
+    } else {
+        format!("{m}m")
+    }
+}
+
+async fn patches(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let now = jiff::Timestamp::now();
+    let get = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let mut statuses = Vec::new();
+    if let Some(st) = get("status") {
+        match st.parse() {
+            Ok(x) => statuses.push(x),
+            Err(e) => return error_page(&s, &session, AppError::Invalid(e), "/patches"),
+        }
+    }
+    let query = PatchQuery {
+        all: !statuses.is_empty(),
+        statuses,
+        kind: get("kind"),
+        severity: None,
+        owner: get("owner"),
+        target: get("line"),
+        now_ms: 0,
+        limit: 200,
+        count: true,
+    };
+    let list = match s.app.list_patches(now, query).await {
+        Ok(l) => l,
+        Err(e) => return error_page(&s, &session, e, "/patches"),
+    };
+    let rows: Vec<Value> = list
+        .patches
+        .iter()
+        .map(|p| {
+            let overdue = p.is_overdue(now);
+            let left = p.deadline.map(|d| human(d.duration_since(now))).unwrap_or_default();
+            let lines: Vec<String> = p.targets.iter().map(|t| t.to_string()).collect();
+            context! {
+                key => p.key.clone(), severity => p.severity.clone(), status => p.status.to_string(),
+                kind => p.kind.clone(), owner => p.owner.clone(), title => p.title.clone(),
+                deadline => p.deadline.map(|d| d.to_string()), overdue => overdue, left => left,
+                lines => lines.join(", "),
+            }
+        })
+        .collect();
+    let statuses: Vec<&str> = sluice_core::model::PatchStatus::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let kinds: Vec<String> = s.app.process.kinds.iter().map(|k| k.name.clone()).collect();
+    let ctx = context! { ..base(&s, Some(&session), "patches", "Patches"), ..context! {
+        list => ser(&list), rows => rows, statuses => statuses, kinds => kinds,
+        filter => context! { status => get("status"), kind => get("kind"), line => get("line"), owner => get("owner") },
+    }};
+    page(&s, StatusCode::OK, "patches.html", ctx)
+}
+
+async fn release(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Path(v): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let now = jiff::Timestamp::now();
+    let r = match s.app.release_page(now, &v).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&s, &session, e, "/board"),
+    };
+    let envs: Vec<String> = s
+        .app
+        .process
+        .environments
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    let (flash, kind) = flash(&q);
+    let incidents: Vec<String> = Vec::new();
+    let ctx = context! { ..base(&s, Some(&session), "release", &format!("Release {v}")), ..context! {
+        r => ser(&r), envs => envs, envs_reached => !r.release.reached.is_empty(),
+        flash => flash, flash_kind => kind, incidents => incidents,
+    }};
+    page(&s, StatusCode::OK, "release.html", ctx)
+}
+
+fn after_action(s: &Shared, session: &Session, v: &str, res: Result<String, AppError>) -> Response {
+    let back = format!("/releases/{v}");
+    match res {
+        Ok(msg) => Redirect::to(&format!("{back}?ok={}", urlencode(&msg))).into_response(),
+        Err(e) => error_page(s, session, e, &back),
+    }
+}
+
+#[derive(Deserialize)]
+struct ApproveForm {
+    #[serde(default)]
+    csrf: String,
+    env: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    emergency: Option<String>,
+}
+
+async fn approve(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Path(v): Path<String>,
+    Form(f): Form<ApproveForm>,
+) -> Response {
+    if !csrf_ok(&session, &f.csrf) {
+        return csrf_refused();
+    }
+    let emergency = f.emergency.is_some();
+    let role = Some(f.role.trim()).filter(|r| !r.is_empty());
+    let now = jiff::Timestamp::now();
+    let res = async {
+        let role = s
+            .app
+            .approver_role(&session.user, &f.env, emergency, role)?;
+        s.app
+            .approve(&session.user, now, &v, &f.env, &role, emergency, None)
+            .await?;
+        Ok(format!("Approved {v} for {} as {role}", f.env))
+    }
+    .await;
+    after_action(&s, &session, &v, res)
+}
+
+#[derive(Deserialize)]
+struct TickForm {
+    #[serde(default)]
+    csrf: String,
+    item: String,
+}
+
+async fn tick(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Path(v): Path<String>,
+    Form(f): Form<TickForm>,
+) -> Response {
+    if !csrf_ok(&session, &f.csrf) {
+        return csrf_refused();
+    }
+    let res = s
+        .app
+        .tick(&session.user, jiff::Timestamp::now(), &v, &f.item)
+        .await
+        .map(|_| format!("Ticked {}", f.item));
+    after_action(&s, &session, &v, res)
+}
+
+#[derive(Deserialize)]
+struct TestForm {
+    #[serde(default)]
+    csrf: String,
+    env: String,
+    suite: String,
+    result: String,
+}
+
+async fn test_result(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Path(v): Path<String>,
+    Form(f): Form<TestForm>,
+) -> Response {
+    if !csrf_ok(&session, &f.csrf) {
+        return csrf_refused();
+    }
+    let passed = f.result == "pass";
+    let res = s
+        .app
+        .report_test(
+            &session.user,
+            jiff::Timestamp::now(),
+            &v,
+            &f.env,
+            f.suite.trim(),
+            passed,
+            None,
+        )
+        .await
+        .map(|_| {
+            format!(
+                "Recorded {} {} in {}",
+                f.suite.trim(),
+                if passed { "passed" } else { "failed" },
+                f.env
+            )
+        });
+    after_action(&s, &session, &v, res)
+}
+
+#[derive(Deserialize)]
+struct PromoteForm {
+    #[serde(default)]
+    csrf: String,
+    env: String,
+}
+
+async fn promote(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Path(v): Path<String>,
+    Form(f): Form<PromoteForm>,
+) -> Response {
+    if !csrf_ok(&session, &f.csrf) {
+        return csrf_refused();
+    }
+    let res = s
+        .app
+        .promote(&session.user, jiff::Timestamp::now(), &v, &f.env, None)
+        .await
+        .map(|o| format!("{} entered {}", o.release.version, f.env));
+    after_action(&s, &session, &v, res)
+}
+
+#[derive(Deserialize)]
+struct RollbackForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    to: String,
+}
+
+async fn rollback(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Path(env): Path<String>,
+    Form(f): Form<RollbackForm>,
+) -> Response {
+    if !csrf_ok(&session, &f.csrf) {
+        return csrf_refused();
+    }
+    let to = Some(f.to.trim()).filter(|t| !t.is_empty());
+    match s
+        .app
+        .rollback(&session.user, jiff::Timestamp::now(), &env, to)
+        .await
+    {
+        Ok(o) => Redirect::to(&format!(
+            "/board?ok={}",
+            urlencode(&format!(
+                "{env} rolled back from {} to {}",
+                o.release.version, o.to
+            ))
+        ))
+        .into_response(),
+        Err(e) => error_page(&s, &session, e, "/board"),
+    }
+}
+
+async fn calendar(State(s): State<Shared>, SignedIn(session): SignedIn) -> Response {
+    let days = 28;
+    let entries: Vec<Value> = sluice_core::calendar::entries(&s.app.process, jiff::Timestamp::now(), days)
+        .into_iter()
+        .map(|e| {
+            let same_day = e.start.date() == e.end.date();
+            context! {
+                kind => format!("{:?}", e.kind).to_lowercase(),
+                day => e.start.strftime("%a %Y-%m-%d").to_string(),
+                from => e.start.strftime("%H:%M").to_string(),
+                to => if same_day { e.end.strftime("%H:%M").to_string() } else { e.end.strftime("%a %Y-%m-%d %H:%M").to_string() },
+                title => e.title,
+            }
+        })
+        .collect();
+    let ctx = context! { ..base(&s, Some(&session), "calendar", "Calendar"), ..context! {
+        entries => entries, days => days, tz => s.app.process.cadence.timezone_name.clone(),
+    }};
+    page(&s, StatusCode::OK, "calendar.html", ctx)
+}
+
+/// The iCalendar feed. It holds only what the process file says about time
+/// (cadence, windows, freezes), so calendar apps may subscribe without a token.
+async fn calendar_ics(State(s): State<Shared>) -> Response {
+    let body = sluice_core::calendar::ics(&s.app.process, jiff::Timestamp::now(), 400);
+    (
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "inline; filename=\"sluice.ics\"",
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn audit(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let before: i64 = get("before").and_then(|b| b.parse().ok()).unwrap_or(0);
+    let events = match s
+        .app
+        .store
+        .events_newest(
+            get("subject").as_deref(),
+            get("kind").as_deref(),
+            before,
+            100,
+        )
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => return error_page(&s, &session, e.into(), "/audit"),
+    };
+    // The chain is checked incrementally: each view verifies only the events
+    // added since the last one; "verify the whole chain" starts over.
+    let chain = {
+        let mut cached = s.ui.chain.lock().await;
+        let start = match (&*cached, get("full").is_some()) {
+            (Some((v, Ok(_))), false) => v.clone(),
+            _ => Verifier::default(),
+        };
+        let full = start.last_seq() == 0;
+        match s.app.store.verify_chain_from(start).await {
+            Ok((v, res)) => {
+                let res = res.map_err(|b| format!("event {}: {}", b.seq, b.problem));
+                *cached = Some((v, res.clone()));
+                match res {
+                    Ok(n) => context! { ok => true, text => format!(
+                        "Chain intact: {n} events verified{}.",
+                        if full { " from the first" } else { " (new events checked since the last full check)" }
+                    )},
+                    Err(m) => context! { ok => false, text => format!("Chain BROKEN at {m}") },
+                }
+            }
+            Err(e) => context! { ok => false, text => format!("Cannot verify: {e}") },
+        }
+    };
+    let older = events.last().map(|e| e.seq).filter(|s| *s > 1);
+    let rows: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            context! {
+                seq => e.seq, at_ms => e.at_ms, actor => e.actor.clone(), kind => e.kind.clone(),
+                subject => e.subject.clone(), hash => e.hash.clone(),
+                release => semver::Version::parse(&e.subject).is_ok(),
+            }
+        })
+        .collect();
+    let ctx = context! { ..base(&s, Some(&session), "audit", "Audit"), ..context! {
+        events => rows, chain => chain, older => older, kinds => ser(sluice_core::event::KINDS),
+        filter => context! { subject => get("subject"), kind => get("kind") },
+    }};
+    page(&s, StatusCode::OK, "audit.html", ctx)
+}
