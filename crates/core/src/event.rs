@@ -52,4 +52,6 @@ pub const KINDS: &[&str] = &[
     "release.notes_edited",
     "release.scope_overridden",
     "release.tagged",
+    "incident.opened",
+    "incident.resolved",
 ];
