@@ -111,6 +111,12 @@ pub(crate) fn facts(c: &Change, l: &Lookup, e: &sluice_core::event::Event) -> Op
         .map(str::to_string);
     let release = release_of(e).and_then(|v| find_release(c, l, &v));
     let mut severities: Vec<String> = Vec::new();
+    // An incident's own severity counts, then those of its release's patches.
+    if e.kind.starts_with("incident.")
+        && let Some(s) = e.payload.get("severity").and_then(Value::as_str)
+    {
+        severities.push(s.to_string());
+    }
     if e.kind.starts_with("patch.") {
         if let Some(s) = find_patch(c, l, &e.subject).and_then(|p| p.severity.clone()) {
             severities.push(s);

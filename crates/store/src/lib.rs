@@ -11,6 +11,7 @@
 //! - outbox messages are written in the same transaction as the events that
 //!   cause them, and a message id never changes across retries.
 
+mod incidents;
 mod outbox;
 mod read;
 pub mod testing;
@@ -22,9 +23,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Connection, Executor};
 
+pub use incidents::IncidentQuery;
 pub use outbox::{LEASE_MS, OutboxMessage, OutboxRow, OutboxStatus};
 pub use read::{PatchPage, PatchQuery};
-pub use write::Change;
+pub use write::{Change, Delivery};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +48,9 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// This webhook delivery was handled before; nothing was written.
+    #[error("delivery {0} was already handled")]
+    Duplicate(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -61,8 +66,8 @@ pub struct Store {
 
 /// Append-only: add a file per backend and a line here; never edit a shipped one.
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &str, &'static str); 2] = match backend {
-        Backend::Sqlite => [
+    let files: Vec<(i64, &str, &'static str)> = match backend {
+        Backend::Sqlite => vec![
             (
                 1,
                 "init",
@@ -73,8 +78,13 @@ fn migrator(backend: Backend) -> Migrator {
                 "outbox",
                 include_str!("../migrations/sqlite/0002_outbox.sql"),
             ),
+            (
+                4,
+                "incidents",
+                include_str!("../migrations/sqlite/0004_incidents.sql"),
+            ),
         ],
-        Backend::Postgres => [
+        Backend::Postgres => vec![
             (
                 1,
                 "init",
@@ -84,6 +94,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "outbox",
                 include_str!("../migrations/postgres/0002_outbox.sql"),
+            ),
+            (
+                4,
+                "incidents",
+                include_str!("../migrations/postgres/0004_incidents.sql"),
             ),
         ],
     };
