@@ -9,6 +9,7 @@
 mod audit;
 pub mod commit_mode;
 pub mod deliver;
+mod incidents;
 pub mod notes;
 mod outbox;
 mod patches;
@@ -17,6 +18,7 @@ pub mod publish;
 mod releases;
 mod runner;
 pub mod vcs;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 
@@ -27,11 +29,16 @@ use sluice_core::process::{self, Diagnostics, Process};
 use sluice_store::{Store, StoreError};
 
 pub use audit::{AuditReport, AuditVerify};
+pub use incidents::IncidentView;
 pub use patches::{PatchList, PatchView};
 pub use promote::{PromoteOutcome, RollbackOutcome};
 pub use releases::{ChecklistLine, ChecklistView, CutOptions, PlanView, ReleaseView};
 pub use runner::{CommandRun, run_command};
+pub use sluice_store::IncidentQuery;
 pub use sluice_store::{OutboxRow, OutboxStatus, PatchQuery};
+pub use webhooks::{
+    Effect, InboundRequest, MAX_WEBHOOK_BODY, WebhookError, WebhookOutcome, WebhookSource,
+};
 
 /// How a command failed. Each maps to one exit code at the edge.
 #[derive(Debug, thiserror::Error)]

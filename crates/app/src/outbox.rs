@@ -183,7 +183,13 @@ impl App {
     /// the events that cause them.
     pub(crate) async fn commit(&self, mut c: Change) -> sluice_store::Result<Vec<StoredEvent>> {
         self.add_outbox(&mut c).await?;
-        self.store.commit(&c).await
+        let claimed = crate::webhooks::claim_delivery(&mut c);
+        let res = self.store.commit(&c).await;
+        if claimed && res.is_err() {
+            // Nothing was written: the next effect (or the end) records it.
+            crate::webhooks::unclaim_delivery(c.delivery.take());
+        }
+        res
     }
 
     /// Adds the outbox rows of a change, reading the patches and releases its
@@ -221,6 +227,14 @@ impl App {
     /// inside a transaction such as a new patch's.
     pub(crate) fn with_outbox(&self, mut c: Change) -> Change {
         c.outbox = messages(&self.process, &c, &Lookup::default());
+        crate::webhooks::claim_delivery(&mut c);
+        c
+    }
+
+    /// Like [`App::with_outbox`], with patches and releases read beforehand.
+    pub(crate) fn with_outbox_from(&self, mut c: Change, l: &Lookup) -> Change {
+        c.outbox = messages(&self.process, &c, l);
+        crate::webhooks::claim_delivery(&mut c);
         c
     }
 }
