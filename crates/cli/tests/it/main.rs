@@ -10,5 +10,6 @@ mod commit_mode;
 mod concurrency;
 mod flow;
 mod gates;
+mod incidents;
 mod notify;
 mod tamper;
