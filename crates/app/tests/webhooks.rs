@@ -167,7 +167,8 @@ async fn bad_deliveries_leave_no_trace() {
     let body = fixture("github/issues.opened.json");
     let mut wrong = github("issues", "d-1", &body);
     wrong[2].1 = format!("sha256={}", sign("another secret", &body));
-    let cases: Vec<(Vec<(String, String)>, Vec<u8>, u16)> = vec![
+    type Case = (Vec<(String, String)>, Vec<u8>, u16);
+    let cases: Vec<Case> = vec![
         (wrong, body.clone(), 401),
         (
             github("issues", "d-2", &body)[..2].to_vec(),
