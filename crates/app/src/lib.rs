@@ -9,6 +9,7 @@
 mod audit;
 pub mod commit_mode;
 pub mod deliver;
+mod incidents;
 pub mod notes;
 mod outbox;
 mod patches;
@@ -19,6 +20,7 @@ mod runner;
 mod tokens;
 pub mod vcs;
 pub mod views;
+mod webhooks;
 pub mod wire;
 
 use std::path::{Path, PathBuf};
@@ -30,12 +32,18 @@ use sluice_core::process::{self, Diagnostics, Process};
 use sluice_store::{Store, StoreError};
 
 pub use audit::{AuditReport, AuditVerify};
+pub use incidents::IncidentView;
 pub use patches::{PatchList, PatchView};
 pub use promote::{PromoteOutcome, RollbackOutcome};
 pub use releases::{ChecklistLine, ChecklistView, CutOptions, PlanView, ReleaseView};
 pub use runner::{CommandRun, run_command};
-pub use sluice_store::{ApiToken, Claim, OutboxRow, OutboxStatus, PatchQuery, Replay};
+pub use sluice_store::{
+    ApiToken, Claim, IncidentQuery, OutboxRow, OutboxStatus, PatchQuery, Replay,
+};
 pub use tokens::{AuthError, NewToken, TOKEN_PREFIX, token_hash};
+pub use webhooks::{
+    Effect, InboundRequest, MAX_WEBHOOK_BODY, WebhookError, WebhookOutcome, WebhookSource,
+};
 
 /// How a command failed. Each maps to one exit code at the edge.
 #[derive(Debug, thiserror::Error)]

@@ -111,6 +111,12 @@ pub(crate) fn facts(c: &Change, l: &Lookup, e: &sluice_core::event::Event) -> Op
         .map(str::to_string);
     let release = release_of(e).and_then(|v| find_release(c, l, &v));
     let mut severities: Vec<String> = Vec::new();
+    // An incident's own severity counts, then those of its release's patches.
+    if e.kind.starts_with("incident.")
+        && let Some(s) = e.payload.get("severity").and_then(Value::as_str)
+    {
+        severities.push(s.to_string());
+    }
     if e.kind.starts_with("patch.") {
         if let Some(s) = find_patch(c, l, &e.subject).and_then(|p| p.severity.clone()) {
             severities.push(s);
@@ -177,7 +183,13 @@ impl App {
     /// the events that cause them.
     pub(crate) async fn commit(&self, mut c: Change) -> sluice_store::Result<Vec<StoredEvent>> {
         self.add_outbox(&mut c).await?;
-        self.store.commit(&c).await
+        let claimed = crate::webhooks::claim_delivery(&mut c);
+        let res = self.store.commit(&c).await;
+        if claimed && res.is_err() {
+            // Nothing was written: the next effect (or the end) records it.
+            crate::webhooks::unclaim_delivery(c.delivery.take());
+        }
+        res
     }
 
     /// Adds the outbox rows of a change, reading the patches and releases its
@@ -215,6 +227,14 @@ impl App {
     /// inside a transaction such as a new patch's.
     pub(crate) fn with_outbox(&self, mut c: Change) -> Change {
         c.outbox = messages(&self.process, &c, &Lookup::default());
+        crate::webhooks::claim_delivery(&mut c);
+        c
+    }
+
+    /// Like [`App::with_outbox`], with patches and releases read beforehand.
+    pub(crate) fn with_outbox_from(&self, mut c: Change, l: &Lookup) -> Change {
+        c.outbox = messages(&self.process, &c, l);
+        crate::webhooks::claim_delivery(&mut c);
         c
     }
 }

@@ -244,6 +244,40 @@ pub struct Flush {
     pub max: Option<usize>,
 }
 
+/// `POST /incidents`: open an incident by hand.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenIncident {
+    pub env: String,
+    pub title: String,
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// `POST /incidents/{id}/resolve`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveIncident {
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// `GET /incidents` query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentFilter {
+    #[serde(default)]
+    pub open: bool,
+    #[serde(default)]
+    pub env: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
 /// `GET /process`: the process file the server enforces.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProcessFile {

@@ -674,4 +674,63 @@ impl Backend {
             }
         }
     }
+
+    pub async fn open_incident(
+        &self,
+        a: &str,
+        now: Timestamp,
+        i: sluice_core::decide::IncidentInput,
+    ) -> Result<sluice_core::model::Incident> {
+        both!(self, |app| app.open_incident(a, now, i.clone()), |r| {
+            let b = wire::OpenIncident {
+                env: i.env.clone(),
+                title: i.title.clone(),
+                service: i.service.clone(),
+                severity: i.severity.clone(),
+                url: i.url.clone(),
+            };
+            async move { r.post("/incidents", &b).await }
+        })
+    }
+
+    pub async fn resolve_incident(
+        &self,
+        a: &str,
+        now: Timestamp,
+        id: i64,
+        comment: Option<String>,
+    ) -> Result<sluice_core::model::Incident> {
+        both!(
+            self,
+            |app| app.resolve_incident(a, now, id, comment.clone()),
+            |r| {
+                let b = wire::ResolveIncident {
+                    comment: comment.clone(),
+                };
+                async move { r.post(&format!("/incidents/{id}/resolve"), &b).await }
+            }
+        )
+    }
+
+    pub async fn incidents(
+        &self,
+        q: sluice_app::IncidentQuery,
+    ) -> Result<Vec<sluice_core::model::Incident>> {
+        both!(self, |app| app.incidents(q.clone()), |r| {
+            let path = format!(
+                "/incidents{}",
+                query(&[
+                    ("open", q.open.then(|| "true".to_string())),
+                    ("env", q.env.clone()),
+                    ("limit", Some(q.limit.to_string())),
+                ])
+            );
+            async move { r.get(&path).await }
+        })
+    }
+
+    pub async fn incident(&self, id: i64) -> Result<sluice_app::IncidentView> {
+        both!(self, |app| app.incident(id), |r| r
+            .get(&format!("/incidents/{id}")))
+    }
 }

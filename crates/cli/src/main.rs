@@ -73,6 +73,9 @@ pub enum Command {
     Rollback(cmd::gate::RollbackArgs),
     /// What every environment holds and what waits to enter it.
     Status,
+    /// Open, resolve and list incidents (alerts open them through webhooks).
+    #[command(subcommand)]
+    Incident(cmd::incident::IncidentCmd),
     /// The audit log; `audit verify` recomputes its hash chain.
     Audit(cmd::audit::Args),
     /// Check a release offline from its tag and the evidence attached to it in git.

@@ -54,4 +54,6 @@ pub const KINDS: &[&str] = &[
     "release.tagged",
     "token.created",
     "token.revoked",
+    "incident.opened",
+    "incident.resolved",
 ];

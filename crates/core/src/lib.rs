@@ -9,6 +9,7 @@ pub mod changelog;
 pub mod commits;
 pub mod decide;
 pub mod event;
+pub mod inbound;
 pub mod model;
 pub mod notify;
 pub mod process;

@@ -389,3 +389,43 @@ pub struct EnvState {
     pub release: Option<String>,
     pub since: Option<Timestamp>,
 }
+
+/// Something wrong in an environment, opened by an alert or by hand, on the
+/// release deployed there at the time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: i64,
+    pub env: String,
+    /// The service the alert names, when it names one.
+    pub service: Option<String>,
+    /// The release deployed in `env` when the incident opened.
+    pub release: Option<String>,
+    pub title: String,
+    /// A severity of the process, when the alert or the reporter gave one.
+    pub severity: Option<String>,
+    /// `manual`, or the webhook source: `alertmanager`, `grafana`, `sentry`.
+    pub source: String,
+    /// The alert's identity at its source; one open incident per fingerprint.
+    pub fingerprint: Option<String>,
+    pub url: Option<String>,
+    pub opened_by: String,
+    pub opened_at: Timestamp,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<Timestamp>,
+    pub comment: Option<String>,
+}
+
+impl Incident {
+    pub fn is_open(&self) -> bool {
+        self.resolved_at.is_none()
+    }
+    /// The subject of its events: `incident-3`.
+    pub fn subject(&self) -> String {
+        incident_subject(self.id)
+    }
+}
+
+/// The event subject of incident `id`.
+pub fn incident_subject(id: i64) -> String {
+    format!("incident-{id}")
+}

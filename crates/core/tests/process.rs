@@ -177,3 +177,45 @@ proptest! {
 fn events_are_listed() {
     assert!(process::EVENTS.contains(&"release.rolled_back"));
 }
+
+#[test]
+fn webhooks_section_loads_and_shows() {
+    let text = format!(
+        "{DEFAULT_PROCESS}\n{}",
+        r#"
+[webhooks.github]
+secret = "${GITHUB_WEBHOOK_SECRET}"
+labels = ["bug"]
+severity_labels = { "sev:critical" = "critical" }
+kind_labels = { "security" = "security" }
+workflows = { "CI" = { suite = "integration", env = "dev" } }
+
+[webhooks.alertmanager]
+token = "${ALERTMANAGER_WEBHOOK_TOKEN}"
+env = "prod"
+"#
+    );
+    let p = match load("sluice.toml", &text) {
+        Ok(p) => p,
+        Err(d) => panic!("{d}"),
+    };
+    let gh = p.webhooks.github.as_ref().unwrap();
+    assert_eq!(gh.workflow("CI").unwrap().suite, "integration");
+    assert!(gh.workflow("Other").is_none());
+    let am = p.webhooks.alertmanager.as_ref().unwrap();
+    assert_eq!(
+        (
+            am.env_label.as_str(),
+            am.service_label.as_str(),
+            am.env.as_deref()
+        ),
+        ("environment", "service", Some("prod"))
+    );
+    let doc = render(&p, DocFormat::Markdown);
+    assert!(doc.contains("## Inbound webhooks"), "{doc}");
+    assert!(doc.contains("`sev:critical` → critical"), "{doc}");
+    assert!(
+        doc.contains("workflow `CI` reports suite integration in dev"),
+        "{doc}"
+    );
+}

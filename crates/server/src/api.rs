@@ -320,6 +320,42 @@ pub fn ops() -> Vec<Op> {
         )
         .body::<wire::Rollback>(),
         op(
+            M::POST,
+            "/incidents",
+            "openIncident",
+            "Open an incident on what an environment holds",
+            "Incident",
+            post(open_incident),
+        )
+        .body::<wire::OpenIncident>()
+        .created(),
+        op(
+            M::GET,
+            "/incidents",
+            "listIncidents",
+            "Incidents, newest first",
+            "Incident[]",
+            get(list_incidents),
+        )
+        .query::<wire::IncidentFilter>(),
+        op(
+            M::GET,
+            "/incidents/{id}",
+            "showIncident",
+            "One incident and its history",
+            "IncidentView",
+            get(show_incident),
+        ),
+        op(
+            M::POST,
+            "/incidents/{id}/resolve",
+            "resolveIncident",
+            "Resolve an incident",
+            "Incident",
+            post(resolve_incident),
+        )
+        .body::<wire::ResolveIncident>(),
+        op(
             M::GET,
             "/audit",
             "audit",
@@ -750,5 +786,70 @@ async fn flush(State(s): State<Shared>, Body(b): Body<wire::Flush>) -> Res<serde
 async fn retry(State(s): State<Shared>, Path(id): Path<String>) -> Res<String> {
     Ok(Json(
         s.app.retry_notification(&id, now()).await?.to_string(),
+    ))
+}
+
+fn incident_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no incident `{id}`; incident ids are numbers"),
+        )
+    })
+}
+
+async fn open_incident(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Body(b): Body<wire::OpenIncident>,
+) -> Result<(StatusCode, Json<sluice_core::model::Incident>), ApiError> {
+    let input = sluice_core::decide::IncidentInput {
+        env: b.env,
+        service: b.service,
+        title: b.title,
+        severity: b.severity,
+        source: "manual".into(),
+        fingerprint: None,
+        url: b.url,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.open_incident(&a, now(), input).await?),
+    ))
+}
+
+async fn list_incidents(
+    State(s): State<Shared>,
+    Query(q): Query<wire::IncidentFilter>,
+) -> Res<Vec<sluice_core::model::Incident>> {
+    Ok(Json(
+        s.app
+            .incidents(sluice_app::IncidentQuery {
+                open: q.open,
+                env: q.env,
+                limit: q.limit.unwrap_or(100),
+            })
+            .await?,
+    ))
+}
+
+async fn show_incident(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+) -> Res<sluice_app::IncidentView> {
+    Ok(Json(s.app.incident(incident_id(&id)?).await?))
+}
+
+async fn resolve_incident(
+    State(s): State<Shared>,
+    Actor(a): Actor,
+    Path(id): Path<String>,
+    Body(b): Body<wire::ResolveIncident>,
+) -> Res<sluice_core::model::Incident> {
+    Ok(Json(
+        s.app
+            .resolve_incident(&a, now(), incident_id(&id)?, b.comment)
+            .await?,
     ))
 }

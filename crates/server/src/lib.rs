@@ -15,6 +15,7 @@ pub mod extract;
 mod layers;
 pub mod openapi;
 pub mod ui;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -86,6 +87,11 @@ pub fn router(server: Shared) -> Router {
         .route("/readyz", get(ready))
         .nest("/api/v1", v1)
         .merge(ui::routes())
+        .route(
+            "/webhooks/{source}",
+            axum::routing::post(webhooks::receive)
+                .layer(DefaultBodyLimit::max(sluice_app::MAX_WEBHOOK_BODY + 1)),
+        )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(layers::log))
         .with_state(server)

@@ -12,6 +12,7 @@
 //!   cause them, and a message id never changes across retries.
 
 mod api;
+mod incidents;
 mod outbox;
 mod read;
 pub mod testing;
@@ -24,9 +25,10 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Connection, Executor};
 
 pub use api::{ApiToken, Claim, Replay};
+pub use incidents::IncidentQuery;
 pub use outbox::{LEASE_MS, OutboxMessage, OutboxRow, OutboxStatus};
 pub use read::{PatchPage, PatchQuery};
-pub use write::Change;
+pub use write::{Change, Delivery};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +50,9 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// This webhook delivery was handled before; nothing was written.
+    #[error("delivery {0} was already handled")]
+    Duplicate(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -63,8 +68,8 @@ pub struct Store {
 
 /// Append-only: add a file per backend and a line here; never edit a shipped one.
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &str, &'static str); 3] = match backend {
-        Backend::Sqlite => [
+    let files: Vec<(i64, &str, &'static str)> = match backend {
+        Backend::Sqlite => vec![
             (
                 1,
                 "init",
@@ -75,9 +80,14 @@ fn migrator(backend: Backend) -> Migrator {
                 "outbox",
                 include_str!("../migrations/sqlite/0002_outbox.sql"),
             ),
+            (
+                4,
+                "incidents",
+                include_str!("../migrations/sqlite/0004_incidents.sql"),
+            ),
             (5, "api", include_str!("../migrations/sqlite/0005_api.sql")),
         ],
-        Backend::Postgres => [
+        Backend::Postgres => vec![
             (
                 1,
                 "init",
@@ -87,6 +97,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "outbox",
                 include_str!("../migrations/postgres/0002_outbox.sql"),
+            ),
+            (
+                4,
+                "incidents",
+                include_str!("../migrations/postgres/0004_incidents.sql"),
             ),
             (
                 5,

@@ -3,7 +3,7 @@
 
 use sluice_core::audit::{self, StoredEvent};
 use sluice_core::event::Event;
-use sluice_core::model::{Deployment, EnvState, Patch, Release};
+use sluice_core::model::{Deployment, EnvState, Incident, Patch, Release};
 
 use crate::outbox::{self, OutboxMessage};
 use crate::{Result, Store, StoreError};
@@ -25,6 +25,20 @@ pub struct Change {
     pub outbox: Vec<OutboxMessage>,
     /// API tokens inserted, or revoked by id.
     pub tokens: Vec<crate::ApiToken>,
+    /// Each with the revision it was read at; `None` inserts a new incident.
+    pub incidents: Vec<(Incident, Option<i64>)>,
+    /// The webhook delivery this change carries out: recorded first, and a
+    /// delivery recorded before makes the whole change a
+    /// [`StoreError::Duplicate`].
+    pub delivery: Option<Delivery>,
+}
+
+/// One inbound webhook delivery, identified by its source and the sender's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub source: String,
+    pub id: String,
+    pub received_ms: i64,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -51,10 +65,27 @@ impl Store {
         &self,
         build: impl FnOnce(i64) -> std::result::Result<Change, E>,
     ) -> Result<std::result::Result<(Change, Vec<StoredEvent>), E>> {
+        self.commit_numbered("SELECT MAX(number) FROM patches", build)
+            .await
+    }
+
+    /// Commits a change that opens a new incident, its id taken like a
+    /// patch number (see [`Store::commit_new_patch`]).
+    pub async fn commit_new_incident<E>(
+        &self,
+        build: impl FnOnce(i64) -> std::result::Result<Change, E>,
+    ) -> Result<std::result::Result<(Change, Vec<StoredEvent>), E>> {
+        self.commit_numbered("SELECT MAX(id) FROM incidents", build)
+            .await
+    }
+
+    async fn commit_numbered<E>(
+        &self,
+        max_sql: &'static str,
+        build: impl FnOnce(i64) -> std::result::Result<Change, E>,
+    ) -> Result<std::result::Result<(Change, Vec<StoredEvent>), E>> {
         let (mut tx, seq, hash) = self.begin_locked().await?;
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(number) FROM patches")
-            .fetch_one(&mut *tx)
-            .await?;
+        let max: Option<i64> = sqlx::query_scalar(max_sql).fetch_one(&mut *tx).await?;
         let change = match build(max.unwrap_or(0) + 1) {
             Ok(c) => c,
             Err(e) => {
@@ -91,6 +122,20 @@ async fn apply(
     mut hash: String,
     change: &Change,
 ) -> Result<Vec<StoredEvent>> {
+    if let Some(d) = &change.delivery {
+        let done = sqlx::query(
+            "INSERT INTO webhook_deliveries (source, delivery, received_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(d.source.clone())
+        .bind(d.id.clone())
+        .bind(d.received_ms)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if done != 1 {
+            return Err(StoreError::Duplicate(format!("{} {}", d.source, d.id)));
+        }
+    }
     for (p, rev) in &change.patches {
         let targets: Vec<String> = p.targets.iter().map(|t| t.to_string()).collect();
         let args = (
@@ -103,12 +148,13 @@ async fn apply(
             p.release.clone(),
             p.deadline.map(ms),
             json(p),
+            p.source.reference.clone(),
         );
         let done = match rev {
             None => {
                 let r = sqlx::query(
-                        "INSERT INTO patches (key, number, status, is_open, severity, kind, owner, targets, release, deadline_ms, reported_ms, rev, data)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12)
+                        "INSERT INTO patches (key, number, status, is_open, severity, kind, owner, targets, release, deadline_ms, reported_ms, rev, data, source_ref)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13)
                          ON CONFLICT DO NOTHING",
                     )
                     .bind(p.key.clone())
@@ -123,6 +169,7 @@ async fn apply(
                     .bind(args.7)
                     .bind(ms(p.reported_at))
                     .bind(args.8)
+                    .bind(args.9.clone())
                     .execute(&mut **tx)
                     .await?;
                 r.rows_affected()
@@ -130,7 +177,7 @@ async fn apply(
             Some(rev) => {
                 let r = sqlx::query(
                         "UPDATE patches SET status = $1, is_open = $2, severity = $3, kind = $4, owner = $5, targets = $6,
-                         release = $7, deadline_ms = $8, data = $9, rev = rev + 1 WHERE key = $10 AND rev = $11",
+                         release = $7, deadline_ms = $8, data = $9, source_ref = $12, rev = rev + 1 WHERE key = $10 AND rev = $11",
                     )
                     .bind(args.0)
                     .bind(args.1)
@@ -143,6 +190,7 @@ async fn apply(
                     .bind(args.8)
                     .bind(p.key.clone())
                     .bind(*rev)
+                    .bind(args.9.clone())
                     .execute(&mut **tx)
                     .await?;
                 r.rows_affected()
@@ -227,6 +275,9 @@ async fn apply(
 
     for t in &change.tokens {
         crate::api::upsert_token(tx, t).await?;
+    }
+    for (i, rev) in &change.incidents {
+        crate::incidents::write(tx, i, *rev).await?;
     }
 
     let mut stored = Vec::with_capacity(change.events.len());

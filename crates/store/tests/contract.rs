@@ -323,6 +323,10 @@ contract!(
     outbox_is_written_with_its_events,
     outbox_lease_retry_dead_revive,
     concurrent_dispatchers_never_share_a_message,
+    incidents_open_list_resolve,
+    one_open_incident_per_alert,
+    repeated_delivery_writes_nothing,
+    patches_are_found_by_source,
 );
 
 fn msg(id: &str, event_index: usize) -> sluice_store::OutboxMessage {
@@ -482,4 +486,185 @@ async fn concurrent_dispatchers_never_share_a_message(db: Db) {
     all.dedup();
     assert_eq!(n, 40, "every message taken");
     assert_eq!(all.len(), 40, "no message taken twice");
+}
+
+fn incident(id: i64, fingerprint: Option<&str>) -> sluice_core::model::Incident {
+    sluice_core::model::Incident {
+        id,
+        env: "prod".into(),
+        service: Some("shop".into()),
+        release: Some("1.4.2".into()),
+        title: format!("incident {id}"),
+        severity: None,
+        source: "alertmanager".into(),
+        fingerprint: fingerprint.map(str::to_string),
+        url: None,
+        opened_by: "webhook:alertmanager".into(),
+        opened_at: ts("2026-11-01T10:00:00Z"),
+        resolved_by: None,
+        resolved_at: None,
+        comment: None,
+    }
+}
+
+fn incident_change(i: sluice_core::model::Incident, rev: Option<i64>) -> Change {
+    Change {
+        actor: i.opened_by.clone(),
+        at_ms: 1_700_000_000_000,
+        events: vec![Event::new(
+            if rev.is_none() {
+                "incident.opened"
+            } else {
+                "incident.resolved"
+            },
+            i.subject(),
+            serde_json::json!({"env": i.env}),
+        )],
+        incidents: vec![(i, rev)],
+        ..Default::default()
+    }
+}
+
+async fn incidents_open_list_resolve(db: Db) {
+    let s = &db.store;
+    let (c, stored) = s
+        .commit_new_incident(|id| Ok::<_, ()>(incident_change(incident(id, Some("fp-1")), None)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.incidents[0].0.id, 1);
+    assert_eq!(stored[0].subject, "incident-1");
+    s.commit_new_incident(|id| Ok::<_, ()>(incident_change(incident(id, None), None)))
+        .await
+        .unwrap()
+        .unwrap();
+    let (i, rev) = s.incident(1).await.unwrap().unwrap();
+    assert_eq!((i.fingerprint.as_deref(), rev), (Some("fp-1"), 1));
+    let found = s.open_incident_for("alertmanager", "fp-1").await.unwrap();
+    assert_eq!(found.map(|(i, _)| i.id), Some(1));
+    let mut done = i.clone();
+    done.resolved_at = Some(ts("2026-11-01T11:00:00Z"));
+    done.resolved_by = Some("dave@example.com".into());
+    s.commit(&incident_change(done.clone(), Some(1)))
+        .await
+        .unwrap();
+    let err = s.commit(&incident_change(done, Some(1))).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert!(
+        s.open_incident_for("alertmanager", "fp-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let all = s.incidents(&Default::default()).await.unwrap();
+    assert_eq!(all.iter().map(|i| i.id).collect::<Vec<_>>(), [2, 1]);
+    let open = s
+        .incidents(&sluice_store::IncidentQuery {
+            open: true,
+            env: Some("prod".into()),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.iter().map(|i| i.id).collect::<Vec<_>>(), [2]);
+    assert!(s.incident(9).await.unwrap().is_none());
+    assert_eq!(s.verify_chain().await.unwrap(), Ok(3));
+}
+
+async fn one_open_incident_per_alert(db: Db) {
+    let s = &db.store;
+    s.commit_new_incident(|id| Ok::<_, ()>(incident_change(incident(id, Some("fp")), None)))
+        .await
+        .unwrap()
+        .unwrap();
+    let err = s
+        .commit_new_incident(|id| Ok::<_, ()>(incident_change(incident(id, Some("fp")), None)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert_eq!(s.incidents(&Default::default()).await.unwrap().len(), 1);
+    assert_eq!(
+        s.events(None, 0, 10).await.unwrap().len(),
+        1,
+        "no event for the refused one"
+    );
+    // Resolved, the same alert may open a new incident.
+    let (mut i, rev) = s.incident(1).await.unwrap().unwrap();
+    i.resolved_at = Some(ts("2026-11-01T11:00:00Z"));
+    s.commit(&incident_change(i, Some(rev))).await.unwrap();
+    s.commit_new_incident(|id| Ok::<_, ()>(incident_change(incident(id, Some("fp")), None)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.incidents(&Default::default()).await.unwrap().len(), 2);
+}
+
+async fn repeated_delivery_writes_nothing(db: Db) {
+    let s = &db.store;
+    let delivery = sluice_store::Delivery {
+        source: "github".into(),
+        id: "72d3162e-cc78-11e3-81ab-4c9367dc0958".into(),
+        received_ms: 1_000,
+    };
+    assert!(!s.delivery_seen("github", &delivery.id).await.unwrap());
+    let mut c = change(
+        patch(1, None, PatchStatus::Reported),
+        None,
+        "patch.reported",
+    );
+    c.delivery = Some(delivery.clone());
+    s.commit(&c).await.unwrap();
+    assert!(s.delivery_seen("github", &delivery.id).await.unwrap());
+    assert!(!s.delivery_seen("gitlab", &delivery.id).await.unwrap());
+    let mut again = change(
+        patch(2, None, PatchStatus::Reported),
+        None,
+        "patch.reported",
+    );
+    again.delivery = Some(delivery);
+    let err = s.commit(&again).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)), "{err}");
+    assert!(s.patch("SHOP-2").await.unwrap().is_none());
+    assert_eq!(s.events(None, 0, 10).await.unwrap().len(), 1);
+    // A delivery with no effect is recorded alone.
+    let alone = Change {
+        delivery: Some(sluice_store::Delivery {
+            source: "github".into(),
+            id: "ping-1".into(),
+            received_ms: 2_000,
+        }),
+        ..Default::default()
+    };
+    s.commit(&alone).await.unwrap();
+    assert!(matches!(
+        s.commit(&alone).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(s.verify_chain().await.unwrap(), Ok(1));
+}
+
+async fn patches_are_found_by_source(db: Db) {
+    let s = &db.store;
+    let url = "https://github.com/Codertocat/Hello-World/issues/1";
+    let mut p = patch(1, None, PatchStatus::Reported);
+    p.source.reference = Some(url.into());
+    s.commit(&change(p.clone(), None, "patch.reported"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.patch_by_source(url).await.unwrap().map(|p| p.key),
+        Some("SHOP-1".into())
+    );
+    assert!(s.patch_by_source("T-1").await.unwrap().is_none());
+    // An update keeps the column in step with the patch.
+    p.source.reference = Some("T-9".into());
+    p.status = PatchStatus::Triaged;
+    s.commit(&change(p, Some(1), "patch.triaged"))
+        .await
+        .unwrap();
+    assert!(s.patch_by_source(url).await.unwrap().is_none());
+    assert_eq!(
+        s.patch_by_source("T-9").await.unwrap().map(|p| p.key),
+        Some("SHOP-1".into())
+    );
 }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod changelog;
 pub mod gate;
+pub mod incident;
 pub mod init;
 pub mod notify;
 pub mod patch;
@@ -51,6 +52,7 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Promote(a) => gate::promote(cli, &app, now, a).await,
         Command::Rollback(a) => gate::rollback(cli, &app, now, a).await,
         Command::Status => gate::status(cli, &app).await,
+        Command::Incident(c) => incident::run(cli, &app, now, c).await,
         Command::Audit(a) => audit::run(cli, &app, a).await,
         Command::Notify(c) => notify::run_db(cli, &app, now, c).await,
         Command::Init(_)

@@ -11,6 +11,7 @@ mod commit_mode;
 mod concurrency;
 mod flow;
 mod gates;
+mod incidents;
 mod notify;
 mod server;
 mod tamper;

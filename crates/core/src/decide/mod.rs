@@ -4,11 +4,13 @@
 //! calls a decider and stores the result in one transaction.
 
 mod gate;
+mod incident;
 mod patch;
 mod promote;
 mod release;
 
 pub use gate::{GateReport, evaluate_gate, next_env};
+pub use incident::*;
 pub use patch::*;
 pub use promote::*;
 pub use release::*;

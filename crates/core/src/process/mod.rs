@@ -11,10 +11,12 @@ mod doc;
 mod duration;
 mod model;
 mod raw;
+mod raw_hooks;
 mod show;
 mod template;
 mod validate;
 mod validate_env;
+mod validate_hooks;
 mod walk;
 mod window;
 

@@ -33,6 +33,77 @@ pub struct Process {
     pub changelog: Changelog,
     /// Release-notes templates that replace the embedded ones.
     pub notes: NoteTemplates,
+    /// Inbound webhooks: which sources may call Sluice and how their payloads map.
+    pub webhooks: Webhooks,
+}
+
+/// The inbound webhook sources; a source that is not configured is refused.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Webhooks {
+    pub github: Option<ForgeHooks>,
+    pub gitlab: Option<ForgeHooks>,
+    pub alertmanager: Option<AlertHooks>,
+    pub grafana: Option<AlertHooks>,
+    pub sentry: Option<AlertHooks>,
+}
+
+impl Webhooks {
+    pub fn is_empty(&self) -> bool {
+        self.github.is_none()
+            && self.gitlab.is_none()
+            && self.alertmanager.is_none()
+            && self.grafana.is_none()
+            && self.sentry.is_none()
+    }
+}
+
+/// GitHub or GitLab: issues become patch reports, merged pull (merge) requests
+/// move patches on, CI runs become test results.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForgeHooks {
+    /// `${VAR}` reference to the signing secret (GitHub) or token (GitLab).
+    pub secret: String,
+    /// Issue labels that make an issue a patch report.
+    pub labels: Vec<String>,
+    /// Issue label -> severity, in file order.
+    pub severity_labels: Vec<(String, String)>,
+    /// Issue label -> kind, in file order.
+    pub kind_labels: Vec<(String, String)>,
+    /// CI workflow (pipeline) name -> the suite and environment its result is for.
+    pub workflows: Vec<WorkflowMap>,
+}
+
+/// One CI workflow whose result is a test run.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkflowMap {
+    /// The workflow (GitHub Actions), check suite app or pipeline name; `*` for any.
+    pub name: String,
+    pub suite: String,
+    pub env: String,
+}
+
+impl ForgeHooks {
+    /// The mapping for a workflow name: an exact match first, then `*`.
+    pub fn workflow(&self, name: &str) -> Option<&WorkflowMap> {
+        self.workflows
+            .iter()
+            .find(|w| w.name == name)
+            .or_else(|| self.workflows.iter().find(|w| w.name == "*"))
+    }
+}
+
+/// Alertmanager, Grafana or Sentry: alerts open and resolve incidents.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertHooks {
+    /// `${VAR}` reference to the bearer token (Alertmanager, Grafana) or the
+    /// client secret that signs deliveries (Sentry).
+    pub secret: String,
+    /// The alert label (Sentry: tag) naming the environment. Default `environment`.
+    pub env_label: String,
+    /// The alert label (Sentry: tag) naming the service. Default `service`.
+    pub service_label: String,
+    /// The environment of alerts that carry no environment label.
+    pub env: Option<String>,
 }
 
 /// Where the changelog lives and how its version links are built.

@@ -7,6 +7,7 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 use super::diag::{Sink, Span};
+use super::raw_hooks;
 use super::walk::{Obj, Sp, as_table};
 
 pub(crate) struct RawProcess {
@@ -25,6 +26,7 @@ pub(crate) struct RawProcess {
     pub notify: Vec<RawNotify>,
     pub changelog: RawChangelog,
     pub notes: RawNotes,
+    pub webhooks: super::raw_hooks::RawWebhooks,
 }
 
 #[derive(Default)]
@@ -185,6 +187,12 @@ pub(crate) const SCHEMA: &[(&str, &[&str])] = &[
     ("[[checklist]]", CHECK_KEYS),
     ("[channels.NAME]", CHANNEL_KEYS),
     ("[[notify]]", NOTIFY_KEYS),
+    ("[webhooks.github]", raw_hooks::GITHUB_KEYS),
+    ("[webhooks.gitlab]", raw_hooks::GITLAB_KEYS),
+    ("webhooks.*.workflows.NAME", raw_hooks::WORKFLOW_KEYS),
+    ("[webhooks.alertmanager]", raw_hooks::ALERT_KEYS),
+    ("[webhooks.grafana]", raw_hooks::ALERT_KEYS),
+    ("[webhooks.sentry]", raw_hooks::SENTRY_KEYS),
 ];
 
 const TOP: &[&str] = &[
@@ -201,6 +209,7 @@ const TOP: &[&str] = &[
     "notify",
     "changelog",
     "notes",
+    "webhooks",
 ];
 
 fn list_or_empty(v: Option<Sp<Vec<Sp<String>>>>) -> Vec<Sp<String>> {
@@ -413,7 +422,12 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         })
         .collect();
 
+    let webhooks = section(s, "webhooks", "[webhooks]")
+        .map(|o| raw_hooks::walk(s, &o))
+        .unwrap_or_default();
+
     RawProcess {
+        webhooks,
         project,
         kinds,
         severities,

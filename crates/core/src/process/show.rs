@@ -573,7 +573,84 @@ pub(crate) fn document(p: &Process) -> Vec<Block> {
         });
     }
 
+    if !p.webhooks.is_empty() {
+        webhooks(p, &mut d);
+    }
+
     d.push(Block::Heading("Cadence".to_string()));
     d.push(Block::Para(cadence_text(p)));
     d
+}
+
+fn pairs(items: &[(String, String)]) -> String {
+    items
+        .iter()
+        .map(|(l, n)| format!("{} → {n}", code(l)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn webhooks(p: &Process, d: &mut Vec<Block>) {
+    let w = &p.webhooks;
+    d.push(Block::Heading("Inbound webhooks".to_string()));
+    d.push(Block::Para(format!(
+        "Each source acts as {} (for example {}): list that name in a role to let it do what the role may.",
+        code("webhook:SOURCE"),
+        code("webhook:github")
+    )));
+    let mut rows = Vec::new();
+    for (name, f) in [("github", &w.github), ("gitlab", &w.gitlab)] {
+        let Some(f) = f else { continue };
+        let mut what = Vec::new();
+        if f.labels.is_empty() {
+            what.push("issues are not reported".to_string());
+        } else {
+            let labels: Vec<String> = f.labels.iter().map(|l| code(l)).collect();
+            what.push(format!(
+                "issues labelled {} become patch reports",
+                labels.join(" or ")
+            ));
+        }
+        if !f.severity_labels.is_empty() {
+            what.push(format!("severity from {}", pairs(&f.severity_labels)));
+        }
+        if !f.kind_labels.is_empty() {
+            what.push(format!("kind from {}", pairs(&f.kind_labels)));
+        }
+        what.push("merged requests naming a patch key move the patch on".to_string());
+        for m in &f.workflows {
+            what.push(format!(
+                "workflow {} reports suite {} in {}",
+                code(&m.name),
+                m.suite,
+                m.env
+            ));
+        }
+        rows.push(vec![name.to_string(), what.join("; ")]);
+    }
+    for (name, a) in [
+        ("alertmanager", &w.alertmanager),
+        ("grafana", &w.grafana),
+        ("sentry", &w.sentry),
+    ] {
+        let Some(a) = a else { continue };
+        let env = match &a.env {
+            Some(e) => format!(
+                "label {} names the environment (else {e})",
+                code(&a.env_label)
+            ),
+            None => format!("label {} names the environment", code(&a.env_label)),
+        };
+        rows.push(vec![
+            name.to_string(),
+            format!(
+                "firing alerts open incidents on the release deployed there, resolved ones resolve them; {env}; label {} names the service",
+                code(&a.service_label)
+            ),
+        ]);
+    }
+    d.push(Block::Table {
+        head: ["source", "what it does"].map(String::from).to_vec(),
+        rows,
+    });
 }

@@ -265,6 +265,14 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
     let checklist = super::validate_env::checklist(s, &names, &raw.checklist);
     let channels = super::validate_env::channels(s, &raw.channels);
     let notify = super::validate_env::notify(s, &names, &raw.notify);
+    let kind_names: Vec<String> = raw
+        .kinds
+        .iter()
+        .flat_map(|(_, l)| l)
+        .map(|k| k.name.v.clone())
+        .collect();
+    let webhooks =
+        super::validate_hooks::webhooks(s, &names, &kind_names, &environments, &raw.webhooks);
     let changelog = Changelog {
         file: text(&raw.changelog.file).unwrap_or_else(|| "CHANGELOG.md".to_string()),
         compare_url: raw.changelog.compare_url.as_ref().and_then(|t| {
@@ -298,6 +306,7 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
         notify,
         changelog,
         notes,
+        webhooks,
     }
 }
 

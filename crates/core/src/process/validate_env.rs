@@ -224,7 +224,7 @@ pub(crate) fn checklist(s: &mut Sink<'_>, names: &Names, raw: &[RawCheck]) -> Ve
 }
 
 /// `${NAME}` with NAME an environment variable name.
-fn is_var_ref(s: &str) -> bool {
+pub(crate) fn is_var_ref(s: &str) -> bool {
     s.strip_prefix("${")
         .and_then(|x| x.strip_suffix('}'))
         .is_some_and(|n| {

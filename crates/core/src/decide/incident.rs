@@ -1,0 +1,127 @@
+//! Incidents: opened by an alert or by hand on the release deployed in an
+//! environment, resolved by the source that opened them or by the role
+//! responsible for monitoring.
+
+use serde_json::json;
+
+use super::{Ctx, Decision, Denied, Unmet, require_step};
+use crate::event::Event;
+use crate::model::Incident;
+use crate::process::Step;
+
+/// What is known when an incident opens.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentInput {
+    pub env: String,
+    pub service: Option<String>,
+    pub title: String,
+    pub severity: Option<String>,
+    /// `manual` or the webhook source.
+    pub source: String,
+    pub fingerprint: Option<String>,
+    pub url: Option<String>,
+}
+
+/// `incident open`: anyone (a person or an alert source) may open one.
+/// `release` is what `env` holds now.
+pub fn open_incident(
+    ctx: &Ctx,
+    id: i64,
+    release: Option<String>,
+    input: IncidentInput,
+) -> Decision<(Incident, Event)> {
+    if ctx.process.environment(&input.env).is_none() {
+        let known: Vec<&str> = ctx
+            .process
+            .environments
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        return Err(Denied::Invalid(format!(
+            "unknown environment `{}`; the process defines: {}",
+            input.env,
+            known.join(", ")
+        )));
+    }
+    let title = input.title.trim();
+    if title.is_empty() {
+        return Err(Denied::Invalid("an incident needs a title".into()));
+    }
+    if let Some(s) = &input.severity
+        && ctx.process.severity(s).is_none()
+    {
+        let known: Vec<&str> = ctx
+            .process
+            .severities
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        return Err(Denied::Invalid(format!(
+            "unknown severity `{s}`; the process defines: {}",
+            known.join(", ")
+        )));
+    }
+    let i = Incident {
+        id,
+        env: input.env,
+        service: input.service,
+        release,
+        title: title.to_string(),
+        severity: input.severity,
+        source: input.source,
+        fingerprint: input.fingerprint,
+        url: input.url,
+        opened_by: ctx.actor.to_string(),
+        opened_at: ctx.now,
+        resolved_by: None,
+        resolved_at: None,
+        comment: None,
+    };
+    let e = Event::new(
+        "incident.opened",
+        i.subject(),
+        json!({
+            "id": i.id, "env": i.env, "release": i.release, "service": i.service,
+            "title": i.title, "severity": i.severity, "source": i.source,
+            "fingerprint": i.fingerprint, "url": i.url,
+        }),
+    );
+    Ok((i, e))
+}
+
+/// `incident resolve`: by whoever opened it (an alert source resolving its own
+/// alert), or by the role responsible for the `monitor` step.
+pub fn resolve_incident(
+    ctx: &Ctx,
+    i: &Incident,
+    comment: Option<String>,
+) -> Decision<(Incident, Event)> {
+    if !i.is_open() {
+        return Err(Denied::one(
+            format!("incident {} is already resolved", i.id),
+            Unmet::new(format!(
+                "an open incident (resolved by {} at {})",
+                i.resolved_by.as_deref().unwrap_or("?"),
+                i.resolved_at.map(|t| t.to_string()).unwrap_or_default()
+            )),
+        ));
+    }
+    if i.opened_by != ctx.actor {
+        require_step(ctx, Step::Monitor, "resolve incidents")?;
+    }
+    let mut n = i.clone();
+    n.resolved_by = Some(ctx.actor.to_string());
+    n.resolved_at = Some(ctx.now);
+    n.comment = comment;
+    let e = Event::new(
+        "incident.resolved",
+        i.subject(),
+        json!({
+            "id": i.id, "env": i.env, "release": i.release, "service": i.service,
+            "title": i.title, "severity": i.severity, "source": i.source,
+            "fingerprint": i.fingerprint, "comment": n.comment,
+            "open_for_ms": ctx.now.as_millisecond() - i.opened_at.as_millisecond(),
+        }),
+    );
+    Ok((n, e))
+}
