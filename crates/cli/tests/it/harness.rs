@@ -216,6 +216,9 @@ pub struct Served {
 impl Served {
     /// Sends SIGTERM and waits for the server to stop; returns its exit code.
     pub fn stop(&mut self) -> Option<i32> {
+        if let Ok(Some(st)) = self.child.try_wait() {
+            return st.code();
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -345,13 +348,21 @@ impl Repo {
 
     /// Starts `sluice serve` on a free loopback port for this repository.
     pub fn serve(&mut self) {
+        self.serve_with(&[]);
+    }
+
+    /// Starts `sluice serve` with extra environment variables (webhook secrets).
+    pub fn serve_with(&mut self, env: &[(&str, &str)]) {
         use std::io::BufRead;
         let log = std::fs::File::create(self.path().join("serve.log")).unwrap();
-        let mut child = self
-            .local_command(
-                None,
-                &["serve", "--bind", "127.0.0.1:0", "--log-format", "json"],
-            )
+        let mut cmd = self.local_command(
+            None,
+            &["serve", "--bind", "127.0.0.1:0", "--log-format", "json"],
+        );
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .stdout(std::process::Stdio::piped())
             .stderr(log)
             .spawn()

@@ -15,3 +15,4 @@ mod incidents;
 mod notify;
 mod server;
 mod tamper;
+mod webhooks;
