@@ -209,7 +209,7 @@ fn offset(o: jiff::tz::Offset) -> String {
     let secs = o.seconds();
     let sign = if secs < 0 { '-' } else { '+' };
     let a = secs.unsigned_abs();
-    if a % 60 != 0 {
+    if !a.is_multiple_of(60) {
         format!("{sign}{:02}{:02}{:02}", a / 3600, a % 3600 / 60, a % 60)
     } else {
         format!("{sign}{:02}{:02}", a / 3600, a % 3600 / 60)

@@ -425,7 +425,7 @@ async fn board(
     let ctx = context! { ..base(&s, Some(&session), "board", "Board"), ..context! {
         board => ser(&b), flash => flash, flash_kind => kind,
     }};
-    if q.get("fragment").is_some() {
+    if q.contains_key("fragment") {
         return page(&s, StatusCode::OK, "board_columns.html", ctx);
     }
     page(&s, StatusCode::OK, "board.html", ctx)
