@@ -300,13 +300,13 @@ pub fn ics(p: &Process, now: Timestamp, horizon_days: i64) -> String {
         ),
         format!("X-WR-TIMEZONE:{tzid}"),
     ];
-    vtimezone(
-        tzid,
-        tz,
-        from.min(first_train_ts(p).unwrap_or(from)),
-        to,
-        &mut lines,
-    );
+    // The rules start a year before the first event, so the observance in
+    // force at every event's start is defined.
+    let rules_from = from
+        .min(first_train_ts(p).unwrap_or(from))
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 400))
+        .unwrap_or(from);
+    vtimezone(tzid, tz, rules_from, to, &mut lines);
 
     if let (Some(day), Some(t)) = (p.cadence.day, p.cadence.time)
         && p.cadence.kind != CadenceKind::OnDemand

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod changelog;
+pub mod demo;
 pub mod gate;
 pub mod incident;
 pub mod init;

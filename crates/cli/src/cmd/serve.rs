@@ -15,6 +15,10 @@ pub struct Args {
     /// Address and port to listen on.
     #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR:PORT")]
     bind: SocketAddr,
+    /// Start on a new demo: a process file, a git repository and a database
+    /// full of patches and releases in a fresh directory; prints sign-in tokens.
+    #[arg(long)]
+    demo: bool,
     /// Log lines as text or JSON (one object per line), on stderr.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormatArg,
@@ -32,6 +36,9 @@ pub async fn run(cli: &Cli, a: &Args) -> Result<(), Failure> {
             "`serve` runs a server; it cannot talk to another one (drop --server / SLUICE_SERVER)",
         ));
     }
+    if a.demo {
+        return demo(a).await;
+    }
     let path = context::process_path(cli)?;
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
@@ -47,6 +54,52 @@ pub async fn run(cli: &Cli, a: &Args) -> Result<(), Failure> {
     let server = Arc::new(Server::new(app, ProcessFile { label, text }));
     let res = sluice_server::serve(server.clone(), a.bind, |addr| {
         println!("sluice serve: listening on http://{addr}");
+    })
+    .await;
+    server.app.store.close().await;
+    res.map_err(|e| Failure::usage(format!("cannot serve on {}: {e}", a.bind)))
+}
+
+async fn demo(a: &Args) -> Result<(), Failure> {
+    use super::demo;
+    let dir = demo::demo_dir();
+    demo::write_repository(&dir)?;
+    let process = sluice_app::load_process(&dir.join("sluice.toml"))
+        .map_err(|e| Failure::usage(format!("the demo process does not load: {e}")))?;
+    let url = sluice_app::default_db_url(&dir)
+        .map_err(|e| Failure::usage(format!("cannot create the demo database: {e}")))?;
+    let mut app = sluice_app::App::open(process, &url, dir.clone()).await?;
+    let now = jiff::Timestamp::now();
+    demo::seed(&mut app, now).await?;
+    let mut tokens = Vec::new();
+    for (user, what) in [
+        (demo::CAROL, "product owner: approves into prod"),
+        (demo::ALICE, "qa: records tests, approves into test"),
+        (demo::BOB, "dev lead and release manager: promotes"),
+        (demo::DAVE, "devops: rolls back; wrote the patches"),
+    ] {
+        let t = app.create_token("demo", now, user, None).await?;
+        tokens.push((user, what, t.secret));
+    }
+    sluice_server::init_logging(match a.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    });
+    let text = std::fs::read_to_string(dir.join("sluice.toml")).unwrap_or_default();
+    let server = Arc::new(Server::new(
+        app,
+        ProcessFile {
+            label: "sluice.toml".into(),
+            text,
+        },
+    ));
+    let res = sluice_server::serve(server.clone(), a.bind, |addr| {
+        println!("sluice serve: listening on http://{addr}");
+        println!("demo repository: {}", dir.display());
+        println!("sign in at http://{addr}/login with one of these tokens:");
+        for (user, what, secret) in &tokens {
+            println!("  {user} ({what}):\n    {secret}");
+        }
     })
     .await;
     server.app.store.close().await;
