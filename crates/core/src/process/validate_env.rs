@@ -224,7 +224,7 @@ pub(crate) fn checklist(s: &mut Sink<'_>, names: &Names, raw: &[RawCheck]) -> Ve
 }
 
 /// `${NAME}` with NAME an environment variable name.
-fn is_var_ref(s: &str) -> bool {
+pub(crate) fn is_var_ref(s: &str) -> bool {
     s.strip_prefix("${")
         .and_then(|x| x.strip_suffix('}'))
         .is_some_and(|n| {
@@ -314,6 +314,7 @@ pub(crate) fn channels(s: &mut Sink<'_>, raw: &[RawChannel]) -> Vec<Channel> {
             email: c.email.iter().map(|x| x.v.clone()).collect(),
             webhook: c.webhook.as_ref().map(|x| x.v.clone()),
             secret: c.secret.as_ref().map(|x| x.v.clone()),
+            rate: super::validate_notify::rate(s, &c.rate),
         });
     }
     out
