@@ -71,7 +71,7 @@ fn preview_shows_who_is_told() {
     let repo = repo();
     let o = preview(&repo, &["release.deployed", "--env", "prod"]);
     assert_eq!(o.code, 0, "{o}");
-    let lines: Vec<&str> = o.stdout.lines().collect();
+    let lines: Vec<&str> = o.stdout.lines().take_while(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 4, "{o}");
     assert!(
         lines[0].contains("rule") && lines[0].contains("address"),
@@ -81,6 +81,17 @@ fn preview_shows_who_is_told() {
     assert!(lines[1].contains("${SLACK_RELEASES}"), "{o}");
     assert!(lines[2].contains("stakeholders@example.com") && lines[2].contains("email"));
     assert!(lines[3].contains("${STAKEHOLDER_HOOK}") && lines[3].contains("webhook"));
+    // Then what each recipient gets.
+    assert!(
+        o.stdout
+            .contains("== email to stakeholders@example.com (stakeholders)"),
+        "{o}"
+    );
+    assert!(o.stdout.contains("Subject: [shop] release "), "{o}");
+    assert!(
+        o.stdout.contains("CloudEvent dev.sluice.release.deployed"),
+        "{o}"
+    );
     assert!(!repo.sqlite_file().exists(), "preview opened a database");
 
     // Role members by email: qa has alice and dave.
@@ -143,6 +154,34 @@ fn preview_json_and_release_types() {
             (1, "stakeholders", "webhook", "${STAKEHOLDER_HOOK}"),
             (3, "role:product_owner", "email", "carol@example.com"),
         ]
+    );
+    // Each recipient's message, rendered from the templates.
+    let slack = d[0]["message"]["slack"].as_str().unwrap();
+    assert!(slack.contains("deployed to prod"), "{slack}");
+    let email = &d[1]["message"];
+    assert!(
+        email["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("[shop] release "),
+        "{email}"
+    );
+    assert!(
+        email["text"]
+            .as_str()
+            .unwrap()
+            .contains("Release type: major"),
+        "{email}"
+    );
+    assert!(
+        email["html"].as_str().unwrap().contains("<table>"),
+        "{email}"
+    );
+    assert!(
+        d[2]["message"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("deployed")
     );
 
     // A minor release in dev: nobody.
@@ -402,7 +441,7 @@ fn outbox_delivers_to_slack_and_signed_webhooks() {
     let r = notify_cmd(&repo, &rx, &["flush", "--json"], None).json();
     assert_eq!(
         r,
-        serde_json::json!({"delivered": 1, "failed": 1, "dead": 1})
+        serde_json::json!({"delivered": 1, "failed": 1, "dead": 1, "deferred": 0})
     );
 
     let slack = rx.requests("/slack");
@@ -437,13 +476,13 @@ fn outbox_delivers_to_slack_and_signed_webhooks() {
     let r = notify_cmd(&repo, &rx, &["flush", "--json"], None).json();
     assert_eq!(
         r,
-        serde_json::json!({"delivered": 0, "failed": 0, "dead": 0})
+        serde_json::json!({"delivered": 0, "failed": 0, "dead": 0, "deferred": 0})
     );
     notify_cmd(&repo, &rx, &["retry", &hook_id], None);
     let r = notify_cmd(&repo, &rx, &["flush", "--json"], None).json();
     assert_eq!(
         r,
-        serde_json::json!({"delivered": 1, "failed": 0, "dead": 0})
+        serde_json::json!({"delivered": 1, "failed": 0, "dead": 0, "deferred": 0})
     );
     let hooks = rx.requests("/hook");
     assert_eq!(hooks.len(), 2, "one failure, one success");
@@ -475,7 +514,7 @@ fn outbox_delivers_to_slack_and_signed_webhooks() {
     let r = notify_cmd(&repo, &rx, &["flush", "--json"], Some(&rx.url("/lost"))).json();
     assert_eq!(
         r,
-        serde_json::json!({"delivered": 1, "failed": 0, "dead": 0})
+        serde_json::json!({"delivered": 1, "failed": 0, "dead": 0, "deferred": 0})
     );
     let lost = rx.requests("/lost");
     assert_eq!(lost.len(), 1);
