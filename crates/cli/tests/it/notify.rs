@@ -613,3 +613,77 @@ fn release_events_are_routed_on_their_facts() {
         assert_eq!(e["kind"].as_str(), Some(kind.as_str()), "{e}");
     }
 }
+
+/// SMTP credentials are read from the environment at send time and appear
+/// nowhere: not in `flush`, `list --json`, `status` or `process show`.
+#[test]
+fn smtp_secrets_never_appear() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let repo = Repo::new(Backend::Sqlite);
+    let smtp = format!(
+        r#"
+[channels]
+mail = {{ email = ["ops@example.com"] }}
+
+[smtp]
+host = "127.0.0.1"
+port = {closed}
+tls = "starttls"
+from = "Sluice <sluice@example.com>"
+username = "${{MAIL_USER}}"
+password = "${{MAIL_PASSWORD}}"
+
+[[notify]]
+on = ["patch.reported"]
+to = ["mail"]
+"#
+    );
+    std::fs::write(
+        repo.path().join("sluice.toml"),
+        Proc::default().render() + &smtp,
+    )
+    .unwrap();
+    repo.json(
+        crate::harness::ALICE,
+        &[
+            "patch",
+            "report",
+            "Checkout total is wrong",
+            "--source",
+            "bug",
+        ],
+    );
+    for args in [
+        &["notify", "flush", "--json"][..],
+        &["notify", "flush"],
+        &["notify", "list", "--json"],
+        &["notify", "list"],
+        &["notify", "status", "--json"],
+        &["process", "show"],
+        &["notify", "preview", "patch.reported", "--json"],
+    ] {
+        let o = repo
+            .command(Some(BOB), args)
+            .env("MAIL_USER", "SECRET-USER-42")
+            .env("MAIL_PASSWORD", "SECRET-PASSWORD-42")
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.status.success(), "{args:?}: {all}");
+        assert!(!all.contains("SECRET-"), "{args:?} shows a secret:\n{all}");
+    }
+    let list = repo.json(BOB, &["notify", "list", "--pending"]);
+    let err = list[0]["last_error"].as_str().unwrap();
+    assert!(
+        err.contains("cannot be reached") || err.contains("SMTP"),
+        "{err}"
+    );
+}
