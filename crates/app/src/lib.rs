@@ -9,7 +9,10 @@
 mod audit;
 pub mod commit_mode;
 pub mod deliver;
+pub mod dispatch;
+mod email;
 mod incidents;
+pub mod messages;
 pub mod notes;
 mod outbox;
 mod patches;
@@ -123,7 +126,14 @@ pub fn load_process(path: &Path) -> std::result::Result<Process, ProcessError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    process::load(&label, &text).map_err(ProcessError::Invalid)
+    let p = process::load(&label, &text).map_err(ProcessError::Invalid)?;
+    // The message templates it names are part of it: unreadable or broken
+    // ones are problems of the file. (The embedded ones are tested.)
+    if messages::names_files(&p) {
+        let root = path.parent().unwrap_or(Path::new("."));
+        messages::Templates::load(&p, root).map_err(ProcessError::Invalid)?;
+    }
+    Ok(p)
 }
 
 /// The process file as committed on the repository's main branch (`main`, else

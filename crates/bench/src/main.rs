@@ -9,7 +9,9 @@
 //! 3. `patch list` over 100,000 seeded patches, through `App::list_patches` and
 //!    through the whole `sluice` binary.
 //!
-//! Usage: `sluice-bench [--quick] [--backend sqlite|postgres|both]`.
+//! 4. with `--notify`, only the notification benchmark (`notify.rs`).
+//!
+//! Usage: `sluice-bench [--quick] [--notify] [--backend sqlite|postgres|both]`.
 //! Only a loopback PostgreSQL is used (`SLUICE_TEST_POSTGRES`, else
 //! postgres://postgres@127.0.0.1:5432/postgres); every database it creates is a
 //! fresh one and is dropped at the end.
@@ -27,6 +29,8 @@ use sluice_core::decide::{self, Ctx, ReportInput, TriageInput};
 use sluice_core::model::{Patch, PatchReview, PatchStatus, Source, SourceKind, Target};
 use sluice_store::{Backend, Store};
 use sqlx::{Connection, Executor};
+
+mod notify;
 
 /// The bench process: four environments, none with a deploy command, every
 /// window always open, one role per step so that every actor below is allowed.
@@ -97,6 +101,8 @@ before = "prod"
 
 struct Config {
     quick: bool,
+    /// Only the notification benchmark.
+    notify: bool,
     backends: Vec<Backend>,
     /// Timed operations per series in the floor comparison.
     floor_ops: usize,
@@ -112,15 +118,19 @@ struct Config {
 impl Config {
     fn parse() -> Result<Config> {
         let mut quick = false;
+        let mut notify = false;
         let mut backend = "both".to_string();
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             match a.as_str() {
                 "--quick" => quick = true,
+                "--notify" => notify = true,
                 "--backend" => backend = args.next().context("--backend needs a value")?,
                 s if s.starts_with("--backend=") => backend = s["--backend=".len()..].to_string(),
                 "-h" | "--help" => {
-                    println!("usage: sluice-bench [--quick] [--backend sqlite|postgres|both]");
+                    println!(
+                        "usage: sluice-bench [--quick] [--notify] [--backend sqlite|postgres|both]"
+                    );
                     std::process::exit(0);
                 }
                 other => bail!("unknown argument `{other}`; see --help"),
@@ -135,6 +145,7 @@ impl Config {
         Ok(if quick {
             Config {
                 quick,
+                notify,
                 backends,
                 floor_ops: 100,
                 floor_batch: 20,
@@ -146,6 +157,7 @@ impl Config {
         } else {
             Config {
                 quick,
+                notify,
                 backends,
                 floor_ops: 2_000,
                 floor_batch: 50,
@@ -1137,6 +1149,16 @@ async fn run(cfg: Config) -> Result<()> {
         Timestamp::now().round(jiff::Unit::Second)?,
         std::env::temp_dir().display()
     );
+
+    if cfg.notify {
+        let mut rs = Vec::new();
+        for b in &cfg.backends {
+            eprintln!("[bench] {}: notifications", name(*b));
+            rs.push(notify::run(&cfg, *b, &root).await?);
+        }
+        notify::print(&rs, &cfg);
+        return Ok(());
+    }
 
     let mut floors = Vec::new();
     for b in &cfg.backends {

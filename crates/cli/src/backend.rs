@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sluice_app::deliver::{FlushReport, OutboxCount};
+use sluice_app::dispatch::{FlushReport, OutboxCount};
 use sluice_app::notes::NotesFormat;
 use sluice_app::wire;
 use sluice_app::{

@@ -447,3 +447,95 @@ fn webhook_secrets_are_var_references() {
     assert!(d.contains("has a secret but no webhook"), "{d}");
     assert!(DEFAULT_PROCESS.contains("#   secret:"));
 }
+
+#[test]
+fn delivery_settings_are_validated_all_at_once() {
+    let p = load("sluice.toml", DEFAULT_PROCESS).unwrap();
+    let smtp = p.smtp.as_ref().expect("the default names a relay");
+    assert_eq!(
+        (smtp.host.as_str(), smtp.port, smtp.tls),
+        (
+            "smtp.example.com",
+            587,
+            sluice_core::process::SmtpTls::Starttls
+        )
+    );
+    assert_eq!(smtp.password.as_deref(), Some("${SMTP_PASSWORD}"));
+    assert_eq!(p.delivery.max_age, jiff::SignedDuration::from_hours(24));
+    // Slack defaults to one a second; other transports are unlimited.
+    let slack = p.rate_for("releases", Transport::Slack).unwrap();
+    assert_eq!((slack.count, slack.per.as_secs()), (1, 1));
+    assert!(p.rate_for("stakeholders", Transport::Email).is_none());
+
+    let text = format!(
+        "{}\n{}",
+        process_text(),
+        r#"
+[channels.pager]
+webhook = "${PAGER}"
+rate = "20/m"
+
+[channels.noisy]
+slack = "${NOISY}"
+rate = "fast"
+
+[smtp]
+host = "mail.example.com"
+tls = "ssl"
+port = 70000
+from = "nobody"
+username = "${SMTP_USER}"
+password = "hunter2"
+
+[delivery]
+max_age = "10s"
+
+[messages]
+subject = ""
+footer = "x.j2"
+
+[messages."release.deploy"]
+text = "a.j2"
+
+[messages."release.failed"]
+html = "../outside.html.j2"
+"#
+    );
+    let d = load("sluice.toml", &text).unwrap_err();
+    let all = d.to_string();
+    for want in [
+        "bad rate `fast`",
+        "unknown SMTP security `ssl`",
+        "did you mean `tls`?",
+        "bad SMTP port 70000",
+        "`nobody` is not a sender address",
+        "secrets must be ${VAR} references: the SMTP password is a credential",
+        "max_age is shorter than a minute",
+        "empty template path",
+        "unknown key `footer` in [messages]",
+        "unknown event `release.deploy` in [messages]",
+        "did you mean `release.deployed`?",
+        "leaves the repository",
+    ] {
+        assert!(all.contains(want), "missing `{want}` in:\n{all}");
+    }
+    assert!(!all.contains("hunter2 "), "the hint never repeats a secret");
+    for x in &d.0 {
+        assert!(x.line > 0 && x.column > 0 && x.hint.is_some(), "{x}");
+    }
+
+    let ok = format!(
+        "{}\n{}",
+        process_text(),
+        "[channels.pager]\nwebhook = \"${PAGER}\"\nrate = \"20/m\"\n\n[smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\nfrom = \"Sluice <s@example.com>\"\n\n[messages.\"release.deployed\"]\nhtml = \"ops/deployed.html.j2\"\n"
+    );
+    let p = load("sluice.toml", &ok).unwrap();
+    let r = p.rate_for("pager", Transport::Webhook).unwrap();
+    assert_eq!((r.count, r.per.as_secs()), (20, 60));
+    assert_eq!(p.smtp.as_ref().unwrap().port, 25, "port follows tls");
+    let (ev, set) = &p.messages.events[0];
+    assert_eq!(ev, "release.deployed");
+    let html = set.html.as_ref().unwrap();
+    assert_eq!(html.path, "ops/deployed.html.j2");
+    assert!(html.at.line > 1 && html.at.source_line.contains("deployed.html.j2"));
+}

@@ -188,6 +188,27 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Holds a pending message back until `at_ms` (a rate limit's slot),
+    /// without counting an attempt.
+    pub async fn defer(&self, id: &str, at_ms: i64) -> Result<bool> {
+        let r =
+            sqlx::query("UPDATE outbox SET next_at_ms = $1 WHERE id = $2 AND status = 'pending'")
+                .bind(at_ms)
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// When the next pending message is due, if any.
+    pub async fn next_due_ms(&self) -> Result<Option<i64>> {
+        let r: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(next_at_ms) FROM outbox WHERE status = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(r)
+    }
+
     /// Messages, newest first, optionally of one status.
     pub async fn outbox(
         &self,

@@ -1,12 +1,15 @@
-//! `notify preview`: who the stakeholder matrix tells about an event. Needs
-//! only the process file; nothing is sent and secrets stay `${VAR}` references.
+//! `notify preview`: who the stakeholder matrix tells about an event and
+//! what each recipient gets, rendered through the templates with example
+//! values. Needs only the process file; nothing is sent and secrets stay
+//! `${VAR}` references.
 //! `notify flush|list|status|retry`: the outbox in the database.
 
 use sluice_app::OutboxStatus;
 use sluice_app::ProcessError;
+use sluice_app::messages::{Templates, sample_context};
+use sluice_core::notify::{self, Facts, Transport};
 
 use crate::backend::Backend;
-use sluice_core::notify::{self, Facts};
 use sluice_core::process::{self, Bump};
 
 use crate::Cli;
@@ -15,7 +18,7 @@ use crate::output::{self, Failure};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum NotifyCmd {
-    /// Show who would receive what for an event, without sending anything.
+    /// Show who would receive what for an event, rendered, without sending anything.
     Preview {
         /// The event, e.g. release.deployed or patch.reported.
         event: String,
@@ -87,8 +90,8 @@ pub async fn run_db(
                 output::json(&r);
             } else {
                 output::ok(&format!(
-                    "{} delivered, {} failed (will be retried), {} dead",
-                    r.delivered, r.failed, r.dead
+                    "{} delivered, {} failed (will be retried), {} dead, {} waiting for their channel's rate limit",
+                    r.delivered, r.failed, r.dead, r.deferred
                 ));
             }
         }
@@ -222,13 +225,48 @@ pub fn run(cli: &Cli, c: &NotifyCmd) -> Result<(), Failure> {
         release_type: release_type.map(Bump::from),
     };
     let deliveries = notify::route(&p, &facts);
+    let root = path.parent().unwrap_or(std::path::Path::new("."));
+    let templates = Templates::load(&p, root)
+        .map_err(|d| Failure::usage(d.to_string().trim_end().to_string()))?;
+    let release_type = facts.release_type.map(|b| b.to_string());
+    let mut rendered = Vec::new();
+    for d in &deliveries {
+        let ctx = sample_context(
+            &p,
+            event,
+            env.as_deref(),
+            severities,
+            release_type.as_deref(),
+            &d.channel,
+        );
+        rendered.push(
+            templates
+                .render(&ctx)
+                .map_err(|e| Failure::usage(e.to_string()))?,
+        );
+    }
     if cli.json {
+        let with: Vec<serde_json::Value> = deliveries
+            .iter()
+            .zip(&rendered)
+            .map(|(d, r)| {
+                let mut v = serde_json::to_value(d).expect("a delivery serializes");
+                v["message"] = match d.transport {
+                    Transport::Slack => serde_json::json!({"text": r.subject, "slack": r.slack}),
+                    Transport::Email => {
+                        serde_json::json!({"subject": r.subject, "text": r.text, "html": r.html})
+                    }
+                    Transport::Webhook => serde_json::json!({"summary": r.subject}),
+                };
+                v
+            })
+            .collect();
         output::json(&serde_json::json!({
             "event": facts.event,
             "env": facts.env,
             "severities": facts.severities,
             "release_type": facts.release_type,
-            "deliveries": deliveries,
+            "deliveries": with,
         }));
         return Ok(());
     }
@@ -246,5 +284,14 @@ pub fn run(cli: &Cli, c: &NotifyCmd) -> Result<(), Failure> {
         ]);
     }
     output::print_table(&t);
+    for (d, r) in deliveries.iter().zip(&rendered) {
+        println!();
+        println!("== {} to {} ({})", d.transport, d.address, d.channel);
+        match d.transport {
+            Transport::Slack => println!("{}", r.slack),
+            Transport::Email => print!("Subject: {}\n\n{}", r.subject, r.text),
+            Transport::Webhook => println!("CloudEvent dev.sluice.{event}, summary: {}", r.subject),
+        }
+    }
     Ok(())
 }

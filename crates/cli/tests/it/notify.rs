@@ -71,7 +71,7 @@ fn preview_shows_who_is_told() {
     let repo = repo();
     let o = preview(&repo, &["release.deployed", "--env", "prod"]);
     assert_eq!(o.code, 0, "{o}");
-    let lines: Vec<&str> = o.stdout.lines().collect();
+    let lines: Vec<&str> = o.stdout.lines().take_while(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 4, "{o}");
     assert!(
         lines[0].contains("rule") && lines[0].contains("address"),
@@ -81,6 +81,17 @@ fn preview_shows_who_is_told() {
     assert!(lines[1].contains("${SLACK_RELEASES}"), "{o}");
     assert!(lines[2].contains("stakeholders@example.com") && lines[2].contains("email"));
     assert!(lines[3].contains("${STAKEHOLDER_HOOK}") && lines[3].contains("webhook"));
+    // Then what each recipient gets.
+    assert!(
+        o.stdout
+            .contains("== email to stakeholders@example.com (stakeholders)"),
+        "{o}"
+    );
+    assert!(o.stdout.contains("Subject: [shop] release "), "{o}");
+    assert!(
+        o.stdout.contains("CloudEvent dev.sluice.release.deployed"),
+        "{o}"
+    );
     assert!(!repo.sqlite_file().exists(), "preview opened a database");
 
     // Role members by email: qa has alice and dave.
@@ -143,6 +154,34 @@ fn preview_json_and_release_types() {
             (1, "stakeholders", "webhook", "${STAKEHOLDER_HOOK}"),
             (3, "role:product_owner", "email", "carol@example.com"),
         ]
+    );
+    // Each recipient's message, rendered from the templates.
+    let slack = d[0]["message"]["slack"].as_str().unwrap();
+    assert!(slack.contains("deployed to prod"), "{slack}");
+    let email = &d[1]["message"];
+    assert!(
+        email["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("[shop] release "),
+        "{email}"
+    );
+    assert!(
+        email["text"]
+            .as_str()
+            .unwrap()
+            .contains("Release type: major"),
+        "{email}"
+    );
+    assert!(
+        email["html"].as_str().unwrap().contains("<table>"),
+        "{email}"
+    );
+    assert!(
+        d[2]["message"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("deployed")
     );
 
     // A minor release in dev: nobody.
@@ -402,7 +441,7 @@ fn outbox_delivers_to_slack_and_signed_webhooks() {
     let r = notify_cmd(&repo, &rx, &["flush", "--json"], None).json();
     assert_eq!(
         r,
-        serde_json::json!({"delivered": 1, "failed": 1, "dead": 1})
+        serde_json::json!({"delivered": 1, "failed": 1, "dead": 1, "deferred": 0})
     );
 
     let slack = rx.requests("/slack");
@@ -437,13 +476,13 @@ fn outbox_delivers_to_slack_and_signed_webhooks() {
     let r = notify_cmd(&repo, &rx, &["flush", "--json"], None).json();
     assert_eq!(
         r,
-        serde_json::json!({"delivered": 0, "failed": 0, "dead": 0})
+        serde_json::json!({"delivered": 0, "failed": 0, "dead": 0, "deferred": 0})
     );
     notify_cmd(&repo, &rx, &["retry", &hook_id], None);
     let r = notify_cmd(&repo, &rx, &["flush", "--json"], None).json();
     assert_eq!(
         r,
-        serde_json::json!({"delivered": 1, "failed": 0, "dead": 0})
+        serde_json::json!({"delivered": 1, "failed": 0, "dead": 0, "deferred": 0})
     );
     let hooks = rx.requests("/hook");
     assert_eq!(hooks.len(), 2, "one failure, one success");
@@ -475,7 +514,7 @@ fn outbox_delivers_to_slack_and_signed_webhooks() {
     let r = notify_cmd(&repo, &rx, &["flush", "--json"], Some(&rx.url("/lost"))).json();
     assert_eq!(
         r,
-        serde_json::json!({"delivered": 1, "failed": 0, "dead": 0})
+        serde_json::json!({"delivered": 1, "failed": 0, "dead": 0, "deferred": 0})
     );
     let lost = rx.requests("/lost");
     assert_eq!(lost.len(), 1);
@@ -573,4 +612,78 @@ fn release_events_are_routed_on_their_facts() {
             .unwrap_or_else(|| panic!("no event {seq} in {events}"));
         assert_eq!(e["kind"].as_str(), Some(kind.as_str()), "{e}");
     }
+}
+
+/// SMTP credentials are read from the environment at send time and appear
+/// nowhere: not in `flush`, `list --json`, `status` or `process show`.
+#[test]
+fn smtp_secrets_never_appear() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let repo = Repo::new(Backend::Sqlite);
+    let smtp = format!(
+        r#"
+[channels]
+mail = {{ email = ["ops@example.com"] }}
+
+[smtp]
+host = "127.0.0.1"
+port = {closed}
+tls = "starttls"
+from = "Sluice <sluice@example.com>"
+username = "${{MAIL_USER}}"
+password = "${{MAIL_PASSWORD}}"
+
+[[notify]]
+on = ["patch.reported"]
+to = ["mail"]
+"#
+    );
+    std::fs::write(
+        repo.path().join("sluice.toml"),
+        Proc::default().render() + &smtp,
+    )
+    .unwrap();
+    repo.json(
+        crate::harness::ALICE,
+        &[
+            "patch",
+            "report",
+            "Checkout total is wrong",
+            "--source",
+            "bug",
+        ],
+    );
+    for args in [
+        &["notify", "flush", "--json"][..],
+        &["notify", "flush"],
+        &["notify", "list", "--json"],
+        &["notify", "list"],
+        &["notify", "status", "--json"],
+        &["process", "show"],
+        &["notify", "preview", "patch.reported", "--json"],
+    ] {
+        let o = repo
+            .command(Some(BOB), args)
+            .env("MAIL_USER", "SECRET-USER-42")
+            .env("MAIL_PASSWORD", "SECRET-PASSWORD-42")
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.status.success(), "{args:?}: {all}");
+        assert!(!all.contains("SECRET-"), "{args:?} shows a secret:\n{all}");
+    }
+    let list = repo.json(BOB, &["notify", "list", "--pending"]);
+    let err = list[0]["last_error"].as_str().unwrap();
+    assert!(
+        err.contains("cannot be reached") || err.contains("SMTP"),
+        "{err}"
+    );
 }

@@ -95,6 +95,12 @@ impl<'a> Source<'a> {
     }
 
     pub fn diagnostic(&self, span: Span, message: String, hint: Option<String>) -> Diagnostic {
+        self.position(span).diagnostic(message, hint)
+    }
+
+    /// Where a span is, kept for problems found after loading (a template
+    /// file named here that cannot be read, say).
+    pub fn position(&self, span: Span) -> Position {
         let start = floor_char(self.text, span.start.min(self.text.len()));
         let end = floor_char(self.text, span.end.clamp(start, self.text.len()));
         let line = self.line_of(start);
@@ -106,14 +112,38 @@ impl<'a> Source<'a> {
         let column = self.text[line_start..start].chars().count() + 1;
         // A snippet never runs past its line: a table header, not the whole table.
         let snippet = self.text[start..end.min(line_end)].trim_end_matches('\r');
-        Diagnostic {
+        Position {
             file: self.file.to_string(),
             line,
             column,
-            message,
             snippet: snippet.to_string(),
-            hint,
             source_line: source_line.to_string(),
+        }
+    }
+}
+
+/// A place in a process file, for diagnostics raised after loading by code
+/// that reads what the file names (template files).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub snippet: String,
+    pub source_line: String,
+}
+
+impl Position {
+    /// A problem at this place.
+    pub fn diagnostic(&self, message: impl Into<String>, hint: Option<String>) -> Diagnostic {
+        Diagnostic {
+            file: self.file.clone(),
+            line: self.line,
+            column: self.column,
+            message: message.into(),
+            snippet: self.snippet.clone(),
+            hint,
+            source_line: self.source_line.clone(),
         }
     }
 }

@@ -17,10 +17,11 @@ mod template;
 mod validate;
 mod validate_env;
 mod validate_hooks;
+mod validate_notify;
 mod walk;
 mod window;
 
-pub use diag::{Diagnostic, Diagnostics};
+pub use diag::{Diagnostic, Diagnostics, Position};
 pub use duration::{format_duration, parse_duration};
 pub use model::*;
 pub use validate_env::EVENTS;

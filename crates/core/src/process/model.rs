@@ -35,6 +35,12 @@ pub struct Process {
     pub notes: NoteTemplates,
     /// Inbound webhooks: which sources may call Sluice and how their payloads map.
     pub webhooks: Webhooks,
+    /// The SMTP relay email notifications leave through, if configured.
+    pub smtp: Option<Smtp>,
+    /// How the outbox is delivered.
+    pub delivery: DeliverySettings,
+    /// Notification templates that replace the embedded ones.
+    pub messages: MessageTemplates,
 }
 
 /// The inbound webhook sources; a source that is not configured is refused.
@@ -104,6 +110,109 @@ pub struct AlertHooks {
     pub service_label: String,
     /// The environment of alerts that carry no environment label.
     pub env: Option<String>,
+}
+
+/// How the connection to the SMTP relay is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+    /// No encryption: only for a relay on the same host or network.
+    None,
+}
+
+impl SmtpTls {
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        }
+    }
+}
+
+/// `[smtp]`: the relay email notifications are sent through. Credentials are
+/// `${VAR}` references, resolved only when a message is sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// The sender, `name@example.com` or `Name <name@example.com>`.
+    pub from: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// `[delivery]`: how long the outbox keeps trying.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliverySettings {
+    /// A message not delivered this long after it was written is dead.
+    #[serde(serialize_with = "ser_duration")]
+    pub max_age: SignedDuration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            max_age: SignedDuration::from_hours(24),
+        }
+    }
+}
+
+/// At most `count` messages every `per`, as written (`1/s`, `20/m`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rate {
+    pub text: String,
+    #[serde(skip)]
+    pub count: u32,
+    #[serde(skip)]
+    pub per: SignedDuration,
+}
+
+impl Rate {
+    /// Slack incoming webhooks accept about one message a second.
+    pub fn slack_default() -> Rate {
+        Rate {
+            text: "1/s".to_string(),
+            count: 1,
+            per: SignedDuration::from_secs(1),
+        }
+    }
+}
+
+/// A template file named in the process file, with where it is named (for
+/// the diagnostic when it cannot be read or compiled).
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplateRef {
+    /// Path from the repository root.
+    pub path: String,
+    #[serde(skip)]
+    pub at: super::diag::Position,
+}
+
+/// Notification templates of one scope (every event, or one event).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MessageSet {
+    /// One line: the email subject, the Slack fallback text, the webhook summary.
+    pub subject: Option<TemplateRef>,
+    /// The email's plain-text part.
+    pub text: Option<TemplateRef>,
+    /// The email's HTML part (auto-escaped).
+    pub html: Option<TemplateRef>,
+    /// The Slack message (mrkdwn).
+    pub slack: Option<TemplateRef>,
+}
+
+/// `[messages]`: templates for every event, and per event.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MessageTemplates {
+    pub all: MessageSet,
+    /// Event name -> its templates, in file order.
+    pub events: Vec<(String, MessageSet)>,
 }
 
 /// Where the changelog lives and how its version links are built.
@@ -388,6 +497,9 @@ pub struct Channel {
     pub webhook: Option<String>,
     /// `${VAR}` reference to the Standard Webhooks signing secret of `webhook`.
     pub secret: Option<String>,
+    /// At most this many messages per time to each of the channel's
+    /// destinations; Slack defaults to 1/s, the others are unlimited.
+    pub rate: Option<Rate>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -442,6 +554,17 @@ impl Process {
             .map(|r| r.roles.as_slice())
             .unwrap_or(&[])
     }
+    /// The rate limit of messages to one channel over one transport: the
+    /// channel's `rate`, else one a second for Slack, else none.
+    pub fn rate_for(&self, channel: &str, transport: crate::notify::Transport) -> Option<Rate> {
+        let own = self
+            .channels
+            .iter()
+            .find(|c| c.name == channel)
+            .and_then(|c| c.rate.clone());
+        own.or_else(|| (transport == crate::notify::Transport::Slack).then(Rate::slack_default))
+    }
+
     /// Roles a user holds.
     pub fn roles_of(&self, user: &str) -> Vec<&str> {
         self.roles

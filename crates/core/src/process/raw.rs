@@ -27,6 +27,32 @@ pub(crate) struct RawProcess {
     pub changelog: RawChangelog,
     pub notes: RawNotes,
     pub webhooks: super::raw_hooks::RawWebhooks,
+    pub smtp: Option<RawSmtp>,
+    pub delivery: RawDelivery,
+    /// Templates for every event, then per-event ones (event name as written).
+    pub messages: (RawMessages, Vec<(Sp<String>, RawMessages)>),
+}
+
+pub(crate) struct RawSmtp {
+    pub host: Option<Sp<String>>,
+    pub port: Option<Sp<u32>>,
+    pub tls: Option<Sp<String>>,
+    pub from: Option<Sp<String>>,
+    pub username: Option<Sp<String>>,
+    pub password: Option<Sp<String>>,
+}
+
+#[derive(Default)]
+pub(crate) struct RawDelivery {
+    pub max_age: Option<Sp<String>>,
+}
+
+#[derive(Default)]
+pub(crate) struct RawMessages {
+    pub subject: Option<Sp<String>>,
+    pub text: Option<Sp<String>>,
+    pub html: Option<Sp<String>>,
+    pub slack: Option<Sp<String>>,
 }
 
 #[derive(Default)]
@@ -126,6 +152,7 @@ pub(crate) struct RawChannel {
     pub email: Vec<Sp<String>>,
     pub webhook: Option<Sp<String>>,
     pub secret: Option<Sp<String>>,
+    pub rate: Option<Sp<String>>,
 }
 
 pub(crate) struct RawNotify {
@@ -170,7 +197,10 @@ const ENVIRONMENT_KEYS: &[&str] = &[
 ];
 const FREEZE_KEYS: &[&str] = &["from", "to", "reason"];
 const CHECK_KEYS: &[&str] = &["id", "text", "by", "before"];
-const CHANNEL_KEYS: &[&str] = &["slack", "email", "webhook", "secret"];
+const CHANNEL_KEYS: &[&str] = &["slack", "email", "webhook", "secret", "rate"];
+const SMTP_KEYS: &[&str] = &["host", "port", "tls", "from", "username", "password"];
+const DELIVERY_KEYS: &[&str] = &["max_age"];
+const MESSAGE_KEYS: &[&str] = &["subject", "text", "html", "slack"];
 const NOTIFY_KEYS: &[&str] = &["on", "environments", "severities", "release_types", "to"];
 
 /// Every table of the process file and the keys it accepts.
@@ -193,6 +223,10 @@ pub(crate) const SCHEMA: &[(&str, &[&str])] = &[
     ("[webhooks.alertmanager]", raw_hooks::ALERT_KEYS),
     ("[webhooks.grafana]", raw_hooks::ALERT_KEYS),
     ("[webhooks.sentry]", raw_hooks::SENTRY_KEYS),
+    ("[smtp]", SMTP_KEYS),
+    ("[delivery]", DELIVERY_KEYS),
+    ("[messages]", MESSAGE_KEYS),
+    ("[messages.EVENT]", MESSAGE_KEYS),
 ];
 
 const TOP: &[&str] = &[
@@ -210,6 +244,9 @@ const TOP: &[&str] = &[
     "changelog",
     "notes",
     "webhooks",
+    "smtp",
+    "delivery",
+    "messages",
 ];
 
 fn list_or_empty(v: Option<Sp<Vec<Sp<String>>>>) -> Vec<Sp<String>> {
@@ -383,6 +420,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
                     email: list_or_empty(t.strings(s, "email", "[\"team@example.com\"]")),
                     webhook: t.str(s, "webhook", "\"${RELEASE_WEBHOOK}\""),
                     secret: t.str(s, "secret", "\"${RELEASE_WEBHOOK_SECRET}\""),
+                    rate: t.str(s, "rate", "\"1/s\""),
                     name: Sp::new(name, k.span()),
                 });
             }
@@ -426,8 +464,59 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         .map(|o| raw_hooks::walk(s, &o))
         .unwrap_or_default();
 
+    let smtp = section(s, "smtp", "[smtp]").map(|o| {
+        o.known_keys(s, SMTP_KEYS);
+        RawSmtp {
+            host: o.req_str(s, "host", "\"smtp.example.com\""),
+            port: o.u32(s, "port", "587"),
+            tls: o.str(s, "tls", "\"starttls\""),
+            from: o.req_str(s, "from", "\"Sluice <sluice@example.com>\""),
+            username: o.str(s, "username", "\"${SMTP_USERNAME}\""),
+            password: o.str(s, "password", "\"${SMTP_PASSWORD}\""),
+        }
+    });
+
+    let mut delivery = RawDelivery::default();
+    if let Some(o) = section(s, "delivery", "[delivery]") {
+        o.known_keys(s, DELIVERY_KEYS);
+        delivery.max_age = o.str(s, "max_age", "\"24h\"");
+    }
+
+    let mut messages = (RawMessages::default(), Vec::new());
+    if let Some(o) = section(s, "messages", "[messages]") {
+        for (k, v) in o.entries() {
+            let key: &str = k.get_ref();
+            if MESSAGE_KEYS.contains(&key) {
+                continue;
+            }
+            if v.get_ref().as_table().is_none() {
+                let rest = format!(
+                    "[messages] accepts {} (template paths) and per-event tables such as [messages.\"release.deployed\"]",
+                    super::diag::list(MESSAGE_KEYS)
+                );
+                s.error(
+                    k.span(),
+                    format!("unknown key `{key}` in [messages]"),
+                    Some(super::diag::suggest(key, MESSAGE_KEYS, rest)),
+                );
+                continue;
+            }
+            let ex = "{ text = \"notify/deployed.txt.j2\" }";
+            if let Some(t) = as_table(s, v, format!("[messages.\"{key}\"]"), ex) {
+                t.known_keys(s, MESSAGE_KEYS);
+                messages
+                    .1
+                    .push((Sp::new(key.to_string(), k.span()), message_paths(s, &t)));
+            }
+        }
+        messages.0 = message_paths(s, &o);
+    }
+
     RawProcess {
         webhooks,
+        smtp,
+        delivery,
+        messages,
         project,
         kinds,
         severities,
@@ -441,6 +530,15 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         notify,
         changelog,
         notes,
+    }
+}
+
+fn message_paths(s: &mut Sink<'_>, o: &Obj<'_, '_>) -> RawMessages {
+    RawMessages {
+        subject: o.str(s, "subject", "\"notify/subject.j2\""),
+        text: o.str(s, "text", "\"notify/text.j2\""),
+        html: o.str(s, "html", "\"notify/html.j2\""),
+        slack: o.str(s, "slack", "\"notify/slack.j2\""),
     }
 }
 

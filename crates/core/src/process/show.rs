@@ -350,6 +350,51 @@ fn cadence_text(p: &Process) -> String {
     }
 }
 
+fn delivery_text(p: &Process) -> String {
+    let mut out = match &p.smtp {
+        Some(m) => {
+            let tls = match m.tls {
+                SmtpTls::Starttls => "STARTTLS",
+                SmtpTls::Tls => "implicit TLS",
+                SmtpTls::None => "no encryption",
+            };
+            let login = m
+                .username
+                .as_ref()
+                .map(|u| format!(", logging in as {}", code(u)))
+                .unwrap_or_default();
+            format!(
+                "Email is sent from {} through {}:{} ({tls}{login}).",
+                m.from, m.host, m.port
+            )
+        }
+        None => "No SMTP relay is configured: email is not sent.".to_string(),
+    };
+    out.push_str(&format!(
+        " Failed deliveries are retried with backoff; a message undelivered after {} is dead and can be revived.",
+        format_duration(p.delivery.max_age)
+    ));
+    let mut own: Vec<String> = Vec::new();
+    let sets = std::iter::once(("every event".to_string(), &p.messages.all))
+        .chain(p.messages.events.iter().map(|(e, m)| (e.clone(), m)));
+    for (scope, m) in sets {
+        for (name, t) in [
+            ("subject", &m.subject),
+            ("text", &m.text),
+            ("html", &m.html),
+            ("slack", &m.slack),
+        ] {
+            if let Some(t) = t {
+                own.push(format!("{name} for {scope} from {}", code(&t.path)));
+            }
+        }
+    }
+    if !own.is_empty() {
+        out.push_str(&format!(" Message templates: {}.", own.join("; ")));
+    }
+    out
+}
+
 fn channel_text(c: &Channel) -> String {
     let mut d = Vec::new();
     if let Some(s) = &c.slack {
@@ -360,6 +405,9 @@ fn channel_text(c: &Channel) -> String {
     }
     if let Some(w) = &c.webhook {
         d.push(format!("webhook {}", code(w)));
+    }
+    if let Some(r) = &c.rate {
+        d.push(format!("at most {}", code(&r.text)));
     }
     d.join("; ")
 }
@@ -576,6 +624,7 @@ pub(crate) fn document(p: &Process) -> Vec<Block> {
     if !p.webhooks.is_empty() {
         webhooks(p, &mut d);
     }
+    d.push(Block::Para(delivery_text(p)));
 
     d.push(Block::Heading("Cadence".to_string()));
     d.push(Block::Para(cadence_text(p)));

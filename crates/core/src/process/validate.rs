@@ -292,7 +292,14 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
         slack: text(&raw.notes.slack),
     };
 
+    let smtp = super::validate_notify::smtp(s, &raw.smtp);
+    let delivery = super::validate_notify::delivery(s, &raw.delivery);
+    let messages = super::validate_notify::messages(s, &raw.messages);
+
     Process {
+        smtp,
+        delivery,
+        messages,
         project,
         kinds,
         severities,

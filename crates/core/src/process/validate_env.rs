@@ -314,6 +314,7 @@ pub(crate) fn channels(s: &mut Sink<'_>, raw: &[RawChannel]) -> Vec<Channel> {
             email: c.email.iter().map(|x| x.v.clone()).collect(),
             webhook: c.webhook.as_ref().map(|x| x.v.clone()),
             secret: c.secret.as_ref().map(|x| x.v.clone()),
+            rate: super::validate_notify::rate(s, &c.rate),
         });
     }
     out
