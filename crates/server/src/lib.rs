@@ -33,7 +33,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// What every request can reach.
 pub struct Server {
-    pub app: App,
+    pub app: Arc<App>,
     /// The process file as read at start, for `GET /api/v1/process`.
     pub process_file: ProcessFile,
     pub ui: ui::Ui,
@@ -42,7 +42,7 @@ pub struct Server {
 impl Server {
     pub fn new(app: App, process_file: ProcessFile) -> Server {
         Server {
-            app,
+            app: Arc::new(app),
             process_file,
             ui: ui::Ui::new(),
         }
@@ -124,8 +124,11 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// Serves until SIGTERM or SIGINT, then stops accepting and finishes the
-/// requests in flight. `ready` is told the bound address (port 0 picks one).
+/// Serves until SIGTERM or SIGINT, then stops accepting, finishes the
+/// requests in flight and lets the outbox dispatcher end its pass. `ready` is
+/// told the bound address (port 0 picks one). The dispatcher delivers
+/// notifications while the server runs; several servers on one PostgreSQL
+/// share the work without sending a message twice.
 pub async fn serve(
     server: Shared,
     bind: SocketAddr,
@@ -134,10 +137,40 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut dispatch_stop = stop_rx.clone();
+    let dispatcher = tokio::spawn(sluice_app::dispatch::dispatch_loop(
+        server.app.clone(),
+        async move {
+            let _ = dispatch_stop.wait_for(|s| *s).await;
+        },
+        |pass| match pass {
+            Ok(r) if r.taken() > 0 => tracing::info!(
+                delivered = r.delivered,
+                failed = r.failed,
+                dead = r.dead,
+                deferred = r.deferred,
+                "notifications"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "notification dispatch failed; retrying"),
+        },
+    ));
     ready(addr);
-    axum::serve(listener, router(server))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let mut http_stop = stop_rx;
+    let served = axum::serve(listener, router(server))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+            let _ = http_stop.wait_for(|s| *s).await;
+        })
+        .await;
+    match dispatcher.await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "the notification dispatcher stopped"),
+        Err(e) => tracing::warn!(error = %e, "the notification dispatcher failed"),
+        Ok(Ok(())) => {}
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -687,3 +687,59 @@ to = ["mail"]
         "{err}"
     );
 }
+
+/// `sluice serve` runs the dispatcher: a patch reported through the API is
+/// delivered to Slack and the signed webhook without any `notify flush`.
+#[test]
+fn serve_dispatches_the_outbox() {
+    let rx = Receiver::start(&[]);
+    let mut repo = Repo::new(Backend::Sqlite);
+    std::fs::write(
+        repo.path().join("sluice.toml"),
+        Proc::default().render() + OUTBOX_MATRIX,
+    )
+    .unwrap();
+    let (slack, hook, secret) = (rx.url("/slack"), rx.url("/hook"), whsec());
+    repo.serve_with(&[
+        ("SLACK_URL", slack.as_str()),
+        ("HOOK_URL", hook.as_str()),
+        ("HOOK_SECRET", secret.as_str()),
+    ]);
+    let out = repo
+        .command(
+            Some(crate::harness::ALICE),
+            &[
+                "patch",
+                "report",
+                "Checkout total is wrong",
+                "--ref",
+                "BUG-9",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Bounded wait: the dispatcher polls at least every few seconds.
+    let mut delivered = false;
+    for _ in 0..150 {
+        if !rx.requests("/slack").is_empty() && !rx.requests("/hook").is_empty() {
+            delivered = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let log = std::fs::read_to_string(repo.path().join("serve.log")).unwrap_or_default();
+    assert!(
+        delivered,
+        "nothing delivered by the server's dispatcher:\n{log}"
+    );
+    assert_signed(&rx.requests("/hook")[0]);
+    assert!(
+        !log.contains(&secret) && !log.contains(&hook),
+        "no secret in the log"
+    );
+}
