@@ -6,6 +6,7 @@ mod harness;
 mod http;
 
 mod bad_input;
+mod browser;
 mod cases;
 mod commit_mode;
 mod concurrency;
@@ -15,4 +16,5 @@ mod incidents;
 mod notify;
 mod server;
 mod tamper;
+mod ui;
 mod webhooks;

@@ -1,0 +1,269 @@
+//! The UI in a real headless Chromium (Debian's chromium and chromium-driver):
+//! sign in, read the board, approve as QA, be refused as a developer,
+//! promote, and see the deployment on the board. Screenshots of every page
+//! are kept under the test's target directory.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::harness::{ALICE, BOB, Backend, Repo};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn shots() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
+    std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn sign_in(c: &Client, base: &str, token: &str) {
+    c.goto(&format!("{base}/board")).await.unwrap();
+    // Redirected to the sign-in form; the label names the field.
+    assert!(c.current_url().await.unwrap().path().starts_with("/login"));
+    let field = c.find(Locator::Css("input#token")).await.unwrap();
+    field.send_keys(token).await.unwrap();
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "Pipeline").await;
+}
+
+async fn text(c: &Client) -> String {
+    c.find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits (bounded) until the main content shows `needle`.
+async fn wait_for(c: &Client, needle: &str) -> String {
+    for _ in 0..100 {
+        if let Ok(m) = c.find(Locator::Css("main")).await
+            && let Ok(t) = m.text().await
+            && t.contains(needle)
+        {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never showed {needle:?}:\n{}", text(c).await)
+}
+
+async fn sign_out(c: &Client) {
+    c.find(Locator::Css("form.who button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().path() == "/login" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn journey_in_headless_chromium() {
+    let chromium = std::path::Path::new("/usr/bin/chromium");
+    let driver = std::path::Path::new("/usr/bin/chromedriver");
+    assert!(
+        chromium.exists() && driver.exists(),
+        "the browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run installs them"
+    );
+    let mut repo = Repo::new(Backend::Sqlite);
+    repo.fix("Checkout total is wrong");
+    let v = repo.cut();
+    repo.through_local(&v);
+    repo.through_dev(&v);
+    repo.serve();
+    let base = repo.server.as_ref().unwrap().url.clone();
+    let (qa, dev) = (repo.token(ALICE), repo.token(BOB));
+
+    let port = free_port();
+    let _driver = Driver(
+        Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--no-first-run", "--window-size=1280,1000"],
+            }),
+        );
+        let mut client = None;
+        for _ in 0..100 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => {
+                    client = Some(c);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let c = client.expect("chromedriver answers");
+
+        // QA signs in and reads the board: the release waits in dev on qa.
+        c.goto(&format!("{base}/board")).await.unwrap();
+        shot(&c, "01-sign-in").await;
+        sign_in(&c, &base, &qa).await;
+        let board = wait_for(&c, &v).await;
+        assert!(board.contains("waits on qa"), "{board}");
+        shot(&c, "02-board").await;
+
+        // The release page; QA approves into test.
+        c.find(Locator::LinkText(&v))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&c, "Gates").await;
+        shot(&c, "03-release").await;
+        let env = c.find(Locator::Css("select#a-env")).await.unwrap();
+        env.select_by_value("test").await.unwrap();
+        c.find(Locator::Css("form[action$='/approve'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let page = wait_for(&c, "Approved").await;
+        assert!(
+            page.contains(&format!("Approved {v} for test as qa")),
+            "{page}"
+        );
+        shot(&c, "04-approved").await;
+        sign_out(&c).await;
+
+        // The developer (dev lead) may not approve as qa.
+        sign_in(&c, &base, &dev).await;
+        c.goto(&format!("{base}/releases/{v}")).await.unwrap();
+        wait_for(&c, "Gates").await;
+        c.find(Locator::Css("select#a-env"))
+            .await
+            .unwrap()
+            .select_by_value("test")
+            .await
+            .unwrap();
+        c.find(Locator::Css("input#a-role"))
+            .await
+            .unwrap()
+            .send_keys("qa")
+            .await
+            .unwrap();
+        c.find(Locator::Css("form[action$='/approve'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let refused = wait_for(&c, "Refused").await;
+        assert!(
+            refused.contains(&format!("{BOB} is not a member of `qa`")),
+            "{refused}"
+        );
+        shot(&c, "05-refused").await;
+
+        // The release manager promotes it into test; the board shows it there.
+        c.goto(&format!("{base}/releases/{v}")).await.unwrap();
+        wait_for(&c, "Gates").await;
+        c.find(Locator::Css("select#p-env"))
+            .await
+            .unwrap()
+            .select_by_value("test")
+            .await
+            .unwrap();
+        c.find(Locator::Css("form[action$='/promote'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let page = wait_for(&c, "entered test").await;
+        assert!(
+            page.contains("deploy test"),
+            "the deployment is on the timeline: {page}"
+        );
+        shot(&c, "06-promoted").await;
+        c.goto(&format!("{base}/board")).await.unwrap();
+        wait_for(&c, "Pipeline").await;
+        let col = c
+            .find(Locator::Css("section[aria-labelledby='env-test']"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(col.contains(&v), "the test column holds {v}: {col}");
+        shot(&c, "07-board-after").await;
+
+        // The other pages, for the record.
+        for (path, name, needle) in [
+            ("/patches", "08-patches", "Patch queue"),
+            ("/calendar", "09-calendar", "Calendar"),
+            ("/audit", "10-audit", "Chain intact"),
+        ] {
+            c.goto(&format!("{base}{path}")).await.unwrap();
+            wait_for(&c, needle).await;
+            shot(&c, name).await;
+        }
+        // Keyboard: the skip link is the first thing Tab reaches.
+        let first = c
+            .execute(
+                "return document.querySelector('a.skip').getAttribute('href')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(first, serde_json::json!("#main"));
+        c.close().await.unwrap();
+    });
+}

@@ -1,0 +1,353 @@
+//! The web UI: sign-in, sessions, CSRF and the actions over real HTTP, the
+//! iCalendar feed checked by a real parser (Python's icalendar) across a DST
+//! change, and the whole journey in a real headless Chromium.
+
+use serde_json::Value;
+
+use crate::harness::{ALICE, BOB, Backend, Repo};
+
+/// A client that does not follow redirects, with one cookie jar of our own.
+struct Browser {
+    rt: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: u16,
+    location: String,
+    set_cookie: String,
+    body: String,
+}
+
+impl Browser {
+    fn new(base: &str) -> Browser {
+        let _ = sluice_app::deliver::http_client(); // installs the TLS provider
+        Browser {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_string(),
+            cookie: None,
+        }
+    }
+
+    fn go(&mut self, method: &str, path: &str, form: &[(&str, &str)]) -> Page {
+        let mut req = self.client.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{path}", self.base),
+        );
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        if method == "POST" {
+            let body: Vec<String> = form
+                .iter()
+                .map(|(k, v)| format!("{k}={}", urlencode(v)))
+                .collect();
+            req = req
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.join("&"));
+        }
+        let page = self.rt.block_on(async {
+            let r = req.send().await.unwrap();
+            let h = |n: &str| {
+                r.headers()
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let (status, location, set_cookie) =
+                (r.status().as_u16(), h("location"), h("set-cookie"));
+            Page {
+                status,
+                location,
+                set_cookie,
+                body: r.text().await.unwrap(),
+            }
+        });
+        if let Some(kv) = page.set_cookie.split(';').next()
+            && kv.starts_with("sluice_session=")
+        {
+            self.cookie = Some(kv.to_string());
+        }
+        page
+    }
+
+    /// The CSRF token of the signed-in session, as the pages carry it.
+    fn csrf(&mut self) -> String {
+        let p = self.go("GET", "/board", &[]);
+        let at = p
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token");
+        let rest = &p.body[at + 19..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A repository whose release waits in dev for qa's approval into test.
+fn release_in_dev() -> (Repo, String) {
+    let mut repo = Repo::new(Backend::Sqlite);
+    repo.fix("Checkout total is wrong");
+    let v = repo.cut();
+    repo.through_local(&v);
+    repo.through_dev(&v);
+    repo.serve();
+    (repo, v)
+}
+
+#[test]
+fn sign_in_sessions_csrf_and_actions() {
+    let (repo, v) = release_in_dev();
+    let url = repo.server.as_ref().unwrap().url.clone();
+    let mut b = Browser::new(&url);
+
+    // Not signed in: every page sends you to sign in, and back afterwards.
+    let p = b.go("GET", &format!("/releases/{v}"), &[]);
+    assert_eq!(p.status, 303);
+    assert_eq!(p.location, format!("/login?next=/releases/{v}"));
+    let p = b.go(
+        "POST",
+        "/login",
+        &[("token", "sluice_wrong"), ("next", "/board")],
+    );
+    assert_eq!(p.status, 401);
+    assert!(p.body.contains("not known"), "{}", p.body);
+    // Never redirected off-site after sign-in.
+    let tk = repo.token(ALICE);
+    let p = b.go(
+        "POST",
+        "/login",
+        &[("token", &tk), ("next", "//evil.example.com/")],
+    );
+    assert_eq!((p.status, p.location.as_str()), (303, "/board"));
+    assert!(
+        p.set_cookie.contains("HttpOnly") && p.set_cookie.contains("SameSite=Strict"),
+        "{}",
+        p.set_cookie
+    );
+    assert!(
+        !p.set_cookie.contains(&tk),
+        "the cookie is a session id, not the token"
+    );
+
+    // Reading.
+    for path in [
+        "/board",
+        "/patches",
+        &format!("/releases/{v}"),
+        "/calendar",
+        "/audit",
+    ] {
+        let p = b.go("GET", path, &[]);
+        assert_eq!(p.status, 200, "{path}: {}", p.body);
+        assert!(
+            p.body.contains("<main id=\"main\">") && p.body.contains("lang=\"en\""),
+            "{path}"
+        );
+    }
+    let board = b.go("GET", "/board", &[]).body;
+    assert!(
+        board.contains(&format!("Release {v}")) && board.contains("waits on qa"),
+        "{board}"
+    );
+    let audit = b.go("GET", "/audit", &[]).body;
+    assert!(audit.contains("Chain intact"), "{audit}");
+
+    // An action without the CSRF token is refused and changes nothing.
+    let p = b.go(
+        "POST",
+        &format!("/releases/{v}/approve"),
+        &[("env", "test")],
+    );
+    assert_eq!(p.status, 403);
+    let shown = repo.json(BOB, &["release", "show", &v]);
+    assert!(
+        shown["release"]["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["env"] != "test")
+    );
+
+    // With it, Alice (qa) approves into test through the application layer.
+    let csrf = b.csrf();
+    let p = b.go(
+        "POST",
+        &format!("/releases/{v}/approve"),
+        &[("csrf", &csrf), ("env", "test")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(p.location.contains("ok=Approved"), "{}", p.location);
+    let shown = repo.json(BOB, &["release", "show", &v]);
+    assert!(
+        shown["release"]["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["env"] == "test" && a["approver"] == ALICE)
+    );
+
+    // Alice may not promote: a refusal page naming the rule, status 409.
+    let p = b.go(
+        "POST",
+        &format!("/releases/{v}/promote"),
+        &[("csrf", &csrf), ("env", "test")],
+    );
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.body.contains("may not promote releases"), "{}", p.body);
+
+    // Signing out ends the session; revoking the token ends the others.
+    let p = b.go("POST", "/logout", &[("csrf", &csrf)]);
+    assert_eq!(p.status, 303);
+    assert_eq!(b.go("GET", "/board", &[]).status, 303);
+    let tk_bob = repo.token(BOB);
+    b.go("POST", "/login", &[("token", &tk_bob), ("next", "/board")]);
+    assert_eq!(b.go("GET", "/board", &[]).status, 200);
+    let list = repo
+        .local_command(None, &["token", "list", "--json"])
+        .output()
+        .unwrap();
+    let tokens: Value = serde_json::from_slice(&list.stdout).unwrap();
+    let id = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["user"] == BOB)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        repo.local_command(Some(BOB), &["token", "revoke", &id])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(
+        b.go("GET", "/board", &[]).status,
+        303,
+        "a revoked token's session ends"
+    );
+}
+
+/// The feed, parsed by Python's icalendar and expanded with dateutil across
+/// the DST change: the train stays at 10:00 in Oslo while its UTC offset moves.
+#[test]
+fn calendar_feed_is_valid_icalendar_across_dst() {
+    let mut repo = Repo::new(Backend::Sqlite);
+    let text = std::fs::read_to_string(repo.path().join("sluice.toml"))
+        .unwrap()
+        .replace(
+            "[cadence]\nkind = \"on-demand\"\ntimezone = \"UTC\"",
+            "[cadence]\nkind = \"weekly\"\nday = \"tue\"\ntime = \"10:00\"\ntimezone = \"Europe/Oslo\"",
+        )
+        .replace(
+            "windows = []",
+            "windows = [\"tue,thu 10:00-12:00\"]",
+        )
+        .replace(
+            "freezes = []",
+            "freezes = [{ from = \"2026-12-21\", to = \"2027-01-03\", reason = \"holidays\" }]",
+        );
+    assert!(
+        text.contains("Europe/Oslo") && text.contains("tue,thu"),
+        "the test process changed"
+    );
+    std::fs::write(repo.path().join("sluice.toml"), &text).unwrap();
+    repo.serve();
+    let url = repo.server.as_ref().unwrap().url.clone();
+    let mut b = Browser::new(&url);
+    let p = b.go("GET", "/calendar.ics", &[]);
+    assert_eq!(p.status, 200);
+    let file = repo.path().join("feed.ics");
+    std::fs::write(&file, &p.body).unwrap();
+    for line in p.body.split("\r\n") {
+        assert!(line.len() <= 75, "folded at 75 octets: {line}");
+    }
+
+    let script = r#"
+import json, sys, datetime
+from icalendar import Calendar
+from dateutil.rrule import rrulestr
+cal = Calendar.from_ical(open(sys.argv[1], 'rb').read())
+out = {"timezones": [], "events": []}
+for c in cal.walk():
+    if c.name == "VTIMEZONE":
+        out["timezones"].append(str(c["TZID"]))
+    if c.name == "VEVENT":
+        ev = {"uid": str(c["UID"]), "summary": str(c["SUMMARY"]), "stamp": "DTSTAMP" in c}
+        start = c.decoded("DTSTART")
+        if "RRULE" in c:
+            rule = rrulestr(c["RRULE"].to_ical().decode(), dtstart=start)
+            occ = list(rule.between(start, start + datetime.timedelta(days=400), inc=True))
+            ev["local"] = sorted({o.strftime("%H:%M") for o in occ})
+            ev["offsets"] = sorted({o.utcoffset().total_seconds() / 3600 for o in occ})
+            ev["weekdays"] = sorted({o.strftime("%a") for o in occ})
+            ev["count"] = len(occ)
+        else:
+            ev["all_day"] = isinstance(start, datetime.date) and not isinstance(start, datetime.datetime)
+        out["events"].append(ev)
+print(json.dumps(out))
+"#;
+    let o = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        o.status.success(),
+        "the feed must parse with Python's icalendar (pip install icalendar): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["timezones"], serde_json::json!(["Europe/Oslo"]), "{v}");
+    let events = v["events"].as_array().unwrap();
+    let train = events
+        .iter()
+        .find(|e| e["uid"].as_str().unwrap().starts_with("train@"))
+        .expect("a train");
+    assert_eq!(train["local"], serde_json::json!(["10:00"]), "{train}");
+    assert_eq!(train["weekdays"], serde_json::json!(["Tue"]), "{train}");
+    assert_eq!(
+        train["offsets"],
+        serde_json::json!([1.0, 2.0]),
+        "both sides of a DST change: {train}"
+    );
+    let window = events
+        .iter()
+        .find(|e| e["uid"].as_str().unwrap().starts_with("window-prod"))
+        .expect("a window");
+    assert_eq!(
+        window["weekdays"],
+        serde_json::json!(["Thu", "Tue"]),
+        "{window}"
+    );
+    assert_eq!(window["local"], serde_json::json!(["10:00"]), "{window}");
+    let freeze = events
+        .iter()
+        .find(|e| e["uid"].as_str().unwrap().starts_with("freeze-prod"))
+        .expect("a freeze");
+    assert_eq!(freeze["all_day"], true);
+    assert!(events.iter().all(|e| e["stamp"] == true));
+}
