@@ -88,29 +88,57 @@ fn row(r: &sqlx::any::AnyRow) -> Result<OutboxRow> {
     })
 }
 
-pub(crate) async fn insert(
+/// Inserts a change's messages with as few statements as possible: one
+/// multi-row `INSERT` per [`INSERT_CHUNK`] messages, so a notifying command
+/// costs one round trip more, not one per recipient.
+pub(crate) async fn insert_all(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    m: &OutboxMessage,
-    event_seq: i64,
+    rows: &[(&OutboxMessage, i64)],
     at_ms: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO outbox (id, event_seq, event_kind, channel, transport, address, payload, status, attempts, next_at_ms, created_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9)",
-    )
-    .bind(m.id.clone())
-    .bind(event_seq)
-    .bind(m.event_kind.clone())
-    .bind(m.channel.clone())
-    .bind(m.transport.clone())
-    .bind(m.address.clone())
-    .bind(m.payload.clone())
-    .bind(at_ms)
-    .bind(at_ms)
-    .execute(&mut **tx)
-    .await?;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO outbox (id, event_seq, event_kind, channel, transport, address, payload, status, attempts, next_at_ms, created_ms) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 9;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9
+            ));
+        }
+        // Only placeholders are formatted into the text; every value is bound.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (m, seq) in chunk {
+            q = q
+                .bind(m.id.clone())
+                .bind(*seq)
+                .bind(m.event_kind.clone())
+                .bind(m.channel.clone())
+                .bind(m.transport.clone())
+                .bind(m.address.clone())
+                .bind(m.payload.clone())
+                .bind(at_ms)
+                .bind(at_ms);
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
+
+/// Messages per `INSERT` (9 parameters each, far below either backend's limit).
+const INSERT_CHUNK: usize = 50;
 
 impl Store {
     /// Takes up to `limit` pending messages due at `now_ms`, oldest first, and

@@ -307,6 +307,7 @@ async fn apply(
         hash = ev.hash.clone();
         stored.push(ev);
     }
+    let mut rows = Vec::with_capacity(change.outbox.len());
     for m in &change.outbox {
         let ev = stored.get(m.event_index).ok_or_else(|| {
             StoreError::Corrupt(format!(
@@ -316,8 +317,9 @@ async fn apply(
                 stored.len()
             ))
         })?;
-        outbox::insert(tx, m, ev.seq, change.at_ms).await?;
+        rows.push((m, ev.seq));
     }
+    outbox::insert_all(tx, &rows, change.at_ms).await?;
     sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)
         .bind(hash)
