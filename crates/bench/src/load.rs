@@ -788,3 +788,57 @@ pub async fn run(cfg: LoadConfig) -> Result<()> {
     print(&cfg, &rs);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<LoadConfig> {
+        LoadConfig::parse(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn defaults_are_bounded() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.clients, vec![1, 16, 64]);
+        assert_eq!(c.requests, 400);
+        assert_eq!(c.time_cap, Duration::from_secs(60));
+        assert_eq!(c.backends, vec![Backend::Sqlite, Backend::Postgres]);
+        assert_eq!(c.releases(), 64);
+    }
+
+    #[test]
+    fn options_in_both_spellings() {
+        let c = parse(&[
+            "--backend=postgres",
+            "--clients",
+            "2, 8",
+            "--requests=10",
+            "--time-cap",
+            "5",
+            "--sluice",
+            "/x/sluice",
+        ])
+        .unwrap();
+        assert_eq!(c.backends, vec![Backend::Postgres]);
+        assert_eq!(c.clients, vec![2, 8]);
+        assert_eq!(c.releases(), 8);
+        assert_eq!(c.requests, 10);
+        assert_eq!(c.time_cap, Duration::from_secs(5));
+        assert_eq!(c.sluice.as_deref(), Some(Path::new("/x/sluice")));
+    }
+
+    #[test]
+    fn bad_options_are_refused() {
+        for bad in [
+            &["--clients", "0"][..],
+            &["--clients", "a,b"][..],
+            &["--requests", "0"][..],
+            &["--backend", "mysql"][..],
+            &["--requests"][..],
+            &["--frobnicate"][..],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+}
