@@ -12,6 +12,8 @@
 //! 4. with `--notify`, only the notification benchmark (`notify.rs`).
 //!
 //! Usage: `sluice-bench [--quick] [--notify] [--backend sqlite|postgres|both]`.
+//! `sluice-bench load ...` measures `sluice serve` under concurrent clients
+//! instead (see [`load`]).
 //! Only a loopback PostgreSQL is used (`SLUICE_TEST_POSTGRES`, else
 //! postgres://postgres@127.0.0.1:5432/postgres); every database it creates is a
 //! fresh one and is dropped at the end.
@@ -30,6 +32,7 @@ use sluice_core::model::{Patch, PatchReview, PatchStatus, Source, SourceKind, Ta
 use sluice_store::{Backend, Store};
 use sqlx::{Connection, Executor};
 
+mod load;
 mod notify;
 
 /// The bench process: four environments, none with a deploy command, every
@@ -131,6 +134,7 @@ impl Config {
                     println!(
                         "usage: sluice-bench [--quick] [--notify] [--backend sqlite|postgres|both]"
                     );
+                    println!("       {}", load::USAGE);
                     std::process::exit(0);
                 }
                 other => bail!("unknown argument `{other}`; see --help"),
@@ -1190,6 +1194,16 @@ async fn run(cfg: Config) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("load") {
+        let cfg = match load::LoadConfig::parse(std::env::args().skip(2)) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(2);
+            }
+        };
+        return block_on(load::run(cfg));
+    }
     let cfg = match Config::parse() {
         Ok(c) => c,
         Err(e) => {
@@ -1197,6 +1211,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    block_on(run(cfg))
+}
+
+fn block_on(f: impl Future<Output = Result<()>>) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1207,7 +1225,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match rt.block_on(run(cfg)) {
+    match rt.block_on(f) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
