@@ -34,6 +34,7 @@ use sqlx::{Connection, Executor};
 
 mod load;
 mod notify;
+mod ui;
 
 /// The bench process: four environments, none with a deploy command, every
 /// window always open, one role per step so that every actor below is allowed.
@@ -1194,6 +1195,32 @@ async fn run(cfg: Config) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("ui") {
+        let cfg = match ui::UiConfig::parse(std::env::args().skip(2)) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(2);
+            }
+        };
+        // The server and the client share the process: a worker per core.
+        return match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => match rt.block_on(ui::run(cfg)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(1)
+                }
+            },
+            Err(e) => {
+                eprintln!("error: cannot start: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if std::env::args().nth(1).as_deref() == Some("load") {
         let cfg = match load::LoadConfig::parse(std::env::args().skip(2)) {
             Ok(c) => c,

@@ -245,3 +245,42 @@ fn failed_deploy(backend: Backend) {
     assert_eq!(repo.deploy_log(), ["0.1.0 dev"]);
     repo.ok(BOB, &["audit", "verify"]);
 }
+
+/// However often CI reports, a release keeps the last 20 runs of a suite in an
+/// environment (the latest counts); every run stays in the audit log.
+#[test]
+fn test_history_is_bounded_on_the_release() {
+    let repo = Repo::new(Backend::Sqlite);
+    repo.fix("Checkout total is wrong");
+    let v = repo.cut();
+    repo.ok(crate::harness::BOB, &["promote", &v, "--to", "local"]);
+    for i in 0..24 {
+        let verdict = if i == 23 { "--fail" } else { "--pass" };
+        repo.ok(
+            crate::harness::ALICE,
+            &[
+                "test", "report", &v, "--env", "local", "--suite", "unit", verdict,
+            ],
+        );
+    }
+    let shown = repo.json(crate::harness::BOB, &["release", "show", &v]);
+    let runs = shown["release"]["tests"].as_array().unwrap();
+    assert_eq!(runs.len(), 20, "{shown}");
+    assert_eq!(runs.last().unwrap()["passed"], false, "the latest is kept");
+    let audit = repo.json(crate::harness::BOB, &["audit", "--subject", &v]);
+    let events = audit
+        .as_array()
+        .or_else(|| audit["events"].as_array())
+        .unwrap_or_else(|| panic!("{audit}"));
+    let reported = events
+        .iter()
+        .filter(|e| e["kind"] == "release.test_reported")
+        .count();
+    assert_eq!(reported, 24, "every run is in the audit log");
+    // The failed latest run closes the gate into dev.
+    repo.refused(
+        crate::harness::BOB,
+        &["promote", &v, "--to", "dev"],
+        &["latest result failed"],
+    );
+}

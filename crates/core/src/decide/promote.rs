@@ -28,6 +28,10 @@ fn env<'p>(ctx: &Ctx<'p>, name: &str) -> Decision<(usize, &'p Environment)> {
     })
 }
 
+/// Runs of one suite in one environment a release keeps (the latest counts;
+/// all of them are in the audit log).
+pub const TEST_RUNS_KEPT: usize = 20;
+
 /// Does any patch in the release have a severity that opens the emergency lane?
 pub fn emergency_eligible(ctx: &Ctx, patches: &[&Patch]) -> bool {
     patches.iter().any(|p| {
@@ -428,6 +432,26 @@ pub fn report_test(
         reporter: ctx.actor.into(),
         at: ctx.now,
     });
+    // The release keeps the last runs of each suite in each environment, so
+    // it stays small however often CI reports; every run is in the audit log.
+    let same = |t: &TestRun| t.env == env_name && t.suite == suite;
+    let extra = n
+        .tests
+        .iter()
+        .filter(|t| same(t))
+        .count()
+        .saturating_sub(TEST_RUNS_KEPT);
+    if extra > 0 {
+        let mut drop = extra;
+        n.tests.retain(|t| {
+            if drop > 0 && same(t) {
+                drop -= 1;
+                false
+            } else {
+                true
+            }
+        });
+    }
     n.updated_at = ctx.now;
     let mut events = vec![Event::new(
         "release.test_reported",
