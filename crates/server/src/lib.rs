@@ -156,6 +156,8 @@ pub async fn serve(
             Err(e) => tracing::warn!(error = %e, "notification dispatch failed; retrying"),
         },
     ));
+    let warm = server.clone();
+    tokio::spawn(async move { warm.ui.warm_chain(&warm.app).await });
     ready(addr);
     let mut http_stop = stop_rx;
     let served = axum::serve(listener, router(server))

@@ -100,6 +100,27 @@ impl Ui {
         }
     }
 
+    /// Verifies the whole audit chain once, so the first view of the audit
+    /// page only checks what was added since. Run in the background at start.
+    pub async fn warm_chain(&self, app: &sluice_app::App) {
+        let mut cached = self.chain.lock().await;
+        if cached.is_some() {
+            return;
+        }
+        match app.store.verify_chain_from(Verifier::default()).await {
+            Ok((v, res)) => {
+                if let Err(b) = &res {
+                    tracing::error!(seq = b.seq, problem = %b.problem, "the audit chain is broken");
+                }
+                *cached = Some((
+                    v,
+                    res.map_err(|b| format!("event {}: {}", b.seq, b.problem)),
+                ));
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot verify the audit chain at start"),
+        }
+    }
+
     fn render(&self, name: &str, ctx: Value) -> Result<String, String> {
         self.env
             .get_template(name)
@@ -461,7 +482,7 @@ async fn patches(
         }
     }
     let query = PatchQuery {
-        all: !statuses.is_empty(),
+        all: false,
         statuses,
         kind: get("kind"),
         severity: None,
@@ -521,10 +542,21 @@ async fn release(
         .map(|e| e.name.clone())
         .collect();
     let (flash, kind) = flash(&q);
-    let incidents: Vec<String> = Vec::new();
+    let incidents: Vec<sluice_core::model::Incident> = s
+        .app
+        .incidents(sluice_app::IncidentQuery {
+            open: false,
+            env: None,
+            limit: 500,
+        })
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i.release.as_deref() == Some(v.as_str()))
+        .collect();
     let ctx = context! { ..base(&s, Some(&session), "release", &format!("Release {v}")), ..context! {
         r => ser(&r), envs => envs, envs_reached => !r.release.reached.is_empty(),
-        flash => flash, flash_kind => kind, incidents => incidents,
+        flash => flash, flash_kind => kind, incidents => ser(&incidents),
     }};
     page(&s, StatusCode::OK, "release.html", ctx)
 }

@@ -129,7 +129,14 @@ impl Store {
             filter.push_str(&format!(" AND targets LIKE ${}", binds.len()));
         }
         let open_only = !q.all && q.statuses.is_empty();
-        let rows = if open_only {
+        let closed_only =
+            !q.all && !q.statuses.is_empty() && q.statuses.iter().all(|s| !s.is_open());
+        let rows = if closed_only {
+            // Closed patches have no deadline that matters: newest first, on
+            // the (status, number) index.
+            self.patch_rows(&filter, "", "number DESC", &binds, q.limit, None)
+                .await?
+        } else if open_only {
             // Open patches: earliest deadline first puts the overdue ones first,
             // and both halves follow the (is_open, deadline_ms, number) index.
             let mut rows = self
@@ -295,13 +302,24 @@ impl Store {
         env: Option<&str>,
         release: Option<&str>,
     ) -> Result<Vec<Deployment>> {
-        let rows = sqlx::query(
-            "SELECT id, data FROM deployments WHERE ($1 IS NULL OR env = $1) AND ($2 IS NULL OR release = $2) ORDER BY started_ms, id",
-        )
-        .bind(env.map(str::to_string))
-        .bind(release.map(str::to_string))
-        .fetch_all(&self.pool)
-        .await?;
+        // One statement per filter, each on its index.
+        let q = match (env, release) {
+            (Some(e), Some(r)) => sqlx::query(
+                "SELECT id, data FROM deployments WHERE env = $1 AND release = $2 ORDER BY started_ms, id",
+            )
+            .bind(e.to_string())
+            .bind(r.to_string()),
+            (Some(e), None) => sqlx::query(
+                "SELECT id, data FROM deployments WHERE env = $1 ORDER BY started_ms, id",
+            )
+            .bind(e.to_string()),
+            (None, Some(r)) => sqlx::query(
+                "SELECT id, data FROM deployments WHERE release = $1 ORDER BY started_ms, id",
+            )
+            .bind(r.to_string()),
+            (None, None) => sqlx::query("SELECT id, data FROM deployments ORDER BY started_ms, id"),
+        };
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?))
             .collect()
@@ -332,13 +350,23 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>> {
-        let rows = sqlx::query(
-            "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
-             WHERE ($1 IS NULL OR subject = $1) AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(subject.map(str::to_string))
-        .bind(after)
-        .bind(limit)
+        // One statement per filter, so each can follow its index
+        // (`events_subject` or the primary key) instead of scanning.
+        let rows = match subject {
+            Some(s) => sqlx::query(
+                "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
+                 WHERE subject = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(s.to_string())
+            .bind(after)
+            .bind(limit),
+            None => sqlx::query(
+                "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit),
+        }
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(event).collect()
@@ -384,17 +412,30 @@ impl Store {
         before: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>> {
-        let rows = sqlx::query(
-            "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
-             WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR kind = $2) AND ($3 = 0 OR seq < $3)
-             ORDER BY seq DESC LIMIT $4",
-        )
-        .bind(subject.map(str::to_string))
-        .bind(kind.map(str::to_string))
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let before = if before <= 0 { i64::MAX } else { before };
+        let q = match (subject, kind) {
+            (Some(s), Some(k)) => sqlx::query(
+                "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
+                 WHERE subject = $1 AND kind = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4",
+            )
+            .bind(s.to_string())
+            .bind(k.to_string()),
+            (Some(s), None) => sqlx::query(
+                "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
+                 WHERE subject = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+            )
+            .bind(s.to_string()),
+            (None, Some(k)) => sqlx::query(
+                "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
+                 WHERE kind = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+            )
+            .bind(k.to_string()),
+            (None, None) => sqlx::query(
+                "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
+                 WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
+            ),
+        };
+        let rows = q.bind(before).bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(event).collect()
     }
 }

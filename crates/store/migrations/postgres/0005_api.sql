@@ -24,3 +24,6 @@ CREATE TABLE idempotency (
 -- The board reads candidates and the newest releases without a scan.
 CREATE INDEX releases_status ON releases (status, major, minor, patch);
 CREATE INDEX releases_created ON releases (created_ms);
+-- The audit page filters by event kind; closed patch lists read newest first.
+CREATE INDEX events_kind ON events (kind, seq);
+CREATE INDEX patches_status_number ON patches (status, number);
