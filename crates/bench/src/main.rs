@@ -809,30 +809,11 @@ async fn seed(store: &Store, n: usize) -> Result<usize> {
             if rows == 0 {
                 break;
             }
-            let mut sql = String::from(
-                "INSERT INTO patches (key, number, status, is_open, severity, kind, owner, targets, release, deadline_ms, reported_ms, rev, data) VALUES ",
+            // `rev` (the 12th column) is the constant 1: `data` moves before it.
+            let sql = format!(
+                "INSERT INTO patches (key, number, status, is_open, severity, kind, owner, targets, release, deadline_ms, reported_ms, data, rev) VALUES {}",
+                sluice_store::values_rows(rows, 12, ", 1")
             );
-            for r in 0..rows {
-                let b = r * 12;
-                if r > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${},${},${},${},${},${},${},${},${},${},${},1,${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9,
-                    b + 10,
-                    b + 11,
-                    b + 12
-                ));
-            }
             let patches: Vec<Patch> = (0..rows)
                 .map(|_| {
                     number += 1;

@@ -131,25 +131,10 @@ async fn seed_releases(store: &Store, template: &Release, n: usize, patches: usi
     let mut done = 0;
     while done < n {
         let rows = ROWS.min(n - done);
-        let mut sql = String::from(
-            "INSERT INTO releases (version, major, minor, patch, status, created_ms, rev, data) VALUES ",
+        let sql = format!(
+            "INSERT INTO releases (version, major, minor, patch, status, created_ms, data, rev) VALUES {}",
+            sluice_store::values_rows(rows, 7, ", 1")
         );
-        for r in 0..rows {
-            let b = r * 7;
-            if r > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},1,${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            ));
-        }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for i in done..done + rows {
             let mut r = template.clone();
@@ -198,26 +183,10 @@ async fn seed_events(store: &Store, n: usize) -> Result<()> {
     let mut tx = pool.begin().await?;
     while left > 0 {
         let rows = ROWS.min(left);
-        let mut sql = String::from(
-            "INSERT INTO events (seq, at_ms, actor, kind, subject, payload, prev_hash, hash) VALUES ",
+        let sql = format!(
+            "INSERT INTO events (seq, at_ms, actor, kind, subject, payload, prev_hash, hash) VALUES {}",
+            sluice_store::values_rows(rows, 8, "")
         );
-        for r in 0..rows {
-            let b = r * 8;
-            if r > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
-        }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for _ in 0..rows {
             let k = kinds[(seq % 4) as usize];

@@ -210,6 +210,28 @@ impl Store {
     }
 }
 
+/// The `VALUES` list of a multi-row `INSERT`: `rows` tuples of `cols`
+/// numbered placeholders each (`$1`, `$2`, ... on both backends), each tuple
+/// ending with `tail` (constant SQL such as `, 'pending', 0`, never a value).
+pub fn values_rows(rows: usize, cols: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * cols + c + 1));
+        }
+        sql.push_str(tail);
+        sql.push(')');
+    }
+    sql
+}
+
 /// A database URL with any password replaced, for messages.
 pub fn redact(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://")
@@ -219,4 +241,16 @@ pub fn redact(url: &str) -> String {
         return format!("{scheme}://{user}:***@{host}");
     }
     url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_rows_numbers_every_placeholder_once() {
+        assert_eq!(
+            super::values_rows(2, 3, ", 'pending'"),
+            "($1, $2, $3, 'pending'), ($4, $5, $6, 'pending')"
+        );
+        assert_eq!(super::values_rows(1, 1, ""), "($1)");
+    }
 }

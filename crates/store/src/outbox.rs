@@ -97,27 +97,10 @@ pub(crate) async fn insert_all(
     at_ms: i64,
 ) -> Result<()> {
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut sql = String::from(
-            "INSERT INTO outbox (id, event_seq, event_kind, channel, transport, address, payload, status, attempts, next_at_ms, created_ms) VALUES ",
+        let sql = format!(
+            "INSERT INTO outbox (id, event_seq, event_kind, channel, transport, address, payload, next_at_ms, created_ms, status, attempts) VALUES {}",
+            crate::values_rows(chunk.len(), 9, ", 'pending', 0")
         );
-        for i in 0..chunk.len() {
-            let b = i * 9;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9
-            ));
-        }
         // Only placeholders are formatted into the text; every value is bound.
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (m, seq) in chunk {
