@@ -314,9 +314,16 @@ async fn one_backend(cfg: &UiConfig, backend: Backend, root: &Path) -> Result<Ve
         "/audit".to_string(),
         format!("/audit?subject={}", real[3]),
     ];
+    // The server verifies the whole audit chain once at start, in the
+    // background; wait for that (the audit page waits on it) so it does not
+    // share the cores with the measured pages.
+    http.get(format!("{base}/audit"))
+        .header("cookie", &cookie)
+        .send()
+        .await?
+        .bytes()
+        .await?;
     let mut out = Vec::new();
-    // The first audit view verifies the whole chain once; later views only
-    // the events added since.
     for path in pages {
         let get = || {
             http.get(format!("{base}{path}"))
