@@ -224,6 +224,16 @@ fn sign_in_sessions_csrf_and_actions() {
     let tk_bob = repo.token(BOB);
     b.go("POST", "/login", &[("token", &tk_bob), ("next", "/board")]);
     assert_eq!(b.go("GET", "/board", &[]).status, 200);
+    // The board's rollback form reaches the same rule as `sluice rollback`:
+    // nothing ran in dev before this release, so there is nothing to return to.
+    let csrf = b.csrf();
+    let p = b.go(
+        "POST",
+        "/environments/dev/rollback",
+        &[("csrf", &csrf), ("to", "")],
+    );
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.body.contains("Refused"), "{}", p.body);
     let list = repo
         .local_command(None, &["token", "list", "--json"])
         .output()
