@@ -6,7 +6,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --quiet --manifest-path "$here/Cargo.toml" -p sluice-cli
-sluice="$here/target/debug/sluice"
+sluice="${CARGO_TARGET_DIR:-$here/target}/debug/sluice"
 sluice() { echo "\$ sluice $*" >&2; "$sluice" "$@"; }
 
 work=$(mktemp -d)
