@@ -5,13 +5,13 @@ use sluice_core::audit::{Break, StoredEvent};
 
 use crate::{App, Result};
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct AuditReport {
     pub events: Vec<StoredEvent>,
 }
 
 /// The outcome of `audit verify`.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct AuditVerify {
     pub ok: bool,
     pub checked: u64,

@@ -20,7 +20,9 @@ use crate::messages::Templates;
 use crate::{App, AppError, Result};
 
 /// What one flush did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct FlushReport {
     pub delivered: usize,
     /// Failed this time, to be retried later.
@@ -321,7 +323,7 @@ pub async fn dispatch_loop(
 }
 
 /// Message counts for one status, channel and transport.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct OutboxCount {
     pub status: String,
     pub channel: String,

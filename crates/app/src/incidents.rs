@@ -11,7 +11,7 @@ use crate::outbox::Lookup;
 use crate::{App, AppError, Result};
 
 /// An incident with its history.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct IncidentView {
     pub incident: Incident,
     pub events: Vec<StoredEvent>,

@@ -245,7 +245,7 @@ impl App {
 }
 
 /// What an environment holds and which releases wait to enter it.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct EnvStatus {
     pub env: String,
     pub release: Option<String>,

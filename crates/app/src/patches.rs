@@ -11,7 +11,7 @@ use sluice_store::PatchQuery;
 use crate::{App, Result, not_found_patch};
 
 /// A patch with its history.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PatchView {
     pub patch: Patch,
     pub overdue: bool,
@@ -19,7 +19,7 @@ pub struct PatchView {
 }
 
 /// A page of `patch list`.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PatchList {
     pub patches: Vec<Patch>,
     /// How many matched in all, when known (see `PatchQuery::count`).

@@ -16,13 +16,13 @@ use sluice_store::StoreError;
 use crate::runner::{expand, run_command};
 use crate::{App, AppError, Result};
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PromoteOutcome {
     pub release: Release,
     pub deployment: Deployment,
 }
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RollbackOutcome {
     pub release: Release,
     pub to: String,

@@ -11,7 +11,7 @@ use sluice_core::model::{Deployment, Patch, Release, ReleaseStatus, Target};
 use crate::{App, AppError, Result, not_found_patch, not_found_release};
 
 /// `release plan`: the would-be release and what its first gate still needs.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PlanView {
     pub plan: Plan,
     pub patches: Vec<Patch>,
@@ -35,7 +35,7 @@ pub struct CutOptions {
 }
 
 /// `release show`.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ReleaseView {
     pub release: Release,
     pub patches: Vec<Patch>,
@@ -43,17 +43,18 @@ pub struct ReleaseView {
     pub deployments: Vec<Deployment>,
 }
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ChecklistLine {
     pub id: String,
     pub text: String,
     pub by: Option<String>,
     pub before: String,
     pub done_by: Option<String>,
+    #[schemars(with = "Option<String>")]
     pub done_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ChecklistView {
     pub release: String,
     pub items: Vec<ChecklistLine>,

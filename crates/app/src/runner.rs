@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 /// Captured output is cut to its last this-many bytes.
 pub const MAX_OUTPUT: usize = 64 * 1024;
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CommandRun {
     pub argv: Vec<String>,
     pub outcome: Outcome,

@@ -34,7 +34,7 @@ impl From<GitError> for AppError {
 }
 
 /// What a release would hold in git.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct GitPlan {
     /// The revision the release is cut from, as given or defaulted.
     pub target_ref: String,
@@ -254,7 +254,7 @@ impl GitPlan {
 }
 
 /// The evidence of a release, as attached to its tagged commit.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     pub sluice_evidence: u32,
     pub project: String,
@@ -272,7 +272,7 @@ pub struct Evidence {
     pub scope_override: Option<sluice_core::model::ScopeOverride>,
 }
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct EvidencePatch {
     pub key: String,
     pub kind: String,

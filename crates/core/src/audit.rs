@@ -10,6 +10,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// An event as it is stored: the fields the hash covers, plus the hashes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StoredEvent {
     pub seq: i64,
     /// Milliseconds since the Unix epoch, UTC.
@@ -75,6 +76,7 @@ impl StoredEvent {
 
 /// Why a chain does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Break {
     pub seq: i64,
     pub problem: String,

@@ -56,10 +56,45 @@ impl<'de> Deserialize<'de> for Line {
     }
 }
 
+/// Both are written as text: `main`, or a line `MAJOR.MINOR`.
+#[cfg(feature = "schema")]
+mod schema {
+    use std::borrow::Cow;
+
+    use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+    impl JsonSchema for super::Target {
+        fn schema_name() -> Cow<'static, str> {
+            "Target".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "description": "`main`, or a maintained line `MAJOR.MINOR`",
+                "pattern": "^(main|[0-9]+\\.[0-9]+)$",
+            })
+        }
+    }
+
+    impl JsonSchema for super::Line {
+        fn schema_name() -> Cow<'static, str> {
+            "Line".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "description": "a release line `MAJOR.MINOR`",
+                "pattern": "^[0-9]+\\.[0-9]+$",
+            })
+        }
+    }
+}
+
 macro_rules! names {
     ($(#[$m:meta])* $ty:ident { $($v:ident = $s:literal),* $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $ty { $($v),* }
         impl $ty {
@@ -159,6 +194,7 @@ names!(
 
 /// The reference to a patch's origin: type plus ticket key, URL or alert fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Source {
     pub kind: SourceKind,
     pub reference: Option<String>,
@@ -166,14 +202,17 @@ pub struct Source {
 
 /// A peer review of a patch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PatchReview {
     pub reviewer: String,
     pub approved: bool,
     pub comment: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Patch {
     pub key: String,
     pub number: i64,
@@ -194,10 +233,14 @@ pub struct Patch {
     pub release: Option<String>,
     pub resolution: Option<String>,
     pub reopened: u32,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub reported_at: Timestamp,
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub triaged_at: Option<Timestamp>,
     /// `reported_at + fix_within` of its severity.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub deadline: Option<Timestamp>,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub updated_at: Timestamp,
     /// The fix carried to other lines with `patch port`.
     #[serde(default)]
@@ -206,11 +249,13 @@ pub struct Patch {
 
 /// A patch carried to another line: its branch and the commits picked there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Port {
     pub target: Target,
     pub branch: String,
     pub commits: Vec<String>,
     pub by: String,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub at: Timestamp,
     /// The release that ships the fix on that line, once cut.
     #[serde(default)]
@@ -229,6 +274,7 @@ impl Patch {
 
 /// An approval, bound to the content hash it was given for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Approval {
     pub env: String,
     pub role: String,
@@ -236,50 +282,62 @@ pub struct Approval {
     pub kind: ApprovalKind,
     pub content_hash: String,
     pub comment: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TestRun {
     pub env: String,
     pub suite: String,
     pub passed: bool,
     pub url: Option<String>,
     pub reporter: String,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChecklistTick {
     pub id: String,
     pub by: String,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub at: Timestamp,
 }
 
 /// A promotion that has started and not finished; it blocks a second one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InFlight {
     pub deployment: String,
     pub env: String,
     pub actor: String,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub started_at: Timestamp,
     /// After this the promotion counts as abandoned (the process running it died).
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub expires_at: Timestamp,
 }
 
 /// The review an emergency change owes afterwards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FollowUp {
     pub env: String,
     pub reason: String,
     pub opened_by: String,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub opened_at: Timestamp,
     pub closed_by: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub closed_at: Option<Timestamp>,
     pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Release {
     pub version: Version,
     pub line: Line,
@@ -293,6 +351,7 @@ pub struct Release {
     /// Recorded as already shipped before Sluice (a baseline), not cut here.
     pub imported: bool,
     pub created_by: String,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub created_at: Timestamp,
     /// Environments entered, in order.
     pub reached: Vec<String>,
@@ -301,6 +360,7 @@ pub struct Release {
     pub checklist: Vec<ChecklistTick>,
     pub in_flight: Option<InFlight>,
     pub follow_ups: Vec<FollowUp>,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub updated_at: Timestamp,
     /// Release notes as a person edited them (Markdown); they replace the
     /// generated notes everywhere, including when the changelog is regenerated.
@@ -313,6 +373,7 @@ pub struct Release {
 
 /// A release's place in git: target commit, tag, and the commits it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReleaseGit {
     pub target: String,
     pub tag: String,
@@ -324,6 +385,7 @@ pub struct ReleaseGit {
 
 /// A commit in a release, and the patches it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LinkedCommit {
     pub id: String,
     pub summary: String,
@@ -335,6 +397,7 @@ pub struct LinkedCommit {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ScopeOverride {
     pub by: String,
     pub reason: String,
@@ -362,6 +425,7 @@ impl Release {
 
 /// One run of a deploy or rollback command, or a record without one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Deployment {
     pub id: String,
     pub release: String,
@@ -370,7 +434,9 @@ pub struct Deployment {
     /// For a rollback: the release it returns to.
     pub to_release: Option<String>,
     pub actor: String,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub started_at: Timestamp,
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub finished_at: Option<Timestamp>,
     pub outcome: Outcome,
     pub emergency: bool,
@@ -384,15 +450,18 @@ pub struct Deployment {
 
 /// What an environment holds now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EnvState {
     pub env: String,
     pub release: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub since: Option<Timestamp>,
 }
 
 /// Something wrong in an environment, opened by an alert or by hand, on the
 /// release deployed there at the time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Incident {
     pub id: i64,
     pub env: String,
@@ -409,8 +478,10 @@ pub struct Incident {
     pub fingerprint: Option<String>,
     pub url: Option<String>,
     pub opened_by: String,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub opened_at: Timestamp,
     pub resolved_by: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub resolved_at: Option<Timestamp>,
     pub comment: Option<String>,
 }

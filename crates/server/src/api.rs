@@ -29,6 +29,8 @@ pub struct Op {
     pub query: Option<fn(&mut SchemaGenerator) -> Schema>,
     /// The application type the answer serializes.
     pub returns: &'static str,
+    /// Its JSON Schema, derived from that type.
+    pub response: Option<fn(&mut SchemaGenerator) -> Schema>,
     /// 201 for operations that create.
     pub created: bool,
     pub route: MethodRouter<Shared>,
@@ -50,6 +52,7 @@ fn op(
         body: None,
         query: None,
         returns,
+        response: None,
         created: false,
         route,
     }
@@ -62,6 +65,10 @@ impl Op {
     }
     fn query<T: JsonSchema>(mut self) -> Op {
         self.query = Some(|g| g.root_schema_for::<T>());
+        self
+    }
+    fn resp<T: JsonSchema>(mut self) -> Op {
+        self.response = Some(|g| g.subschema_for::<T>());
         self
     }
     fn created(mut self) -> Op {
@@ -81,7 +88,8 @@ pub fn ops() -> Vec<Op> {
             "The user the token acts for, and their roles",
             "WhoAmI",
             get(whoami),
-        ),
+        )
+        .resp::<wire::WhoAmI>(),
         op(
             M::GET,
             "/process",
@@ -89,7 +97,8 @@ pub fn ops() -> Vec<Op> {
             "The process file the server enforces",
             "ProcessFile",
             get(process),
-        ),
+        )
+        .resp::<wire::ProcessFile>(),
         op(
             M::GET,
             "/status",
@@ -97,7 +106,8 @@ pub fn ops() -> Vec<Op> {
             "What every environment holds and what waits to enter it",
             "EnvStatus[]",
             get(status),
-        ),
+        )
+        .resp::<Vec<sluice_app::EnvStatus>>(),
         op(
             M::POST,
             "/patches",
@@ -106,6 +116,7 @@ pub fn ops() -> Vec<Op> {
             "Patch",
             post(report_patch),
         )
+        .resp::<sluice_core::model::Patch>()
         .body::<wire::ReportPatch>()
         .created(),
         op(
@@ -116,6 +127,7 @@ pub fn ops() -> Vec<Op> {
             "PatchList",
             get(list_patches),
         )
+        .resp::<sluice_app::PatchList>()
         .query::<wire::PatchFilter>(),
         op(
             M::GET,
@@ -124,7 +136,8 @@ pub fn ops() -> Vec<Op> {
             "One patch and its history",
             "PatchView",
             get(show_patch),
-        ),
+        )
+        .resp::<sluice_app::PatchView>(),
         op(
             M::POST,
             "/patches/{key}/triage",
@@ -133,6 +146,7 @@ pub fn ops() -> Vec<Op> {
             "Patch",
             post(triage_patch),
         )
+        .resp::<sluice_core::model::Patch>()
         .body::<wire::TriagePatch>(),
         op(
             M::POST,
@@ -141,7 +155,8 @@ pub fn ops() -> Vec<Op> {
             "Begin work: take ownership and create the branch",
             "Patch",
             post(start_patch),
-        ),
+        )
+        .resp::<sluice_core::model::Patch>(),
         op(
             M::POST,
             "/patches/{key}/review",
@@ -150,6 +165,7 @@ pub fn ops() -> Vec<Op> {
             "Patch",
             post(review_patch),
         )
+        .resp::<sluice_core::model::Patch>()
         .body::<wire::ReviewPatch>(),
         op(
             M::POST,
@@ -158,7 +174,8 @@ pub fn ops() -> Vec<Op> {
             "Mark a reviewed patch ready to ship",
             "Patch",
             post(ready_patch),
-        ),
+        )
+        .resp::<sluice_core::model::Patch>(),
         op(
             M::POST,
             "/patches/{key}/reject",
@@ -167,6 +184,7 @@ pub fn ops() -> Vec<Op> {
             "Patch",
             post(reject_patch),
         )
+        .resp::<sluice_core::model::Patch>()
         .body::<wire::Reason>(),
         op(
             M::POST,
@@ -176,6 +194,7 @@ pub fn ops() -> Vec<Op> {
             "Patch",
             post(defer_patch),
         )
+        .resp::<sluice_core::model::Patch>()
         .body::<wire::Reason>(),
         op(
             M::POST,
@@ -185,6 +204,7 @@ pub fn ops() -> Vec<Op> {
             "Patch",
             post(port_patch),
         )
+        .resp::<sluice_core::model::Patch>()
         .body::<wire::PortPatch>(),
         op(
             M::POST,
@@ -194,6 +214,7 @@ pub fn ops() -> Vec<Op> {
             "PlanView",
             post(plan_release),
         )
+        .resp::<sluice_app::PlanView>()
         .body::<wire::CutRelease>(),
         op(
             M::POST,
@@ -203,6 +224,7 @@ pub fn ops() -> Vec<Op> {
             "Release",
             post(cut_release),
         )
+        .resp::<sluice_core::model::Release>()
         .body::<wire::CutRelease>()
         .created(),
         op(
@@ -212,7 +234,8 @@ pub fn ops() -> Vec<Op> {
             "Every release",
             "Release[]",
             get(list_releases),
-        ),
+        )
+        .resp::<Vec<sluice_core::model::Release>>(),
         op(
             M::POST,
             "/releases/import",
@@ -221,6 +244,7 @@ pub fn ops() -> Vec<Op> {
             "Release",
             post(import_release),
         )
+        .resp::<sluice_core::model::Release>()
         .body::<wire::ImportRelease>()
         .created(),
         op(
@@ -230,7 +254,8 @@ pub fn ops() -> Vec<Op> {
             "A release, its patches and its next gate",
             "ReleaseView",
             get(show_release),
-        ),
+        )
+        .resp::<sluice_app::ReleaseView>(),
         op(
             M::POST,
             "/releases/{version}/amend",
@@ -239,6 +264,7 @@ pub fn ops() -> Vec<Op> {
             "Release",
             post(amend_release),
         )
+        .resp::<sluice_core::model::Release>()
         .body::<wire::AmendRelease>(),
         op(
             M::GET,
@@ -248,6 +274,7 @@ pub fn ops() -> Vec<Op> {
             "string",
             get(release_notes),
         )
+        .resp::<String>()
         .query::<wire::NotesQuery>(),
         op(
             M::PUT,
@@ -257,6 +284,7 @@ pub fn ops() -> Vec<Op> {
             "Release",
             put(edit_notes),
         )
+        .resp::<sluice_core::model::Release>()
         .body::<wire::Notes>(),
         op(
             M::POST,
@@ -266,6 +294,7 @@ pub fn ops() -> Vec<Op> {
             "Release",
             post(report_test),
         )
+        .resp::<sluice_core::model::Release>()
         .body::<wire::ReportTest>(),
         op(
             M::POST,
@@ -275,6 +304,7 @@ pub fn ops() -> Vec<Op> {
             "Release",
             post(approve),
         )
+        .resp::<sluice_core::model::Release>()
         .body::<wire::Approve>(),
         op(
             M::GET,
@@ -283,7 +313,8 @@ pub fn ops() -> Vec<Op> {
             "The release's checklist",
             "ChecklistView",
             get(checklist),
-        ),
+        )
+        .resp::<sluice_app::ChecklistView>(),
         op(
             M::POST,
             "/releases/{version}/checklist/{item}",
@@ -291,7 +322,8 @@ pub fn ops() -> Vec<Op> {
             "Mark a checklist item done",
             "ChecklistView",
             post(tick),
-        ),
+        )
+        .resp::<sluice_app::ChecklistView>(),
         op(
             M::POST,
             "/releases/{version}/promotions",
@@ -300,6 +332,7 @@ pub fn ops() -> Vec<Op> {
             "PromoteOutcome",
             post(promote),
         )
+        .resp::<sluice_app::PromoteOutcome>()
         .body::<wire::Promote>(),
         op(
             M::POST,
@@ -309,6 +342,7 @@ pub fn ops() -> Vec<Op> {
             "Release",
             post(follow_up),
         )
+        .resp::<sluice_core::model::Release>()
         .body::<wire::FollowUp>(),
         op(
             M::POST,
@@ -318,6 +352,7 @@ pub fn ops() -> Vec<Op> {
             "RollbackOutcome",
             post(rollback),
         )
+        .resp::<sluice_app::RollbackOutcome>()
         .body::<wire::Rollback>(),
         op(
             M::POST,
@@ -327,6 +362,7 @@ pub fn ops() -> Vec<Op> {
             "Incident",
             post(open_incident),
         )
+        .resp::<sluice_core::model::Incident>()
         .body::<wire::OpenIncident>()
         .created(),
         op(
@@ -337,6 +373,7 @@ pub fn ops() -> Vec<Op> {
             "Incident[]",
             get(list_incidents),
         )
+        .resp::<Vec<sluice_core::model::Incident>>()
         .query::<wire::IncidentFilter>(),
         op(
             M::GET,
@@ -345,7 +382,8 @@ pub fn ops() -> Vec<Op> {
             "One incident and its history",
             "IncidentView",
             get(show_incident),
-        ),
+        )
+        .resp::<sluice_app::IncidentView>(),
         op(
             M::POST,
             "/incidents/{id}/resolve",
@@ -354,6 +392,7 @@ pub fn ops() -> Vec<Op> {
             "Incident",
             post(resolve_incident),
         )
+        .resp::<sluice_core::model::Incident>()
         .body::<wire::ResolveIncident>(),
         op(
             M::GET,
@@ -363,6 +402,7 @@ pub fn ops() -> Vec<Op> {
             "AuditReport",
             get(audit),
         )
+        .resp::<sluice_app::AuditReport>()
         .query::<wire::AuditQuery>(),
         op(
             M::GET,
@@ -371,7 +411,8 @@ pub fn ops() -> Vec<Op> {
             "Recompute the hash chain",
             "AuditVerify",
             get(audit_verify),
-        ),
+        )
+        .resp::<sluice_app::AuditVerify>(),
         op(
             M::GET,
             "/notifications",
@@ -380,6 +421,7 @@ pub fn ops() -> Vec<Op> {
             "OutboxRow[]",
             get(notifications),
         )
+        .resp::<Vec<sluice_app::OutboxRow>>()
         .query::<wire::NotificationQuery>(),
         op(
             M::GET,
@@ -388,7 +430,8 @@ pub fn ops() -> Vec<Op> {
             "Outbox counts per status and channel",
             "OutboxCount[]",
             get(notification_counts),
-        ),
+        )
+        .resp::<Vec<sluice_app::dispatch::OutboxCount>>(),
         op(
             M::POST,
             "/notifications/flush",
@@ -397,6 +440,7 @@ pub fn ops() -> Vec<Op> {
             "FlushReport",
             post(flush),
         )
+        .resp::<sluice_app::dispatch::FlushReport>()
         .body::<wire::Flush>(),
         op(
             M::POST,
@@ -405,7 +449,8 @@ pub fn ops() -> Vec<Op> {
             "Revive a dead or failing message",
             "string",
             post(retry),
-        ),
+        )
+        .resp::<String>(),
     ]
 }
 

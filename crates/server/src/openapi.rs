@@ -51,7 +51,10 @@ pub fn document(ops: &[Op]) -> Value {
             "responses": {
                 ok: {
                     "description": format!("`{}`", op.returns),
-                    "content": {"application/json": {"schema": returns_schema(op.returns)}},
+                    "content": {"application/json": {"schema": match op.response {
+                        Some(f) => f(&mut generator).to_value(),
+                        None => returns_schema(op.returns),
+                    }}},
                 },
                 "default": {
                     "description": "The error envelope: 401 no or bad token, 404 unknown patch or release, 409 refused by the process or changed concurrently, 413 body too large, 422 invalid request.",

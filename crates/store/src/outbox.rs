@@ -33,6 +33,7 @@ pub struct OutboxMessage {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum OutboxStatus {
     Pending,
@@ -52,6 +53,7 @@ impl OutboxStatus {
 
 /// A stored outbox message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OutboxRow {
     pub id: String,
     pub event_seq: i64,

@@ -11,6 +11,7 @@ use crate::window::check_time;
 
 /// The state of one gate for one release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GateReport {
     pub release: String,
     pub env: String,

@@ -30,6 +30,7 @@ pub struct Ctx<'a> {
 
 /// One requirement the process sets that is not met yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Unmet {
     /// What is missing, in the team's words.
     pub requirement: String,
@@ -63,6 +64,7 @@ impl Unmet {
 
 /// Why a command was not carried out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Denied {
     /// The process forbids it now; `unmet` says what would allow it.
     #[error("{summary}")]

@@ -14,6 +14,7 @@ use crate::process::{Bump, Line, Step};
 
 /// A patch in a plan that the rules do not allow there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Violation {
     pub patch: String,
     pub kind: String,
@@ -22,6 +23,7 @@ pub struct Violation {
 
 /// What the next release on a target would be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Plan {
     pub target: Target,
     pub line: Line,
