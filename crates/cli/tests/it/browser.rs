@@ -46,13 +46,35 @@ async fn sign_in(c: &Client, base: &str, token: &str) {
     assert!(c.current_url().await.unwrap().path().starts_with("/login"));
     let field = c.find(Locator::Css("input#token")).await.unwrap();
     field.send_keys(token).await.unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
+    click(c, "form button[type=submit]").await;
+    wait_for(c, "Pipeline").await;
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    wait_for(c, "Pipeline").await;
+}
+
+async fn choose(c: &Client, css: &str, value: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
+async fn type_in(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
 }
 
 async fn text(c: &Client) -> String {
@@ -79,12 +101,7 @@ async fn wait_for(c: &Client, needle: &str) -> String {
 }
 
 async fn sign_out(c: &Client) {
-    c.find(Locator::Css("form.who button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "form.who button").await;
     for _ in 0..100 {
         if c.current_url().await.unwrap().path() == "/login" {
             return;
@@ -167,14 +184,8 @@ fn journey_in_headless_chromium() {
             .unwrap();
         wait_for(&c, "Gates").await;
         shot(&c, "03-release").await;
-        let env = c.find(Locator::Css("select#a-env")).await.unwrap();
-        env.select_by_value("test").await.unwrap();
-        c.find(Locator::Css("form[action$='/approve'] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        choose(&c, "select#a-env", "test").await;
+        click(&c, "form[action$='/approve'] button").await;
         let page = wait_for(&c, "Approved").await;
         assert!(
             page.contains(&format!("Approved {v} for test as qa")),
@@ -187,24 +198,9 @@ fn journey_in_headless_chromium() {
         sign_in(&c, &base, &dev).await;
         c.goto(&format!("{base}/releases/{v}")).await.unwrap();
         wait_for(&c, "Gates").await;
-        c.find(Locator::Css("select#a-env"))
-            .await
-            .unwrap()
-            .select_by_value("test")
-            .await
-            .unwrap();
-        c.find(Locator::Css("input#a-role"))
-            .await
-            .unwrap()
-            .send_keys("qa")
-            .await
-            .unwrap();
-        c.find(Locator::Css("form[action$='/approve'] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        choose(&c, "select#a-env", "test").await;
+        type_in(&c, "input#a-role", "qa").await;
+        click(&c, "form[action$='/approve'] button").await;
         let refused = wait_for(&c, "Refused").await;
         assert!(
             refused.contains(&format!("{BOB} is not a member of `qa`")),
@@ -215,18 +211,8 @@ fn journey_in_headless_chromium() {
         // The release manager promotes it into test; the board shows it there.
         c.goto(&format!("{base}/releases/{v}")).await.unwrap();
         wait_for(&c, "Gates").await;
-        c.find(Locator::Css("select#p-env"))
-            .await
-            .unwrap()
-            .select_by_value("test")
-            .await
-            .unwrap();
-        c.find(Locator::Css("form[action$='/promote'] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        choose(&c, "select#p-env", "test").await;
+        click(&c, "form[action$='/promote'] button").await;
         let page = wait_for(&c, "entered test").await;
         assert!(
             page.contains("deploy test"),
