@@ -101,15 +101,14 @@ impl Store {
     async fn begin_locked(&self) -> Result<(sqlx::Transaction<'static, sqlx::Any>, i64, String)> {
         let mut tx = self.pool.begin().await?;
         // Writing first takes the write lock at once (SQLite) or the row lock
-        // (PostgreSQL): commits queue here instead of failing later.
-        sqlx::query("UPDATE chain_head SET seq = seq WHERE id = 1")
-            .execute(&mut *tx)
-            .await?;
+        // (PostgreSQL): commits queue here instead of failing later. The same
+        // statement reads the head, one round trip instead of two.
         let (seq, hash): (i64, String) = {
             use sqlx::Row;
-            let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await?;
+            let row =
+                sqlx::query("UPDATE chain_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+                    .fetch_one(&mut *tx)
+                    .await?;
             (row.try_get(0)?, row.try_get(1)?)
         };
         Ok((tx, seq, hash))
