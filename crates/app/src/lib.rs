@@ -43,7 +43,7 @@ pub use runner::{CommandRun, run_command};
 pub use sluice_store::{
     ApiToken, Claim, IncidentQuery, OutboxRow, OutboxStatus, PatchQuery, Replay,
 };
-pub use tokens::{AuthError, NewToken, TOKEN_PREFIX, token_hash};
+pub use tokens::{AuthError, NewToken, TOKEN_PREFIX, random_hex, sha256_hex, token_hash};
 pub use webhooks::{
     Effect, InboundRequest, MAX_WEBHOOK_BODY, WebhookError, WebhookOutcome, WebhookSource,
 };
@@ -208,6 +208,8 @@ impl App {
 
     /// Where every environment stands.
     pub async fn status(&self) -> Result<Vec<EnvStatus>> {
+        // Where a release waits is a rule of the core; no clock is involved.
+        let ctx = self.ctx("", Timestamp::UNIX_EPOCH);
         let states = self.store.environments().await?;
         let releases = self
             .store
@@ -226,11 +228,7 @@ impl App {
                     .iter()
                     .filter(|r| r.status == sluice_core::model::ReleaseStatus::Candidate)
                     .filter(|r| {
-                        self.process
-                            .environments
-                            .iter()
-                            .find(|x| !r.has_reached(&x.name))
-                            .is_some_and(|x| x.name == e.name)
+                        sluice_core::decide::next_env(&ctx, r).is_some_and(|x| x.name == e.name)
                     })
                     .map(|r| r.version.to_string())
                     .collect();

@@ -5,6 +5,7 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sluice_core::audit::hex;
 use sluice_core::event::Event;
 use sluice_store::ApiToken;
 
@@ -40,8 +41,12 @@ pub enum AuthError {
 
 /// Hex SHA-256 of a secret: what is stored and looked up.
 pub fn token_hash(secret: &str) -> String {
-    let d = Sha256::digest(secret.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(secret.as_bytes())
+}
+
+/// Hex SHA-256 of any bytes.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N]> {
@@ -49,6 +54,12 @@ fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     getrandom::fill(&mut b)
         .map_err(|e| AppError::Io(format!("no randomness from the system: {e}")))?;
     Ok(b)
+}
+
+/// `N` random bytes from the system, as hex: token ids, session ids,
+/// idempotency keys. Fails rather than return anything guessable.
+pub fn random_hex<const N: usize>() -> Result<String> {
+    Ok(hex(&random_bytes::<N>()?))
 }
 
 impl App {
@@ -78,11 +89,7 @@ impl App {
             "{TOKEN_PREFIX}{}",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()?)
         );
-        let id: String = random_bytes::<6>()?
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let id = format!("tok_{id}");
+        let id = format!("tok_{}", random_hex::<6>()?);
         let expires_ms = match valid_for {
             Some(d) => Some(
                 now.checked_add(d)

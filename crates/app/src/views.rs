@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 use sluice_core::audit::StoredEvent;
-use sluice_core::decide::{self, GateReport, evaluate_gate};
+use sluice_core::decide::{self, GateReport, evaluate_gate, next_env};
 use sluice_core::model::{Deployment, DeploymentAction, Outcome, Patch, Release, ReleaseStatus};
 
 use crate::{App, ChecklistView, Result};
@@ -42,8 +42,6 @@ pub struct Column {
 #[derive(Debug, Clone, Serialize)]
 pub struct Board {
     pub columns: Vec<Column>,
-    /// Candidates that have entered no environment yet.
-    pub queued: Vec<Card>,
     /// The newest releases, whatever their status.
     pub recent: Vec<Card>,
 }
@@ -108,13 +106,13 @@ impl App {
 
     /// The pipeline board: environments as columns, releases as cards.
     pub async fn board(&self, now: Timestamp, recent: i64) -> Result<Board> {
+        let ctx = self.ctx("", now);
         let states = self.store.environments().await?;
         let candidates = self
             .store
             .releases_with_status(ReleaseStatus::Candidate, 200)
             .await?;
         let mut columns = Vec::new();
-        let mut queued = Vec::new();
         let mut cards = Vec::new();
         for r in &candidates {
             cards.push((r.clone(), self.card_for(now, r).await?));
@@ -133,13 +131,7 @@ impl App {
             };
             let waiting = cards
                 .iter()
-                .filter(|(r, _)| {
-                    self.process
-                        .environments
-                        .iter()
-                        .find(|x| !r.has_reached(&x.name))
-                        .is_some_and(|x| x.name == e.name)
-                })
+                .filter(|(r, _)| next_env(&ctx, r).is_some_and(|x| x.name == e.name))
                 .map(|(_, c)| c.clone())
                 .collect();
             columns.push(Column {
@@ -149,18 +141,12 @@ impl App {
                 waiting,
             });
         }
-        for (r, c) in &cards {
-            if r.reached.is_empty() && self.process.environments.is_empty() {
-                queued.push(c.clone());
-            }
-        }
         let mut recent_cards = Vec::new();
         for r in self.store.recent_releases(recent).await? {
             recent_cards.push(self.card_for(now, &r).await?);
         }
         Ok(Board {
             columns,
-            queued,
             recent: recent_cards,
         })
     }

@@ -168,7 +168,6 @@ pub struct Approve {
     pub comment: Option<String>,
 }
 
-/// `POST /releases/{version}/checklist/{id}`: no body.
 /// `POST /releases/{version}/promotions`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -274,6 +273,9 @@ pub struct IncidentFilter {
     pub open: bool,
     #[serde(default)]
     pub env: Option<String>,
+    /// Only those opened on this release.
+    #[serde(default)]
+    pub release: Option<String>,
     #[serde(default)]
     pub limit: Option<u32>,
 }

@@ -107,12 +107,7 @@ impl Remote {
             .request(method.clone(), &url)
             .bearer_auth(&self.token);
         if method != Method::GET {
-            let key: String = {
-                let mut b = [0u8; 16];
-                let _ = getrandom::fill(&mut b);
-                b.iter().map(|x| format!("{x:02x}")).collect()
-            };
-            req = req.header("Idempotency-Key", key);
+            req = req.header("Idempotency-Key", sluice_app::random_hex::<16>()?);
         }
         if let Some(b) = body {
             req = req.json(b);
@@ -722,6 +717,7 @@ impl Backend {
                 query(&[
                     ("open", q.open.then(|| "true".to_string())),
                     ("env", q.env.clone()),
+                    ("release", q.release.clone()),
                     ("limit", Some(q.limit.to_string())),
                 ])
             );

@@ -27,21 +27,19 @@ pub struct Op {
     pub summary: &'static str,
     pub body: Option<fn(&mut SchemaGenerator) -> Schema>,
     pub query: Option<fn(&mut SchemaGenerator) -> Schema>,
-    /// The application type the answer serializes.
-    pub returns: &'static str,
-    /// Its JSON Schema, derived from that type.
-    pub response: Option<fn(&mut SchemaGenerator) -> Schema>,
+    /// The JSON Schema of the answer, derived from the type the handler returns.
+    pub response: fn(&mut SchemaGenerator) -> Schema,
     /// 201 for operations that create.
     pub created: bool,
     pub route: MethodRouter<Shared>,
 }
 
-fn op(
+/// An operation answering with a `T`.
+fn op<T: JsonSchema>(
     method: Method,
     path: &'static str,
     id: &'static str,
     summary: &'static str,
-    returns: &'static str,
     route: MethodRouter<Shared>,
 ) -> Op {
     Op {
@@ -51,8 +49,7 @@ fn op(
         summary,
         body: None,
         query: None,
-        returns,
-        response: None,
+        response: |g| g.subschema_for::<T>(),
         created: false,
         route,
     }
@@ -67,10 +64,6 @@ impl Op {
         self.query = Some(|g| g.root_schema_for::<T>());
         self
     }
-    fn resp<T: JsonSchema>(mut self) -> Op {
-        self.response = Some(|g| g.subschema_for::<T>());
-        self
-    }
     fn created(mut self) -> Op {
         self.created = true;
         self
@@ -81,376 +74,294 @@ impl Op {
 pub fn ops() -> Vec<Op> {
     use Method as M;
     vec![
-        op(
+        op::<wire::WhoAmI>(
             M::GET,
             "/whoami",
             "whoami",
             "The user the token acts for, and their roles",
-            "WhoAmI",
             get(whoami),
-        )
-        .resp::<wire::WhoAmI>(),
-        op(
+        ),
+        op::<wire::ProcessFile>(
             M::GET,
             "/process",
             "getProcess",
             "The process file the server enforces",
-            "ProcessFile",
             get(process),
-        )
-        .resp::<wire::ProcessFile>(),
-        op(
+        ),
+        op::<Vec<sluice_app::EnvStatus>>(
             M::GET,
             "/status",
             "status",
             "What every environment holds and what waits to enter it",
-            "EnvStatus[]",
             get(status),
-        )
-        .resp::<Vec<sluice_app::EnvStatus>>(),
-        op(
+        ),
+        op::<sluice_core::model::Patch>(
             M::POST,
             "/patches",
             "reportPatch",
             "Report a patch",
-            "Patch",
             post(report_patch),
         )
-        .resp::<sluice_core::model::Patch>()
         .body::<wire::ReportPatch>()
         .created(),
-        op(
+        op::<sluice_app::PatchList>(
             M::GET,
             "/patches",
             "listPatches",
             "Open patches, overdue first",
-            "PatchList",
             get(list_patches),
         )
-        .resp::<sluice_app::PatchList>()
         .query::<wire::PatchFilter>(),
-        op(
+        op::<sluice_app::PatchView>(
             M::GET,
             "/patches/{key}",
             "showPatch",
             "One patch and its history",
-            "PatchView",
             get(show_patch),
-        )
-        .resp::<sluice_app::PatchView>(),
-        op(
+        ),
+        op::<sluice_core::model::Patch>(
             M::POST,
             "/patches/{key}/triage",
             "triagePatch",
             "Set severity, kind, priority, owner and lines",
-            "Patch",
             post(triage_patch),
         )
-        .resp::<sluice_core::model::Patch>()
         .body::<wire::TriagePatch>(),
-        op(
+        op::<sluice_core::model::Patch>(
             M::POST,
             "/patches/{key}/start",
             "startPatch",
             "Begin work: take ownership and create the branch",
-            "Patch",
             post(start_patch),
-        )
-        .resp::<sluice_core::model::Patch>(),
-        op(
+        ),
+        op::<sluice_core::model::Patch>(
             M::POST,
             "/patches/{key}/review",
             "reviewPatch",
             "Ask for review, or give one",
-            "Patch",
             post(review_patch),
         )
-        .resp::<sluice_core::model::Patch>()
         .body::<wire::ReviewPatch>(),
-        op(
+        op::<sluice_core::model::Patch>(
             M::POST,
             "/patches/{key}/ready",
             "readyPatch",
             "Mark a reviewed patch ready to ship",
-            "Patch",
             post(ready_patch),
-        )
-        .resp::<sluice_core::model::Patch>(),
-        op(
+        ),
+        op::<sluice_core::model::Patch>(
             M::POST,
             "/patches/{key}/reject",
             "rejectPatch",
             "Close a patch that will not be fixed",
-            "Patch",
             post(reject_patch),
         )
-        .resp::<sluice_core::model::Patch>()
         .body::<wire::Reason>(),
-        op(
+        op::<sluice_core::model::Patch>(
             M::POST,
             "/patches/{key}/defer",
             "deferPatch",
             "Put a patch aside",
-            "Patch",
             post(defer_patch),
         )
-        .resp::<sluice_core::model::Patch>()
         .body::<wire::Reason>(),
-        op(
+        op::<sluice_core::model::Patch>(
             M::POST,
             "/patches/{key}/port",
             "portPatch",
             "Carry a patch's commits to another line",
-            "Patch",
             post(port_patch),
         )
-        .resp::<sluice_core::model::Patch>()
         .body::<wire::PortPatch>(),
-        op(
+        op::<sluice_app::PlanView>(
             M::POST,
             "/releases/plan",
             "planRelease",
             "What the next release of a line would hold",
-            "PlanView",
             post(plan_release),
         )
-        .resp::<sluice_app::PlanView>()
         .body::<wire::CutRelease>(),
-        op(
+        op::<sluice_core::model::Release>(
             M::POST,
             "/releases",
             "cutRelease",
             "Cut the next release of a line",
-            "Release",
             post(cut_release),
         )
-        .resp::<sluice_core::model::Release>()
         .body::<wire::CutRelease>()
         .created(),
-        op(
+        op::<Vec<sluice_core::model::Release>>(
             M::GET,
             "/releases",
             "listReleases",
             "Every release",
-            "Release[]",
             get(list_releases),
-        )
-        .resp::<Vec<sluice_core::model::Release>>(),
-        op(
+        ),
+        op::<sluice_core::model::Release>(
             M::POST,
             "/releases/import",
             "importRelease",
             "Record an existing tag as a baseline release",
-            "Release",
             post(import_release),
         )
-        .resp::<sluice_core::model::Release>()
         .body::<wire::ImportRelease>()
         .created(),
-        op(
+        op::<sluice_app::ReleaseView>(
             M::GET,
             "/releases/{version}",
             "showRelease",
             "A release, its patches and its next gate",
-            "ReleaseView",
             get(show_release),
-        )
-        .resp::<sluice_app::ReleaseView>(),
-        op(
+        ),
+        op::<sluice_core::model::Release>(
             M::POST,
             "/releases/{version}/amend",
             "amendRelease",
             "Add or remove patches (voids approvals)",
-            "Release",
             post(amend_release),
         )
-        .resp::<sluice_core::model::Release>()
         .body::<wire::AmendRelease>(),
-        op(
+        op::<String>(
             M::GET,
             "/releases/{version}/notes",
             "releaseNotes",
             "The release notes, rendered",
-            "string",
             get(release_notes),
         )
-        .resp::<String>()
         .query::<wire::NotesQuery>(),
-        op(
+        op::<sluice_core::model::Release>(
             M::PUT,
             "/releases/{version}/notes",
             "editNotes",
             "Replace the release notes with a person's text",
-            "Release",
             put(edit_notes),
         )
-        .resp::<sluice_core::model::Release>()
         .body::<wire::Notes>(),
-        op(
+        op::<sluice_core::model::Release>(
             M::POST,
             "/releases/{version}/tests",
             "reportTest",
             "Record a suite's result in an environment",
-            "Release",
             post(report_test),
         )
-        .resp::<sluice_core::model::Release>()
         .body::<wire::ReportTest>(),
-        op(
+        op::<sluice_core::model::Release>(
             M::POST,
             "/releases/{version}/approvals",
             "approve",
             "Approve a release into an environment as a role",
-            "Release",
             post(approve),
         )
-        .resp::<sluice_core::model::Release>()
         .body::<wire::Approve>(),
-        op(
+        op::<sluice_app::ChecklistView>(
             M::GET,
             "/releases/{version}/checklist",
             "checklist",
             "The release's checklist",
-            "ChecklistView",
             get(checklist),
-        )
-        .resp::<sluice_app::ChecklistView>(),
-        op(
+        ),
+        op::<sluice_app::ChecklistView>(
             M::POST,
             "/releases/{version}/checklist/{item}",
             "tickChecklist",
             "Mark a checklist item done",
-            "ChecklistView",
             post(tick),
-        )
-        .resp::<sluice_app::ChecklistView>(),
-        op(
+        ),
+        op::<sluice_app::PromoteOutcome>(
             M::POST,
             "/releases/{version}/promotions",
             "promote",
             "Move a release into an environment through its gate",
-            "PromoteOutcome",
             post(promote),
         )
-        .resp::<sluice_app::PromoteOutcome>()
         .body::<wire::Promote>(),
-        op(
+        op::<sluice_core::model::Release>(
             M::POST,
             "/releases/{version}/follow-up",
             "closeFollowUp",
             "Close an emergency change's follow-up review",
-            "Release",
             post(follow_up),
         )
-        .resp::<sluice_core::model::Release>()
         .body::<wire::FollowUp>(),
-        op(
+        op::<sluice_app::RollbackOutcome>(
             M::POST,
             "/environments/{env}/rollback",
             "rollback",
             "Return an environment to an earlier release",
-            "RollbackOutcome",
             post(rollback),
         )
-        .resp::<sluice_app::RollbackOutcome>()
         .body::<wire::Rollback>(),
-        op(
+        op::<sluice_core::model::Incident>(
             M::POST,
             "/incidents",
             "openIncident",
             "Open an incident on what an environment holds",
-            "Incident",
             post(open_incident),
         )
-        .resp::<sluice_core::model::Incident>()
         .body::<wire::OpenIncident>()
         .created(),
-        op(
+        op::<Vec<sluice_core::model::Incident>>(
             M::GET,
             "/incidents",
             "listIncidents",
             "Incidents, newest first",
-            "Incident[]",
             get(list_incidents),
         )
-        .resp::<Vec<sluice_core::model::Incident>>()
         .query::<wire::IncidentFilter>(),
-        op(
+        op::<sluice_app::IncidentView>(
             M::GET,
             "/incidents/{id}",
             "showIncident",
             "One incident and its history",
-            "IncidentView",
             get(show_incident),
-        )
-        .resp::<sluice_app::IncidentView>(),
-        op(
+        ),
+        op::<sluice_core::model::Incident>(
             M::POST,
             "/incidents/{id}/resolve",
             "resolveIncident",
             "Resolve an incident",
-            "Incident",
             post(resolve_incident),
         )
-        .resp::<sluice_core::model::Incident>()
         .body::<wire::ResolveIncident>(),
-        op(
-            M::GET,
-            "/audit",
-            "audit",
-            "The audit log",
-            "AuditReport",
-            get(audit),
-        )
-        .resp::<sluice_app::AuditReport>()
-        .query::<wire::AuditQuery>(),
-        op(
+        op::<sluice_app::AuditReport>(M::GET, "/audit", "audit", "The audit log", get(audit))
+            .query::<wire::AuditQuery>(),
+        op::<sluice_app::AuditVerify>(
             M::GET,
             "/audit/verify",
             "auditVerify",
             "Recompute the hash chain",
-            "AuditVerify",
             get(audit_verify),
-        )
-        .resp::<sluice_app::AuditVerify>(),
-        op(
+        ),
+        op::<Vec<sluice_app::OutboxRow>>(
             M::GET,
             "/notifications",
             "listNotifications",
             "Outbox messages",
-            "OutboxRow[]",
             get(notifications),
         )
-        .resp::<Vec<sluice_app::OutboxRow>>()
         .query::<wire::NotificationQuery>(),
-        op(
+        op::<Vec<sluice_app::dispatch::OutboxCount>>(
             M::GET,
             "/notifications/status",
             "notificationStatus",
             "Outbox counts per status and channel",
-            "OutboxCount[]",
             get(notification_counts),
-        )
-        .resp::<Vec<sluice_app::dispatch::OutboxCount>>(),
-        op(
+        ),
+        op::<sluice_app::dispatch::FlushReport>(
             M::POST,
             "/notifications/flush",
             "flushNotifications",
             "Deliver due messages now",
-            "FlushReport",
             post(flush),
         )
-        .resp::<sluice_app::dispatch::FlushReport>()
         .body::<wire::Flush>(),
-        op(
+        op::<String>(
             M::POST,
             "/notifications/{id}/retry",
             "retryNotification",
             "Revive a dead or failing message",
-            "string",
             post(retry),
-        )
-        .resp::<String>(),
+        ),
     ]
 }
 
@@ -815,17 +726,21 @@ async fn notifications(
     ))
 }
 
-async fn notification_counts(State(s): State<Shared>) -> Res<serde_json::Value> {
-    let c = s.app.notification_counts().await?;
-    Ok(Json(serde_json::to_value(c).unwrap_or_default()))
+async fn notification_counts(
+    State(s): State<Shared>,
+) -> Res<Vec<sluice_app::dispatch::OutboxCount>> {
+    Ok(Json(s.app.notification_counts().await?))
 }
 
-async fn flush(State(s): State<Shared>, Body(b): Body<wire::Flush>) -> Res<serde_json::Value> {
-    let r = s
-        .app
-        .flush_notifications(now(), b.max.unwrap_or(100))
-        .await?;
-    Ok(Json(serde_json::to_value(r).unwrap_or_default()))
+async fn flush(
+    State(s): State<Shared>,
+    Body(b): Body<wire::Flush>,
+) -> Res<sluice_app::dispatch::FlushReport> {
+    Ok(Json(
+        s.app
+            .flush_notifications(now(), b.max.unwrap_or(100))
+            .await?,
+    ))
 }
 
 async fn retry(State(s): State<Shared>, Path(id): Path<String>) -> Res<String> {
@@ -873,6 +788,7 @@ async fn list_incidents(
             .incidents(sluice_app::IncidentQuery {
                 open: q.open,
                 env: q.env,
+                release: q.release,
                 limit: q.limit.unwrap_or(100),
             })
             .await?,

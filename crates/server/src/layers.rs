@@ -78,7 +78,7 @@ pub async fn idempotency(State(s): State<Shared>, req: Request, next: Next) -> R
     );
     h.update(b"\n");
     h.update(&bytes);
-    let hash: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hash = sluice_core::audit::hex(&h.finalize());
     let now = jiff::Timestamp::now().as_millisecond();
     let claim = match s
         .app

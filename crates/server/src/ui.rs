@@ -52,15 +52,6 @@ fn ser<T: serde::Serialize>(v: T) -> Value {
     Value::from(Serde(v))
 }
 
-fn random_hex(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    // The system's randomness; without it sessions cannot be made safely.
-    if getrandom::fill(&mut b).is_err() {
-        return String::new();
-    }
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 impl Ui {
     pub fn new() -> Ui {
         let mut env = Environment::new();
@@ -350,15 +341,17 @@ async fn login(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<LoginF
     {
         expires_ms = expires_ms.min(e);
     }
-    let id = random_hex(32);
-    let csrf = random_hex(32);
-    if id.is_empty() || csrf.is_empty() {
+    // Without the system's randomness no session can be made safely.
+    let (Ok(id), Ok(csrf)) = (
+        sluice_app::random_hex::<32>(),
+        sluice_app::random_hex::<32>(),
+    ) else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "no randomness for a session",
         )
             .into_response();
-    }
+    };
     s.ui.sessions
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -452,15 +445,10 @@ async fn board(
     page(&s, StatusCode::OK, "board.html", ctx)
 }
 
+/// Time left or overdue, to the minute, in the process file's notation.
 fn human(d: jiff::SignedDuration) -> String {
-    let m = d.as_secs().unsigned_abs() / 60;
-    if m >= 48 * 60 {
-        format!("{}d", m / (24 * 60))
-    } else if m >= 60 {
-        format!("{}h {}m", m / 60, m % 60)
-    } else {
-        format!("{m}m")
-    }
+    let minutes = d.as_secs().unsigned_abs() / 60;
+    sluice_core::process::format_duration(jiff::SignedDuration::from_mins(minutes as i64))
 }
 
 async fn patches(
@@ -542,18 +530,14 @@ async fn release(
         .map(|e| e.name.clone())
         .collect();
     let (flash, kind) = flash(&q);
-    let incidents: Vec<sluice_core::model::Incident> = s
+    let incidents = s
         .app
         .incidents(sluice_app::IncidentQuery {
-            open: false,
-            env: None,
-            limit: 500,
+            release: Some(v.clone()),
+            ..Default::default()
         })
         .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|i| i.release.as_deref() == Some(v.as_str()))
-        .collect();
+        .unwrap_or_default();
     let ctx = context! { ..base(&s, Some(&session), "release", &format!("Release {v}")), ..context! {
         r => ser(&r), envs => envs, envs_reached => !r.release.reached.is_empty(),
         flash => flash, flash_kind => kind, incidents => ser(&incidents),

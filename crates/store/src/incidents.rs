@@ -16,6 +16,8 @@ pub struct IncidentQuery {
     /// Only open ones.
     pub open: bool,
     pub env: Option<String>,
+    /// Only those opened on this release.
+    pub release: Option<String>,
     /// At most this many, newest first (0: no limit).
     pub limit: u32,
 }
@@ -109,16 +111,20 @@ impl Store {
         if q.open {
             sql.push_str(" AND is_open = 1");
         }
-        if q.env.is_some() {
-            sql.push_str(" AND env = $1");
+        let mut binds = Vec::new();
+        for (col, v) in [("env", &q.env), ("release", &q.release)] {
+            if let Some(v) = v {
+                binds.push(v.clone());
+                sql.push_str(&format!(" AND {col} = ${}", binds.len()));
+            }
         }
         sql.push_str(" ORDER BY id DESC");
         if q.limit > 0 {
             sql.push_str(&format!(" LIMIT {}", q.limit));
         }
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        if let Some(env) = &q.env {
-            query = query.bind(env.clone());
+        for b in binds {
+            query = query.bind(b);
         }
         let mut out = Vec::new();
         for r in query.fetch_all(&self.pool).await? {

@@ -562,6 +562,7 @@ async fn incidents_open_list_resolve(db: Db) {
         .incidents(&sluice_store::IncidentQuery {
             open: true,
             env: Some("prod".into()),
+            release: None,
             limit: 10,
         })
         .await

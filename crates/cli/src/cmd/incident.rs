@@ -40,6 +40,9 @@ pub enum IncidentCmd {
         open: bool,
         #[arg(long)]
         env: Option<String>,
+        /// Only those opened on this release.
+        #[arg(long)]
+        release: Option<String>,
         /// At most this many (0: all).
         #[arg(long, default_value_t = 100)]
         limit: u32,
@@ -99,11 +102,17 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &IncidentCmd) -> R
             done(cli, &i, &format!("incident {} resolved", i.id));
             Ok(())
         }
-        IncidentCmd::List { open, env, limit } => {
+        IncidentCmd::List {
+            open,
+            env,
+            release,
+            limit,
+        } => {
             let list = app
                 .incidents(IncidentQuery {
                     open: *open,
                     env: env.clone(),
+                    release: release.clone(),
                     limit: *limit,
                 })
                 .await?;

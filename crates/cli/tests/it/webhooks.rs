@@ -277,6 +277,17 @@ fn gitlab_and_alerts(backend: Backend) {
     assert_eq!(incidents.len(), 1, "{list:?}");
     assert_eq!(incidents[0]["env"], "prod");
     assert_eq!(incidents[0]["release"], v.as_str());
+    let on_release = http.get(&format!("/api/v1/incidents?release={v}"), &tk);
+    assert_eq!(
+        on_release.body.as_array().unwrap().len(),
+        1,
+        "{on_release:?}"
+    );
+    let elsewhere = http.get("/api/v1/incidents?release=9.9.9", &tk);
+    assert!(
+        elsewhere.body.as_array().unwrap().is_empty(),
+        "{elsewhere:?}"
+    );
     assert!(incidents[0]["resolved_at"].is_null());
     // The same alert again: still one incident.
     let r = post_alert(&firing, AM);

@@ -15,6 +15,7 @@ CREATE TABLE incidents (
 );
 CREATE UNIQUE INDEX incidents_open_alert ON incidents (source, fingerprint) WHERE is_open = 1;
 CREATE INDEX incidents_env ON incidents (is_open, env, id);
+CREATE INDEX incidents_release ON incidents (release, id);
 
 -- Every webhook delivery handled, written in the transaction of its first
 -- effect: a repeated delivery id is recognised and does nothing.
