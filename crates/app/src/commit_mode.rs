@@ -3,8 +3,9 @@
 //! database. This is how a team adopts Sluice on an existing history.
 //!
 //! What belongs to which release (invariants, the same on every path):
-//! - The release tags are those whose names fit the tag template and whose version is a
-//!   stable or pre-release SemVer version; other tags are ignored.
+//! - The release tags are those whose names fit the tag template, whose version is a
+//!   stable or pre-release SemVer version, and whose commit `HEAD` contains; tags of other
+//!   branches are ignored (see [`release_tags`], which also detects the tag shape).
 //! - When several release tags point at one commit, the highest version owns it (the
 //!   others are aliases, e.g. the last `-rc` promoted to the final on the same commit,
 //!   and get no section).
@@ -37,7 +38,7 @@ use serde::Serialize;
 use sluice_core::changelog::{self, Group, Section};
 use sluice_core::commits;
 use sluice_core::process::Bump;
-use sluice_git::{CommitId, CommitInfo, GitError, ReleaseTag, Repo, TagTemplate};
+use sluice_git::{CommitId, CommitInfo, GitError, ReleaseTag, ReleaseTags, Repo, TagTemplate};
 
 /// The default tag template when neither the caller nor a process file names one.
 pub const DEFAULT_TAG_TEMPLATE: &str = "v{version}";
@@ -55,6 +56,14 @@ pub enum CommitModeError {
         template: String,
         example: String,
         tags: usize,
+    },
+    #[error(
+        "no release tag matching `{template}` is reachable from HEAD ({count} are on other branches, the highest {highest}); merge the release into this branch or check out the branch that holds it"
+    )]
+    NotOnThisBranch {
+        template: String,
+        count: usize,
+        highest: String,
     },
 }
 
@@ -227,14 +236,70 @@ fn owning_tags(mut tags: Vec<ReleaseTag>) -> (Vec<ReleaseTag>, Vec<String>) {
     (tags, aliases)
 }
 
+/// The release tags commit mode reads at `HEAD`, and a note for the user when their
+/// shape was detected rather than given.
+#[derive(Debug, Clone)]
+pub struct TagView {
+    pub tags: ReleaseTags,
+    /// Said once on stderr: the tag shape was detected (see [`release_tags`]).
+    pub note: Option<String>,
+}
+
+/// The release tags of the repository at `HEAD`: those that fit the template and are
+/// reachable from `HEAD` count; tags of other branches do not.
+///
+/// With no `explicit` template (no `--tag-template`, no process file), the shape is read
+/// from the reachable tags: when another SemVer shape (`1.2.3`, `release-1.2.3`,
+/// `pkg@1.2.3`) names more of them than the default `v{version}`, that shape is used and
+/// the returned note says so.
+pub fn release_tags(
+    repo: &Repo,
+    explicit: Option<TagTemplate>,
+) -> Result<TagView, CommitModeError> {
+    let head = repo.resolve("HEAD")?;
+    let all = repo.tags()?;
+    let commits: Vec<CommitId> = all.iter().map(|t| t.commit.clone()).collect();
+    let reachable = repo.reachable_among(&head, &commits)?;
+    let (template, note) = match explicit {
+        Some(t) => (t, None),
+        None => {
+            let default = TagTemplate::parse(DEFAULT_TAG_TEMPLATE).map_err(CommitModeError::Git)?;
+            let names = || {
+                all.iter()
+                    .filter(|t| reachable.contains(&t.commit))
+                    .map(|t| t.name.as_str())
+            };
+            let by_default = names()
+                .filter(|n| default.parse_version(n).is_some())
+                .count();
+            match sluice_git::detect_shape(names()) {
+                Some((shape, n)) if n > by_default && shape != default => {
+                    let note = format!(
+                        "note: release tags here are named like `{}` ({n} reachable tags, {by_default} named like `{}`); using --tag-template \"{}\" (pass --tag-template to choose another)",
+                        shape.render(&Version::new(1, 2, 3)),
+                        default.render(&Version::new(1, 2, 3)),
+                        shape.as_str()
+                    );
+                    (shape, Some(note))
+                }
+                _ => (default, None),
+            }
+        }
+    };
+    Ok(TagView {
+        tags: ReleaseTags::new(template, &all, &reachable, head),
+        note,
+    })
+}
+
 /// Reads the history of `HEAD` into sections. See the module documentation for the
 /// rules; `progress` is told how many commits were read as the walk goes.
 pub fn history(
     repo: &Repo,
-    template: &TagTemplate,
+    view: &ReleaseTags,
     progress: Progress<'_>,
 ) -> Result<History, CommitModeError> {
-    let (tags, aliases) = owning_tags(repo.release_tags(template.as_str())?);
+    let (tags, aliases) = owning_tags(view.reachable().cloned().collect());
     let head = repo.resolve("HEAD")?;
     let fast = if std::env::var_os("CM_FORCE_RANGES").is_some() {
         None
@@ -249,7 +314,7 @@ pub fn history(
         }
     };
     Ok(History {
-        tag_template: template.as_str().to_owned(),
+        tag_template: view.template().as_str().to_owned(),
         unreleased,
         releases,
         aliases,
@@ -457,7 +522,8 @@ pub fn apply_bump(base: &Version, bump: Bump) -> Version {
     }
 }
 
-/// The current and next version of the repository at `HEAD`:
+/// The current and next version of the repository at `HEAD`, from the release tags `HEAD`
+/// contains (a tag of another branch, such as an unmerged pre-release, does not count):
 ///
 /// - the base is the highest stable release tag (pre-releases are skipped); the commits
 ///   that count are those of `HEAD` reachable from no stable release tag, so a
@@ -470,8 +536,9 @@ pub fn apply_bump(base: &Version, bump: Bump) -> Version {
 ///   base itself (the caller says so);
 /// - with no stable release at all, it is 0.1.0 (or a pre-release's release version if
 ///   higher).
-pub fn version(repo: &Repo, template: &TagTemplate) -> Result<VersionView, CommitModeError> {
-    let tags = repo.release_tags(template.as_str())?;
+pub fn version(repo: &Repo, view: &ReleaseTags) -> Result<VersionView, CommitModeError> {
+    let template = view.template();
+    let tags: Vec<ReleaseTag> = view.reachable().cloned().collect();
     let head = repo.resolve("HEAD")?;
     let current = tags.last().cloned();
     let stable: Vec<CommitId> = tags
@@ -511,7 +578,20 @@ pub fn version(repo: &Repo, template: &TagTemplate) -> Result<VersionView, Commi
 }
 
 /// The error for `sluice version` in a repository without release tags.
-pub fn no_releases(repo: &Repo, template: &TagTemplate) -> CommitModeError {
+pub fn no_releases(repo: &Repo, view: &ReleaseTags) -> CommitModeError {
+    let template = view.template();
+    let elsewhere = view.all().len();
+    if elsewhere > 0 {
+        return CommitModeError::NotOnThisBranch {
+            template: template.as_str().to_owned(),
+            count: elsewhere,
+            highest: view
+                .all()
+                .last()
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+        };
+    }
     CommitModeError::NoReleases {
         template: template.as_str().to_owned(),
         example: template.render(&FIRST_VERSION),
@@ -619,7 +699,8 @@ mod tests {
         );
         let head = repo.resolve("HEAD").unwrap();
         assert_eq!(single_walk(&repo, &head, &tags, &|_| {}).unwrap(), None);
-        let h = history(&repo, &TagTemplate::parse("v{version}").unwrap(), &|_| {}).unwrap();
+        let view = release_tags(&repo, Some(TagTemplate::parse("v{version}").unwrap())).unwrap();
+        let h = history(&repo, &view.tags, &|_| {}).unwrap();
         assert!(!h.single_walk);
         assert_eq!(
             h.unreleased.commits, 4,

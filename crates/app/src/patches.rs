@@ -107,12 +107,14 @@ impl App {
     /// the patch's line and checked out; a dirty tree or a line without a release refuses.
     pub async fn start_patch(&self, actor: &str, now: Timestamp, key: &str) -> Result<Patch> {
         let (p, rev) = self.patch_rev(key).await?;
-        let (n, mut e) = decide::start(&self.ctx(actor, now), &p)?;
-        if let (Some(repo), Some(branch)) = (&self.git, &n.branch)
-            && let Some((base, commit)) = crate::vcs::start_branch(&self.process, repo, &n, branch)?
+        let (mut n, mut e) = decide::start(&self.ctx(actor, now), &p)?;
+        if let (Some(repo), Some(branch)) = (&self.git, n.branch.clone())
+            && let Some((base, commit)) =
+                crate::vcs::start_branch(&self.process, repo, &n, &branch)?
         {
             e.payload["base"] = serde_json::json!(base);
             e.payload["base_commit"] = serde_json::json!(commit.to_string());
+            n.base_commit = Some(commit.to_string());
         }
         self.save_patch(actor, now, n, rev, e).await
     }
@@ -234,13 +236,19 @@ impl App {
         };
         // The commits of the fix: on its branch since the release it started from.
         let tip = repo.resolve(&branch)?;
-        let started = self.store.events(Some(key), 0, 1000).await?;
-        let base = started
-            .iter()
-            .filter(|e| e.kind == "patch.started")
-            .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.payload).ok())
-            .filter_map(|v| v["base_commit"].as_str().map(str::to_string))
-            .next_back();
+        let base = match &p.base_commit {
+            Some(b) => Some(b.clone()),
+            // Patches started before the base was kept on the patch: read it from the log.
+            None => self
+                .store
+                .events(Some(key), 0, 1000)
+                .await?
+                .iter()
+                .filter(|e| e.kind == "patch.started")
+                .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.payload).ok())
+                .filter_map(|v| v["base_commit"].as_str().map(str::to_string))
+                .next_back(),
+        };
         let exclude: Vec<sluice_git::CommitId> =
             base.iter().filter_map(|b| b.parse().ok()).collect();
         let mut picks: Vec<sluice_git::CommitInfo> = repo
@@ -257,11 +265,11 @@ impl App {
                 ))],
             });
         }
-        let t = crate::vcs::template(&self.process)?;
+        let tags = crate::vcs::release_tags(&self.process, Some(repo), "HEAD")?;
         let onto = match to {
-            Target::Line(l) => repo
-                .latest_stable(t.as_str(), Some((l.major, l.minor)))?
-                .map(|r| r.commit)
+            Target::Line(l) => tags
+                .latest_on_line(l.major, l.minor)
+                .map(|r| r.commit.clone())
                 .ok_or_else(|| crate::AppError::Refused {
                     summary: format!("line {l} has no release to port onto"),
                     unmet: vec![sluice_core::decide::Unmet::new(format!(

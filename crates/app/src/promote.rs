@@ -29,7 +29,7 @@ pub struct RollbackOutcome {
     pub deployment: Deployment,
 }
 
-fn deployment_id(now: Timestamp) -> String {
+pub(crate) fn deployment_id(now: Timestamp) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     format!(
@@ -238,12 +238,21 @@ impl App {
         let releases = self.store.releases().await?;
         let history = Self::env_history(&deps, &releases);
         let ctx = self.ctx(actor, now);
+        // Git's release below the current one, for the refusal's hint when the history
+        // has nothing to go back to.
+        let earlier = match &current {
+            Some((r, _)) => crate::vcs::release_tags(&self.process, self.git.as_ref(), "HEAD")?
+                .stable_below(&r.version)
+                .map(|t| t.version.to_string()),
+            None => None,
+        };
         let target = decide::plan_rollback(
             &ctx,
             env,
             current.as_ref().map(|(r, _)| r),
             &history,
             to.as_deref(),
+            earlier.as_deref(),
         )?;
         let (cur, rev) = current.expect("plan_rollback refuses an empty environment");
         let v = cur.version.to_string();

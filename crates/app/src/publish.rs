@@ -251,12 +251,22 @@ pub fn verify(repo: &Repo, process: Option<&Process>, tag: &str) -> Result<Verif
             }
         }
     }
+    let mut present = Vec::new();
     for id in &ev.commits {
-        if repo.resolve(id).is_err() {
-            problems.push(format!(
+        match id.parse::<sluice_git::CommitId>() {
+            Ok(c) if repo.resolve(id).is_ok() => present.push(c),
+            _ => problems.push(format!(
                 "commit {id} of the release is not in this repository"
-            ));
+            )),
         }
+    }
+    // Everything the evidence claims must be in the tagged tree's history.
+    let contained = repo.reachable_among(&commit, &present)?;
+    for c in present.iter().filter(|c| !contained.contains(c)) {
+        problems.push(format!(
+            "commit {} of the release is not an ancestor of {tag}: the tag does not contain it",
+            c.short()
+        ));
     }
     if let Some(p) = process {
         for (i, env) in p.environments.iter().enumerate() {
@@ -287,11 +297,13 @@ pub fn verify(repo: &Repo, process: Option<&Process>, tag: &str) -> Result<Verif
             if i > 0 {
                 let prev = &p.environments[i - 1];
                 for suite in &prev.tests {
-                    let last = ev
-                        .tests
-                        .iter()
-                        .rev()
-                        .find(|t| t.env == prev.name && &t.suite == suite);
+                    let last = ev.tests.iter().rev().find(|t| {
+                        t.env == prev.name
+                            && &t.suite == suite
+                            && t.content_hash
+                                .as_ref()
+                                .is_none_or(|h| *h == ev.content_hash)
+                    });
                     if !last.is_some_and(|t| t.passed) {
                         problems.push(format!(
                             "`{}` was entered without `{suite}` passing in `{}`",

@@ -32,6 +32,19 @@ pub struct CutOptions {
     pub target: Option<String>,
     /// Let out-of-scope commits into a patch release, for this recorded reason.
     pub allow_scope: Option<String>,
+    /// Refuse, rather than create, a maintained line's missing release branch.
+    pub no_assemble: bool,
+}
+
+/// The refusal for a release whose target lacks some of its patches' commits.
+fn missing_refusal(plan: &Plan, g: &crate::vcs::GitPlan) -> AppError {
+    AppError::Refused {
+        summary: format!(
+            "release {} would claim fixes that {} does not contain; nothing was tagged",
+            plan.version, g.target_ref
+        ),
+        unmet: g.missing.clone(),
+    }
 }
 
 /// `release show`.
@@ -107,25 +120,37 @@ impl App {
     }
 
     /// The plan for a target, its patches, and what it would hold in git.
+    ///
+    /// The version reads the release tags in git as well as the recorded releases
+    /// (`vcs::release_tags`, reachability from the target), so it never goes below or
+    /// reuses a tag made before Sluice.
     async fn planned(
         &self,
         ctx: &decide::Ctx<'_>,
         target: Target,
         target_rev: Option<&str>,
+        assemble: bool,
     ) -> Result<(Plan, Vec<Patch>, Option<crate::vcs::GitPlan>)> {
         self.check_target(target)?;
         let ready = self.store.ready_patches().await?;
         let refs: Vec<&Patch> = ready.iter().collect();
         let versions = self.store.versions().await?;
-        let plan = decide::plan(ctx, target, &refs, &versions);
+        let tags = crate::vcs::release_tags(
+            &self.process,
+            self.git.as_ref(),
+            target_rev.unwrap_or("HEAD"),
+        )?;
+        let plan = decide::plan_tagged(ctx, target, &refs, &versions, &crate::vcs::tagged(&tags));
         let patches: Vec<Patch> = ready
             .into_iter()
             .filter(|p| plan.patches.contains(&p.key))
             .collect();
         let git = match &self.git {
-            Some(repo) if !plan.patches.is_empty() => {
+            Some(repo) if !plan.patches.is_empty() && crate::vcs::usable(repo) => {
                 let members: Vec<&Patch> = patches.iter().collect();
-                crate::vcs::plan_commits(&self.process, repo, ctx, &plan, &members, target_rev)?
+                let source =
+                    crate::vcs::source(&self.process, repo, &tags, target, target_rev, assemble)?;
+                crate::vcs::plan_commits(&self.process, repo, ctx, &plan, &members, &tags, &source)?
             }
             _ => None,
         };
@@ -142,12 +167,12 @@ impl App {
         target_rev: Option<&str>,
     ) -> Result<PlanView> {
         let ctx = self.ctx(actor, now);
-        let (plan, patches, git) = match self.planned(&ctx, target, target_rev).await {
+        let (plan, patches, git) = match self.planned(&ctx, target, target_rev, true).await {
             Ok(x) => x,
             // A missing release branch is part of the plan's answer, not a failure to plan.
             Err(AppError::Refused { unmet, .. }) => {
                 let (plan, patches, _) = self
-                    .planned(&ctx, target, Some("HEAD"))
+                    .planned(&ctx, target, Some("HEAD"), true)
                     .await
                     .map(|(a, b, _)| (a, b, ()))?;
                 let members: Vec<&Patch> = patches.iter().collect();
@@ -171,6 +196,7 @@ impl App {
             Some(decide::Denied::Invalid(m)) => vec![decide::Unmet::new(m)],
         };
         if let Some(g) = &git {
+            refusal.extend(g.missing.iter().cloned());
             refusal.extend(g.scope.iter().cloned());
         }
         let draft = decide::draft(&ctx, &plan, &members);
@@ -210,10 +236,110 @@ impl App {
         opts: CutOptions,
     ) -> Result<Release> {
         let ctx = self.ctx(actor, now);
-        let (plan, patches, git) = self.planned(&ctx, target, opts.target.as_deref()).await?;
+        let (plan, patches, mut git) = self
+            .planned(&ctx, target, opts.target.as_deref(), !opts.no_assemble)
+            .await?;
         let refs: Vec<&Patch> = patches.iter().collect();
-        let (mut release, bound, mut events) = decide::cut(&ctx, &plan, &refs)?;
+        // The process's refusals come before anything is written to git.
+        decide::cut(&ctx, &plan, &refs)?;
+        let mut assembled = None;
+        if let (Some(repo), Some(a)) = (&self.git, git.as_ref().and_then(|g| g.assemble.clone())) {
+            let g = git.as_ref().expect("assembly comes with a git plan");
+            if !g.missing.is_empty() {
+                return Err(missing_refusal(&plan, g));
+            }
+            let back = match repo.current_branch()? {
+                Some(b) => b,
+                None => repo.resolve("HEAD")?.to_string(),
+            };
+            let base: sluice_git::CommitId = repo.resolve(&format!("refs/tags/{}", a.base))?;
+            match repo.assemble_branch(&g.target_ref, &base, &a.merge)? {
+                sluice_git::MergeOutcome::Conflict { branch, files } => {
+                    return Err(AppError::Refused {
+                        summary: format!(
+                            "{branch} does not merge cleanly onto {}: nothing was changed (`{}` was not created)",
+                            a.base, g.target_ref
+                        ),
+                        unmet: files
+                            .iter()
+                            .map(|f| decide::Unmet::new(format!("conflict in {f}")))
+                            .chain(std::iter::once(
+                                decide::Unmet::new(format!(
+                                    "`{}` built by hand from {}: merge {}, resolve the conflicts, then cut again (sluice release cut --line {})",
+                                    g.target_ref,
+                                    a.base,
+                                    a.merge.join(", "),
+                                    plan.line
+                                ))
+                                .hint(format!("git checkout -b {} {}", g.target_ref, a.base)),
+                            ))
+                            .collect(),
+                    });
+                }
+                sluice_git::MergeOutcome::Merged { .. } => {}
+            }
+            assembled = Some((g.target_ref.clone(), back));
+            // Plan again on the branch as built: its exact commits, merges included.
+            let again = self
+                .planned(&ctx, target, Some(&g.target_ref.clone()), false)
+                .await;
+            match again {
+                Ok((_, _, g2)) => git = g2,
+                Err(e) => {
+                    self.undo_assembly(assembled.take());
+                    return Err(e);
+                }
+            }
+        }
+        let result = self
+            .cut_planned(actor, now, &ctx, plan, patches, git, &opts)
+            .await;
+        if let (Some(repo), Some((branch, back))) = (&self.git, assembled) {
+            if result.is_err() {
+                self.undo_assembly(Some((branch, back)));
+            } else if let Err(e) = repo.switch_to(&back) {
+                eprintln!("warning: stayed on {branch}: {e}");
+            }
+        }
+        result
+    }
+
+    /// Removes a release branch that `release cut` built, and goes back to where the
+    /// user was. Best effort: failures are reported, the cut's own error is what counts.
+    fn undo_assembly(&self, assembled: Option<(String, String)>) {
+        let (Some(repo), Some((branch, back))) = (&self.git, assembled) else {
+            return;
+        };
+        if let Err(e) = repo
+            .switch_to(&back)
+            .and_then(|()| repo.delete_branch(&branch))
+        {
+            eprintln!(
+                "warning: the release branch {branch} built for this cut could not be removed: {e}"
+            );
+        }
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the steps of one cut, split for clean-up"
+    )]
+    async fn cut_planned(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        ctx: &decide::Ctx<'_>,
+        plan: Plan,
+        patches: Vec<Patch>,
+        git: Option<crate::vcs::GitPlan>,
+        opts: &CutOptions,
+    ) -> Result<Release> {
+        let refs: Vec<&Patch> = patches.iter().collect();
+        let (mut release, bound, mut events) = decide::cut(ctx, &plan, &refs)?;
         if let Some(g) = &git {
+            if !g.missing.is_empty() {
+                return Err(missing_refusal(&plan, g));
+            }
             let over = match (&opts.allow_scope, g.scope.is_empty()) {
                 (_, true) => None,
                 (None, false) => {
@@ -284,19 +410,60 @@ impl App {
         Ok(release)
     }
 
-    /// `release import`: a version that shipped before Sluice, as a baseline.
+    /// `release import`: a version that shipped before Sluice, as a baseline; with `env`,
+    /// also that it runs in that environment (so a rollback has somewhere to go). In a
+    /// git repository the version must have a release tag: git is the record of what was
+    /// released, and versions are read from the tags without any import.
     pub async fn import_release(
         &self,
         actor: &str,
         now: Timestamp,
         version: &str,
+        env: Option<&str>,
     ) -> Result<Release> {
         let v = parse_version(version)?;
-        let versions = self.store.versions().await?;
-        let (r, e) = decide::import(&self.ctx(actor, now), v, &versions)?;
+        if let Some(repo) = self.git.as_ref().filter(|r| crate::vcs::usable(r)) {
+            let tags = crate::vcs::release_tags(&self.process, Some(repo), "HEAD")?;
+            if tags.find(&v).is_none() {
+                let tag = tags.template().render(&v);
+                return Err(AppError::Invalid(format!(
+                    "no tag {tag} in {}: import records releases git holds (tags named like `{}`); tag the commit that shipped {v} first (git tag {tag} COMMIT), or check the version",
+                    repo.root().display(),
+                    tags.template().as_str()
+                )));
+            }
+        }
+        let ctx = self.ctx(actor, now);
         let mut c = self.change(actor, now);
-        c.releases.push((r.clone(), None));
-        c.events.push(e);
+        let (mut r, rev) = match (self.store.release(&v.to_string()).await?, env) {
+            (Some((r, rev)), Some(_)) => (r, Some(rev)),
+            _ => {
+                let versions = self.store.versions().await?;
+                let (r, e) = decide::import(&ctx, v, &versions)?;
+                c.events.push(e);
+                (r, None)
+            }
+        };
+        if let Some(env) = env {
+            let state = self.store.environment(env).await?;
+            let holds = state.as_ref().and_then(|(s, _)| s.release.clone());
+            let id = crate::promote::deployment_id(now);
+            let (n, dep, e) = decide::baseline(&ctx, &r, env, holds.as_deref(), &id)?;
+            if holds.is_none() {
+                c.environments.push((
+                    sluice_core::model::EnvState {
+                        env: env.to_string(),
+                        release: Some(n.version.to_string()),
+                        since: Some(now),
+                    },
+                    state.map(|(_, rev)| rev),
+                ));
+            }
+            c.deployments.push(dep);
+            c.events.push(e);
+            r = n;
+        }
+        c.releases.push((r.clone(), rev));
         self.commit(c).await?;
         Ok(r)
     }

@@ -9,7 +9,7 @@ use sluice_core::commits;
 use sluice_core::decide::{self, Plan, Unmet};
 use sluice_core::model::{LinkedCommit, Patch, Release, ReleaseGit, Target};
 use sluice_core::process::{Line, Process};
-use sluice_git::{CommitId, GitError, Repo, TagTemplate};
+use sluice_git::{CommitId, GitError, ReleaseTags, Repo, TagTemplate};
 
 use crate::{AppError, Result};
 
@@ -46,13 +46,30 @@ pub struct GitPlan {
     pub unlinked: Vec<LinkedCommit>,
     /// Out-of-scope commits of a patch release.
     pub scope: Vec<Unmet>,
+    /// Patches the target does not hold in full, or that have no commit: the cut is
+    /// refused (no override), the tag never claims a fix it lacks.
+    #[serde(default)]
+    pub missing: Vec<Unmet>,
+    /// Set when the line's release branch does not exist yet and `release cut` will
+    /// create it.
+    #[serde(default)]
+    pub assemble: Option<Assembly>,
+}
+
+/// How `release cut` will build a missing release branch.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Assembly {
+    /// The line's last release tag the branch starts from.
+    pub base: String,
+    /// The patch branches merged into it, in order.
+    pub merge: Vec<String>,
 }
 
 pub(crate) fn template(p: &Process) -> Result<TagTemplate> {
     TagTemplate::parse(&p.project.tag).map_err(|e| AppError::Config(format!("[project] tag: {e}")))
 }
 
-fn release_branch(p: &Process, line: Line) -> String {
+pub(crate) fn release_branch(p: &Process, line: Line) -> String {
     decide::fill(
         &p.project.release_branch,
         &[
@@ -67,6 +84,26 @@ pub(crate) fn usable(repo: &Repo) -> bool {
     repo.resolve("HEAD").is_ok()
 }
 
+/// The one view of release tags every process-mode command reads: the process file's
+/// template, lightweight and annotated tags alike, reachability from `from` (a revision;
+/// `HEAD` when it does not resolve). Empty without a usable repository.
+pub(crate) fn release_tags(p: &Process, repo: Option<&Repo>, from: &str) -> Result<ReleaseTags> {
+    let t = template(p)?;
+    let Some(repo) = repo.filter(|r| usable(r)) else {
+        return Ok(ReleaseTags::empty(t));
+    };
+    let at = repo.resolve(from).or_else(|_| repo.resolve("HEAD"))?;
+    Ok(repo.release_tags_from(&t, &at)?)
+}
+
+/// What `release plan` and `release cut` give the core planner from git.
+pub(crate) fn tagged(tags: &ReleaseTags) -> decide::Tagged {
+    decide::Tagged {
+        all: tags.versions(),
+        reachable: tags.reachable().map(|t| t.version.clone()).collect(),
+    }
+}
+
 /// `patch start`: the base (latest stable release of the patch's line) and the branch.
 pub(crate) fn start_branch(
     p: &Process,
@@ -77,10 +114,11 @@ pub(crate) fn start_branch(
     if !usable(repo) {
         return Ok(None);
     }
-    let t = template(p)?;
+    let tags = release_tags(p, Some(repo), "HEAD")?;
+    let t = tags.template();
     let target = patch.targets.first().copied().unwrap_or(Target::Main);
     let base = match target {
-        Target::Line(l) => repo.latest_stable(t.as_str(), Some((l.major, l.minor)))?.ok_or_else(|| AppError::Refused {
+        Target::Line(l) => tags.latest_on_line(l.major, l.minor).cloned().ok_or_else(|| AppError::Refused {
             summary: format!("{} cannot start: line {l} has no release yet", patch.key),
             unmet: vec![Unmet::new(format!(
                 "a stable release tag on line {l} (like {}) to branch from; patch branches never start from main",
@@ -88,8 +126,8 @@ pub(crate) fn start_branch(
             ))
             .hint(format!("tag the line's last release, e.g. git tag {} <commit>", t.render(&semver::Version::new(l.major, l.minor, 0))))],
         })?,
-        Target::Main => match repo.latest_stable(t.as_str(), None)? {
-            Some(tag) => tag,
+        Target::Main => match tags.latest_stable(None) {
+            Some(tag) => tag.clone(),
             None => {
                 // No release at all yet: the first fixes start where the code is.
                 if repo.is_dirty()? {
@@ -111,15 +149,11 @@ pub(crate) fn start_branch(
     Ok(Some((base.name, base.commit)))
 }
 
-fn link(
-    c: &sluice_git::CommitInfo,
-    prefix: &str,
-    by_branch: &[(String, Vec<String>)],
-) -> LinkedCommit {
+fn link(c: &sluice_git::CommitInfo, prefix: &str, by_branch: &[PatchCommits]) -> LinkedCommit {
     let mut keys = commits::patch_keys(&c.message, prefix);
-    for (key, ids) in by_branch {
-        if ids.iter().any(|i| i == c.id.as_str()) && !keys.contains(key) {
-            keys.push(key.clone());
+    for b in by_branch {
+        if b.commits.iter().any(|i| i.id == c.id) && !keys.contains(&b.key) {
+            keys.push(b.key.clone());
         }
     }
     let parsed = commits::parse(&c.message).ok();
@@ -133,80 +167,196 @@ fn link(
     }
 }
 
-/// The commits a planned release holds, linked to patches by a `Patch:` trailer,
-/// a key in the subject, or the patch's branch; and what the scope guard says.
+/// The commits a patch's branch holds beyond where it started.
+struct PatchCommits {
+    key: String,
+    branch: String,
+    commits: Vec<sluice_git::CommitInfo>,
+}
+
+/// Where a release's content comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// A revision that holds it: `--target`, the line's release branch, or `HEAD`.
+    Rev(String),
+    /// The line has no release branch yet: `release cut` creates it from `base` and merges
+    /// the patch branches into it.
+    Assemble {
+        branch: String,
+        base: sluice_git::ReleaseTag,
+    },
+}
+
+/// Where the content of a release on `target` comes from, or why it cannot be found.
+pub(crate) fn source(
+    p: &Process,
+    repo: &Repo,
+    tags: &ReleaseTags,
+    target: Target,
+    target_rev: Option<&str>,
+    assemble: bool,
+) -> Result<Source> {
+    let line = match (target_rev, target) {
+        (Some(r), _) => return Ok(Source::Rev(r.to_string())),
+        (None, Target::Main) => return Ok(Source::Rev("HEAD".into())),
+        (None, Target::Line(l)) => l,
+    };
+    let branch = release_branch(p, line);
+    if repo.resolve(&format!("refs/heads/{branch}")).is_ok() || repo.resolve(&branch).is_ok() {
+        return Ok(Source::Rev(branch));
+    }
+    let t = tags.template();
+    let Some(base) = tags.latest_on_line(line.major, line.minor).cloned() else {
+        return Err(AppError::Refused {
+            summary: format!("line {line} has no release branch `{branch}` and no release tag"),
+            unmet: vec![
+                Unmet::new(format!(
+                    "a stable release tag on line {line} (like {}) to build `{branch}` from",
+                    t.render(&semver::Version::new(line.major, line.minor, 0))
+                ))
+                .hint(format!(
+                    "git tag {} <commit of the line's last release>",
+                    t.render(&semver::Version::new(line.major, line.minor, 0))
+                )),
+            ],
+        });
+    };
+    if assemble {
+        return Ok(Source::Assemble { branch, base });
+    }
+    Err(AppError::Refused {
+        summary: format!("line {line} has no release branch `{branch}`"),
+        unmet: vec![
+            Unmet::new(format!(
+                "a branch `{branch}` holding the fixes for {line}, or a --target revision; without --no-assemble, `release cut` creates it from {} (the line's last release) and merges the patch branches into it",
+                base.name
+            ))
+            .hint(format!("sluice release cut --line {line}")),
+        ],
+    })
+}
+
+/// The branches whose commits make up each patch on `target`: its own branch, or its port
+/// branch to that line.
+fn patch_branches(patches: &[&Patch], target: Target) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for x in patches {
+        let port = x
+            .ports
+            .iter()
+            .find(|o| o.target == target)
+            .map(|o| o.branch.clone());
+        let own = (x.targets.first() == Some(&target) || port.is_none())
+            .then(|| x.branch.clone())
+            .flatten();
+        for b in own.into_iter().chain(port) {
+            out.push((x.key.clone(), b));
+        }
+    }
+    out
+}
+
+/// The branches `release cut` merges into a new release branch, in patch order.
+fn branches_to_merge(patches: &[&Patch], target: Target) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (_, b) in patch_branches(patches, target) {
+        if !out.contains(&b) {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// The commits a planned release holds, linked to patches by a `Patch:` trailer, a key
+/// in the subject, or the patch's own branch (its commits beyond where it started); what
+/// the scope guard says; and — the release must contain exactly what it claims — each
+/// patch whose commits the target does not hold, or that has no commit at all.
 pub(crate) fn plan_commits(
     p: &Process,
     repo: &Repo,
     ctx: &decide::Ctx,
     plan: &Plan,
     patches: &[&Patch],
-    target_rev: Option<&str>,
+    tags: &ReleaseTags,
+    source: &Source,
 ) -> Result<Option<GitPlan>> {
     if !usable(repo) {
         return Ok(None);
     }
-    let t = template(p)?;
-    let target_ref = match (target_rev, plan.target) {
-        (Some(r), _) => r.to_string(),
-        (None, Target::Line(l)) => release_branch(p, l),
-        (None, Target::Main) => "HEAD".to_string(),
-    };
-    let target = repo
-        .resolve(&target_ref)
-        .map_err(|e| match (target_rev, plan.target) {
-            (None, Target::Line(l)) => AppError::Refused {
-                summary: format!("line {l} has no release branch `{target_ref}`"),
-                unmet: vec![
-                    Unmet::new(format!(
-                        "a branch `{target_ref}` holding the fixes for {l}, or a --target revision"
-                    ))
-                    .hint(format!(
-                        "git branch {target_ref} {}  (then merge the patch branches into it)",
-                        t.render(
-                            plan.previous
-                                .as_ref()
-                                .unwrap_or(&semver::Version::new(l.major, l.minor, 0))
-                        )
-                    )),
-                ],
-            },
-            _ => AppError::from(e),
-        })?;
-    let previous_tag = plan.previous.as_ref().map(|v| t.render(v));
+    let t = tags.template();
+    let previous_tag = plan.previous.as_ref().map(|v| {
+        tags.find(v)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| t.render(v))
+    });
     let mut exclude = Vec::new();
     if let Some(pt) = &previous_tag
-        && let Ok(id) = repo.resolve(pt)
+        && let Ok(id) = repo.resolve(&format!("refs/tags/{pt}"))
     {
         exclude.push(id);
     }
-    // Commits reachable from a patch's branch but not from where it started.
+    // Each patch's own commits: on its branch, beyond the commit it started from (or the
+    // previous release when that was not recorded).
     let mut by_branch = Vec::new();
-    for x in patches {
-        let ported = x
-            .ports
-            .iter()
-            .filter(|o| o.target == plan.target)
-            .map(|o| &o.branch);
-        for b in x.branch.iter().chain(ported) {
-            if let Ok(tip) = repo.resolve(b) {
-                let ids = repo
-                    .commits(&tip, &exclude)?
-                    .into_iter()
-                    .map(|c| c.id.to_string())
-                    .collect();
-                by_branch.push((x.key.clone(), ids));
-            }
+    for (key, b) in patch_branches(patches, plan.target) {
+        let Ok(tip) = repo.resolve(&format!("refs/heads/{b}")) else {
+            continue;
+        };
+        let patch = patches.iter().find(|x| x.key == key);
+        let started: Vec<CommitId> = patch
+            .and_then(|x| x.base_commit.as_deref())
+            .filter(|_| patch.is_some_and(|x| x.branch.as_deref() == Some(b.as_str())))
+            .and_then(|c| c.parse().ok())
+            .into_iter()
+            .collect();
+        let since = if started.is_empty() {
+            &exclude
+        } else {
+            &started
+        };
+        if since.is_empty() {
+            continue; // nothing tells where the branch began: link by trailer and key only
         }
+        let commits = repo
+            .commits(&tip, since)?
+            .into_iter()
+            .filter(|c| !c.summary.starts_with("chore(release): "))
+            .collect();
+        by_branch.push(PatchCommits {
+            key,
+            branch: b,
+            commits,
+        });
     }
+    let (target_ref, target, walked) = match source {
+        Source::Rev(r) => {
+            let id = repo.resolve(r)?;
+            let walked = repo.commits(&id, &exclude)?;
+            (r.clone(), id.to_string(), walked)
+        }
+        Source::Assemble { branch, base } => {
+            // What the branch will hold: the line's last release and the patch branches.
+            let mut seen = std::collections::HashSet::new();
+            let mut walked = Vec::new();
+            for b in &by_branch {
+                for c in &b.commits {
+                    if seen.insert(c.id.clone()) {
+                        walked.push(c.clone());
+                    }
+                }
+            }
+            walked.sort_by_key(|c| std::cmp::Reverse(c.time_secs));
+            (branch.clone(), base.commit.to_string(), walked)
+        }
+    };
     let prefix = &p.project.key;
     let mut linked = Vec::new();
-    for c in repo.commits(&target, &exclude)? {
+    for c in &walked {
         // Sluice's own changelog commits are not content.
         if c.summary.starts_with("chore(release): ") {
             continue;
         }
-        let mut l = link(&c, prefix, &by_branch);
+        let mut l = link(c, prefix, &by_branch);
         if l.merge
             && l.patches.is_empty()
             && let Some(k) = commits::key_in_branch(&c.summary, prefix)
@@ -227,14 +377,86 @@ pub(crate) fn plan_commits(
         &linked,
         patches,
     );
+    let mut missing = Vec::new();
+    if let Source::Rev(_) = source {
+        let target_id: CommitId = target.parse()?;
+        for b in &by_branch {
+            let ids: Vec<CommitId> = b.commits.iter().map(|c| c.id.clone()).collect();
+            let held = repo.reachable_among(&target_id, &ids)?;
+            let lacking: Vec<&sluice_git::CommitInfo> =
+                b.commits.iter().filter(|c| !held.contains(&c.id)).collect();
+            if lacking.is_empty() {
+                continue;
+            }
+            let list = lacking
+                .iter()
+                .take(5)
+                .map(|c| format!("{} \"{}\"", c.id.short(), c.summary))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = if lacking.len() > 5 {
+                format!(" and {} more", lacking.len() - 5)
+            } else {
+                String::new()
+            };
+            missing.push(
+                Unmet::new(format!(
+                    "{}'s commits on `{}` are in {target_ref}: {} of {} missing ({list}{more})",
+                    b.key,
+                    b.branch,
+                    lacking.len(),
+                    b.commits.len()
+                ))
+                .by(p.responsible(sluice_core::process::Step::Release))
+                .hint(if target_ref == "HEAD" {
+                    format!("git merge {}", b.branch)
+                } else {
+                    format!("git checkout {target_ref} && git merge {}", b.branch)
+                }),
+            );
+        }
+    }
+    for x in patches {
+        let has = linked.iter().any(|c| c.patches.contains(&x.key))
+            || by_branch
+                .iter()
+                .any(|b| b.key == x.key && !b.commits.is_empty());
+        if !has {
+            let hint = match &x.branch {
+                Some(b) => format!(
+                    "commit the fix on `{b}` (or add a `Patch: {}` trailer to its commit)",
+                    x.key
+                ),
+                None => format!("sluice patch start {}", x.key),
+            };
+            missing.push(
+                Unmet::new(format!(
+                    "{} has a commit in the release: none found on its branch, with `Patch: {}` or with {} in a subject",
+                    x.key, x.key, x.key
+                ))
+                .hint(hint),
+            );
+        }
+    }
     Ok(Some(GitPlan {
         target_ref,
-        target: target.to_string(),
+        target,
         previous_tag,
         tag: t.render(&plan.version),
         commits: linked,
         unlinked,
         scope,
+        missing,
+        assemble: match source {
+            Source::Assemble { base, .. } => Some(Assembly {
+                base: base.name.clone(),
+                merge: branches_to_merge(patches, plan.target)
+                    .into_iter()
+                    .filter(|b| repo.resolve(&format!("refs/heads/{b}")).is_ok())
+                    .collect(),
+            }),
+            Source::Rev(_) => None,
+        },
     }))
 }
 

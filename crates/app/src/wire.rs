@@ -124,6 +124,9 @@ pub struct CutRelease {
     /// Let out-of-scope commits into a patch release, for this recorded reason (cut only).
     #[serde(default)]
     pub allow_scope: Option<String>,
+    /// Refuse rather than create a maintained line's missing release branch (cut only).
+    #[serde(default)]
+    pub no_assemble: bool,
 }
 
 /// `POST /releases/{version}/amend`.
@@ -141,6 +144,9 @@ pub struct AmendRelease {
 #[serde(deny_unknown_fields)]
 pub struct ImportRelease {
     pub version: String,
+    /// Also record that this release runs in this environment (a baseline for rollback).
+    #[serde(default)]
+    pub env: Option<String>,
 }
 
 /// `POST /releases/{version}/tests`.

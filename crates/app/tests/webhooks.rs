@@ -355,7 +355,7 @@ async fn workflow_run_reports_a_test_on_the_release_in_the_env() {
         "{out:?}"
     );
     // A baseline release in `local`: the run is recorded against it.
-    app.import_release("bob@example.com", now(), "1.3.0")
+    app.import_release("bob@example.com", now(), "1.3.0", None)
         .await
         .unwrap();
     let (mut r, rev) = app.store.release("1.3.0").await.unwrap().unwrap();

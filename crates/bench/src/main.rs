@@ -789,6 +789,7 @@ fn seed_patch(rng: &mut Rng, number: i64, now: Timestamp) -> Patch {
         deadline: fix_within_h.map(|h| reported_at + SignedDuration::from_hours(h)),
         updated_at: reported_at + SignedDuration::from_hours(3),
         ports: Vec::new(),
+        base_commit: None,
     }
 }
 

@@ -371,6 +371,7 @@ impl Backend {
                 line,
                 target: target.map(String::from),
                 allow_scope: None,
+                no_assemble: false,
             };
             async move { r.post("/releases/plan", &b).await }
         })
@@ -391,17 +392,25 @@ impl Backend {
                     line,
                     target: opts.target.clone(),
                     allow_scope: opts.allow_scope.clone(),
+                    no_assemble: opts.no_assemble,
                 };
                 async move { r.post("/releases", &b).await }
             }
         )
     }
 
-    pub async fn import_release(&self, a: &str, now: Timestamp, v: &str) -> Result<Release> {
-        both!(self, |app| app.import_release(a, now, v), |r| r.post(
+    pub async fn import_release(
+        &self,
+        a: &str,
+        now: Timestamp,
+        v: &str,
+        env: Option<&str>,
+    ) -> Result<Release> {
+        both!(self, |app| app.import_release(a, now, v, env), |r| r.post(
             "/releases/import",
             &wire::ImportRelease {
-                version: v.to_string()
+                version: v.to_string(),
+                env: env.map(String::from),
             }
         ))
     }

@@ -245,6 +245,10 @@ pub struct Patch {
     /// The fix carried to other lines with `patch port`.
     #[serde(default)]
     pub ports: Vec<Port>,
+    /// The commit its branch was cut from (`patch start`): the fix is what the branch
+    /// holds beyond it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_commit: Option<String>,
 }
 
 /// A patch carried to another line: its branch and the commits picked there.
@@ -296,6 +300,9 @@ pub struct TestRun {
     pub reporter: String,
     #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub at: Timestamp,
+    /// The release content the run tested; a run of other content does not count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -414,12 +421,16 @@ impl Release {
             .iter()
             .filter(|a| a.content_hash == self.content_hash)
     }
-    /// The latest result of a suite in an environment.
+    /// The latest result of a suite in an environment, for the current content (a run of
+    /// content that has changed since is void, as approvals are).
     pub fn latest_test(&self, env: &str, suite: &str) -> Option<&TestRun> {
-        self.tests
-            .iter()
-            .rev()
-            .find(|t| t.env == env && t.suite == suite)
+        self.tests.iter().rev().find(|t| {
+            t.env == env
+                && t.suite == suite
+                && t.content_hash
+                    .as_ref()
+                    .is_none_or(|h| *h == self.content_hash)
+        })
     }
 }
 

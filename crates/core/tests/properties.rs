@@ -48,6 +48,7 @@ fn ready_patch(n: i64, kind: &str, severity: &str, owner: &str, target: Target) 
         deadline: None,
         updated_at: at,
         ports: vec![],
+        base_commit: None,
     }
 }
 

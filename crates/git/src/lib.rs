@@ -23,6 +23,7 @@
 mod cli;
 mod error;
 mod read;
+mod tags;
 mod template;
 mod types;
 mod write;
@@ -30,8 +31,9 @@ mod write;
 use std::path::{Path, PathBuf};
 
 pub use error::GitError;
+pub use tags::{ReleaseTags, detect_shape};
 pub use template::TagTemplate;
-pub use types::{CommitId, CommitInfo, PickOutcome, ReleaseTag, Tag};
+pub use types::{CommitId, CommitInfo, MergeOutcome, PickOutcome, ReleaseTag, Tag};
 
 /// A discovered repository. Cheap to clone; `Send + Sync`.
 ///

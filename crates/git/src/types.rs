@@ -111,3 +111,13 @@ pub enum PickOutcome {
         files: Vec<String>,
     },
 }
+
+/// What [`crate::Repo::assemble_branch`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeOutcome {
+    /// Every branch merged; the new branch is checked out at `head`.
+    Merged { head: CommitId },
+    /// `branch` did not merge. Nothing was left behind: the merge was aborted, the new
+    /// branch deleted, and the previous checkout restored.
+    Conflict { branch: String, files: Vec<String> },
+}

@@ -3,7 +3,7 @@
 use std::path::{Component, Path};
 
 use crate::read::notes_ref_name;
-use crate::{CommitId, GitError, PickOutcome, Repo, check_name, cli};
+use crate::{CommitId, GitError, MergeOutcome, PickOutcome, Repo, check_name, cli};
 
 impl Repo {
     /// Creates branch `name` at `at`, and switches to it if `checkout`. Refuses if the branch
@@ -146,6 +146,81 @@ impl Repo {
         })
     }
 
+    /// Creates `branch` at `base`, switches to it and merges each of `merge` (branch names)
+    /// into it in order: the first by fast-forward when it can, the others with a merge
+    /// commit (`Merge branch 'X' into BRANCH`).
+    ///
+    /// All or nothing: on a conflict the merge is aborted, the previous checkout restored,
+    /// the new branch deleted, and [`MergeOutcome::Conflict`] names the branch that did not
+    /// merge and the files. Refuses a dirty tree and an existing `branch`.
+    pub fn assemble_branch(
+        &self,
+        branch: &str,
+        base: &CommitId,
+        merge: &[String],
+    ) -> Result<MergeOutcome, GitError> {
+        check_name("branch name", branch)?;
+        for m in merge {
+            check_name("branch name", m)?;
+            self.resolve(&format!("refs/heads/{m}"))?;
+        }
+        if self.is_dirty()? {
+            return Err(GitError::Dirty {
+                root: self.root.clone(),
+            });
+        }
+        let previous = match self.current_branch()? {
+            Some(name) => name,
+            None => self.resolve("HEAD")?.0,
+        };
+        self.create_branch(branch, base, true)?;
+        for m in merge {
+            let message = format!("Merge branch '{m}' into {branch}");
+            let args = ["merge", "--no-edit", "-m", &message, m];
+            let out = cli::run_unchecked(&self.root, &args, None)?;
+            if out.status.success() {
+                continue;
+            }
+            let files = self.conflicted_files()?;
+            let failure = cli::failure(&args, out.status.code(), &out.stderr);
+            let _ = self.git(&["merge", "--abort"]);
+            self.restore(branch, &previous)?;
+            if files.is_empty() {
+                return Err(failure);
+            }
+            return Ok(MergeOutcome::Conflict {
+                branch: m.clone(),
+                files,
+            });
+        }
+        Ok(MergeOutcome::Merged {
+            head: self.resolve("HEAD")?,
+        })
+    }
+
+    /// Switches to `to`: a branch name, or a commit id (detached). Refuses a dirty tree.
+    pub fn switch_to(&self, to: &str) -> Result<(), GitError> {
+        check_name("branch name", to)?;
+        if self.is_dirty()? {
+            return Err(GitError::Dirty {
+                root: self.root.clone(),
+            });
+        }
+        if self.has_ref(&format!("refs/heads/{to}"))? {
+            self.git(&["switch", "--no-guess", to])?;
+        } else {
+            self.git(&["switch", "--detach", to])?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a local branch that is not checked out.
+    pub fn delete_branch(&self, name: &str) -> Result<(), GitError> {
+        check_name("branch name", name)?;
+        self.git(&["branch", "-D", name])?;
+        Ok(())
+    }
+
     /// Writes `contents` to `path` (relative to the root), and commits that file alone on
     /// the current branch with `message`. Other staged changes are left staged.
     pub fn commit_file(
@@ -226,6 +301,12 @@ impl Repo {
     /// for a detached HEAD), delete the half-built branch.
     fn undo_pick(&self, branch: &str, previous: &str) -> Result<(), GitError> {
         self.git(&["cherry-pick", "--abort"])?;
+        self.restore(branch, previous)
+    }
+
+    /// Goes back to `previous` (a branch, or a commit id for a detached HEAD) and deletes
+    /// the half-built `branch`.
+    fn restore(&self, branch: &str, previous: &str) -> Result<(), GitError> {
         if self.has_ref(&format!("refs/heads/{previous}"))? {
             self.git(&["switch", "--no-guess", previous])?;
         } else {

@@ -532,6 +532,7 @@ async fn cut_release(
     let opts = CutOptions {
         target: b.target,
         allow_scope: b.allow_scope,
+        no_assemble: b.no_assemble,
     };
     Ok((
         StatusCode::CREATED,
@@ -552,7 +553,11 @@ async fn import_release(
 ) -> Result<(StatusCode, Json<sluice_core::model::Release>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(s.app.import_release(&a, now(), &b.version).await?),
+        Json(
+            s.app
+                .import_release(&a, now(), &b.version, b.env.as_deref())
+                .await?,
+        ),
     ))
 }
 

@@ -65,6 +65,7 @@ fn patch(n: i64, deadline: Option<&str>, status: PatchStatus) -> Patch {
         deadline: deadline.map(ts),
         updated_at: at,
         ports: vec![],
+        base_commit: None,
     }
 }
 

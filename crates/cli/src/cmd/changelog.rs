@@ -13,7 +13,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sluice_app::commit_mode::{self, CommitModeError, DEFAULT_TAG_TEMPLATE};
 use sluice_app::{ProcessError, find_root, load_process};
-use sluice_git::{Repo, TagTemplate};
+use sluice_git::{ReleaseTags, Repo, TagTemplate};
 
 use crate::Cli;
 use crate::output::{self, Failure};
@@ -53,18 +53,29 @@ pub struct VersionArgs {
 #[derive(Debug, clap::Args)]
 pub struct TagArgs {
     /// How release tags are named, e.g. "v{version}" or "release-{major}.{minor}.{patch}"
-    /// [default: `[project] tag` of sluice.toml if there is one, else "v{version}"].
+    /// [default: `[project] tag` of sluice.toml if there is one, else the shape most of
+    /// the tags reachable from HEAD have ("v{version}", "{version}", "pkg@{version}", ...),
+    /// else "v{version}"]. Only tags reachable from HEAD count.
     #[arg(long, value_name = "TEMPLATE")]
     pub tag_template: Option<String>,
 }
 
-/// The tag template: the flag, else the process file's, else the default.
-fn template(cli: &Cli, a: &TagArgs) -> Result<TagTemplate, Failure> {
+/// The release tags at `HEAD`: named by the flag's template, else the process file's,
+/// else by the shape the repository's own tags have (said once on stderr when it is not
+/// the default "v{version}").
+fn tags(cli: &Cli, a: &TagArgs, repo: &Repo) -> Result<ReleaseTags, Failure> {
     let text = match &a.tag_template {
-        Some(t) => t.clone(),
-        None => process_template(cli).unwrap_or_else(|| DEFAULT_TAG_TEMPLATE.to_owned()),
+        Some(t) => Some(t.clone()),
+        None => process_template(cli),
     };
-    TagTemplate::parse(&text).map_err(|e| Failure::usage(e.to_string()))
+    let explicit = text
+        .map(|t| TagTemplate::parse(&t).map_err(|e| Failure::usage(e.to_string())))
+        .transpose()?;
+    let view = commit_mode::release_tags(repo, explicit).map_err(failure)?;
+    if let Some(note) = &view.note {
+        eprintln!("{note}");
+    }
+    Ok(view.tags)
 }
 
 /// `[project] tag` of the process file (`--config`, else sluice.toml upwards), if any.
@@ -83,7 +94,7 @@ fn process_template(cli: &Cli) -> Option<String> {
                 ProcessError::Invalid(_) => format!("{} is not valid", path.display()),
             };
             eprintln!(
-                "note: {why}; using the tag template \"{DEFAULT_TAG_TEMPLATE}\" (pass --tag-template to choose)"
+                "note: {why}; reading the tag shape from the repository's own tags, else \"{DEFAULT_TAG_TEMPLATE}\" (pass --tag-template to choose)"
             );
             None
         }
@@ -146,11 +157,12 @@ impl Progress {
 }
 
 pub async fn changelog(cli: &Cli, a: &Args) -> Result<(), Failure> {
-    let template = template(cli, &a.tags)?;
     let repo = repo()?;
+    let tags = tags(cli, &a.tags, &repo)?;
+    let template = tags.template().clone();
     let progress = Progress::new();
     let tick = |n| progress.tick(n);
-    let history = commit_mode::history(&repo, &template, &tick);
+    let history = commit_mode::history(&repo, &tags, &tick);
     progress.done();
     let mut history = history.map_err(failure)?;
     if a.verbose {
@@ -179,7 +191,7 @@ pub async fn changelog(cli: &Cli, a: &Args) -> Result<(), Failure> {
         if history.unreleased.commits == 0 {
             eprintln!("note: no unreleased commits; nothing to bump");
         } else {
-            let v = commit_mode::version(&repo, &template).map_err(failure)?;
+            let v = commit_mode::version(&repo, &tags).map_err(failure)?;
             let today = jiff::Timestamp::now()
                 .to_zoned_datetime(jiff::tz::TimeZone::UTC)
                 .date();
@@ -245,9 +257,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 pub async fn version(cli: &Cli, a: &VersionArgs) -> Result<(), Failure> {
-    let template = template(cli, &a.tags)?;
     let repo = repo()?;
-    let v = commit_mode::version(&repo, &template).map_err(failure)?;
+    let tags = tags(cli, &a.tags, &repo)?;
+    let v = commit_mode::version(&repo, &tags).map_err(failure)?;
     if cli.json {
         output::json(&v);
         return Ok(());
@@ -267,6 +279,6 @@ pub async fn version(cli: &Cli, a: &VersionArgs) -> Result<(), Failure> {
             println!("{current}");
             Ok(())
         }
-        None => Err(failure(commit_mode::no_releases(&repo, &template))),
+        None => Err(failure(commit_mode::no_releases(&repo, &tags))),
     }
 }

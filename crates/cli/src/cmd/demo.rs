@@ -346,7 +346,7 @@ pub async fn seed(app: &mut App, now: Timestamp) -> Result<(), Failure> {
         .checked_sub(SignedDuration::from_hours(24 * 21))
         .unwrap_or(now);
     let mut c = Clock(start);
-    app.import_release(BOB, c.tick(1), "1.0.0").await?;
+    app.import_release(BOB, c.tick(1), "1.0.0", None).await?;
 
     // 1.1.0: two fixes and a feature, all the way to prod.
     patch(

@@ -32,6 +32,10 @@ pub enum ReleaseCmd {
         allow_scope: bool,
         #[arg(long)]
         reason: Option<String>,
+        /// When the line has no release branch, refuse instead of creating it from the
+        /// line's last release tag and merging the ready patches' branches into it.
+        #[arg(long)]
+        no_assemble: bool,
     },
     /// One release: content, gates, approvals, tests, deployments.
     Show { version: String },
@@ -45,10 +49,15 @@ pub enum ReleaseCmd {
         #[arg(long)]
         remove: Vec<String>,
     },
-    /// Record versions that shipped before Sluice, as baselines for their lines.
+    /// Record releases made before Sluice (each must have its release tag in git) and,
+    /// with --env, that one runs in an environment, so a rollback has somewhere to go.
+    /// Versions need no import: they are read from the tags.
     Import {
         #[arg(required = true)]
         versions: Vec<String>,
+        /// The environment the release runs in (one version only).
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
     },
     /// Show a release's notes, or edit them (edits survive regeneration).
     Notes {
@@ -202,15 +211,26 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
             }
             output::print_table(&t);
             if let Some(g) = &v.git {
-                println!(
-                    "\ngit: {} -> {} ({} commit{}) from {}, will be tagged {}",
-                    g.previous_tag.as_deref().unwrap_or("the beginning"),
-                    g.target_ref,
-                    g.commits.len(),
-                    if g.commits.len() == 1 { "" } else { "s" },
-                    &g.target[..g.target.len().min(10)],
-                    g.tag
-                );
+                match &g.assemble {
+                    Some(a) => println!(
+                        "\ngit: {} does not exist yet; `release cut` creates it from {} and merges {} ({} commit{}), then tags {}",
+                        g.target_ref,
+                        a.base,
+                        a.merge.join(", "),
+                        g.commits.len(),
+                        if g.commits.len() == 1 { "" } else { "s" },
+                        g.tag
+                    ),
+                    None => println!(
+                        "\ngit: {} -> {} ({} commit{}) from {}, will be tagged {}",
+                        g.previous_tag.as_deref().unwrap_or("the beginning"),
+                        g.target_ref,
+                        g.commits.len(),
+                        if g.commits.len() == 1 { "" } else { "s" },
+                        &g.target[..g.target.len().min(10)],
+                        g.tag
+                    ),
+                }
                 let mut t = output::table(&["commit", "patches", "type", "summary"]);
                 for c in &g.commits {
                     t.add_row(vec![
@@ -402,10 +422,12 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                     target,
                     allow_scope,
                     reason,
+                    no_assemble,
                 } => {
                     let opts = sluice_app::CutOptions {
                         target: target.clone(),
                         allow_scope: if *allow_scope { reason.clone() } else { None },
+                        no_assemble: *no_assemble,
                     };
                     let r = app.cut_release(a, now, *line, opts).await?;
                     if cli.json {
@@ -435,16 +457,27 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                         ));
                     }
                 }
-                ReleaseCmd::Import { versions } => {
+                ReleaseCmd::Import { versions, env } => {
+                    if env.is_some() && versions.len() > 1 {
+                        return Err(Failure::usage(
+                            "--env records one release in an environment: give one version",
+                        ));
+                    }
                     let mut out = Vec::new();
                     for v in versions {
-                        out.push(app.import_release(a, now, v).await?);
+                        out.push(app.import_release(a, now, v, env.as_deref()).await?);
                     }
                     if cli.json {
                         output::json(&out);
                     } else {
                         for r in out {
-                            output::ok(&format!("recorded {} as released", r.version));
+                            match env {
+                                Some(e) => output::ok(&format!(
+                                    "recorded {} as released, running in `{e}`",
+                                    r.version
+                                )),
+                                None => output::ok(&format!("recorded {} as released", r.version)),
+                            }
                         }
                     }
                 }

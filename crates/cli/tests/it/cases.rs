@@ -70,6 +70,10 @@ fn redact(s: &str, dir: &str) -> String {
             i += ch.len_utf8();
         }
     }
+    // A weekday before a date ("it is now Mon <date>") changes with the date.
+    for day in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] {
+        out = out.replace(&format!("{day} <date>"), "<day> <date>");
+    }
     out
 }
 
@@ -173,9 +177,9 @@ fn golden_cases() {
 
 #[test]
 fn redaction_keeps_what_matters() {
-    let s = "v1.2.4 at 2026-11-24 10:15:03.123 by D1795475538687-30473-0 on 0123456789abcdef0123456789abcdef01234567 (0123456789)";
+    let s = "v1.2.4 at 2026-11-24 10:15:03.123 by D1795475538687-30473-0 on 0123456789abcdef0123456789abcdef01234567 (0123456789), now Tue 2026-11-24";
     assert_eq!(
         redact(s, "/nowhere"),
-        "v1.2.4 at <date> <time> by <deployment> on <sha> (0123456789)"
+        "v1.2.4 at <date> <time> by <deployment> on <sha> (0123456789), now <day> <date>"
     );
 }

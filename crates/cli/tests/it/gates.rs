@@ -177,10 +177,17 @@ fn stale_approval(backend: Backend) {
     repo.refused(
         BOB,
         &["promote", &v, "--to", "test"],
-        &["approval by `qa` for `test` (0 of 1)", "void"],
+        &[
+            "approval by `qa` for `test` (0 of 1)",
+            "void",
+            "suite `unit` passed in `dev` (earlier results void: the release content changed since)",
+        ],
     );
     assert_eq!(repo.holds("test"), None);
-    // A fresh approval of the new content opens the gate.
+    // Test results are bound to the content as approvals are: the new content is tested
+    // again, and a fresh approval of it opens the gate.
+    repo.pass(&v, "dev", "unit");
+    repo.pass(&v, "dev", "integration");
     repo.ok(ALICE, &["approve", &v, "--env", "test"]);
     repo.ok(BOB, &["promote", &v, "--to", "test"]);
     assert_eq!(repo.holds("test").as_deref(), Some("0.1.0"));

@@ -55,6 +55,22 @@ pub fn counted_approvers(
     who
 }
 
+/// ` --as USER` for a hint when the one who must act is not the one typing: the actor
+/// holds none of `roles`, and exactly one person does.
+fn as_for(ctx: &Ctx, roles: &[String]) -> String {
+    let p = ctx.process;
+    if roles.is_empty() || roles.iter().any(|r| p.has_role(ctx.actor, r)) {
+        return String::new();
+    }
+    let mut people: Vec<&String> = roles.iter().flat_map(|r| p.members(r)).collect();
+    people.sort();
+    people.dedup();
+    match people.as_slice() {
+        [one] => format!(" --as {one}"),
+        _ => String::new(),
+    }
+}
+
 /// Evaluates the gate into `env` for `r`; `emergency` asks for the emergency lane.
 pub fn evaluate_gate(
     ctx: &Ctx,
@@ -97,12 +113,23 @@ pub fn evaluate_gate(
             unmet.push(
                 Unmet::new(format!("{v} must first be in `{}`", prev.name))
                     .by(release_roles)
-                    .hint(format!("sluice promote {v} --to {}", prev.name)),
+                    .hint(format!(
+                        "sluice promote {v} --to {}{}",
+                        prev.name,
+                        as_for(ctx, release_roles)
+                    )),
             );
         }
         for suite in &prev.tests {
             let latest = r.latest_test(&prev.name, suite);
+            let void = r
+                .tests
+                .iter()
+                .any(|t| t.env == prev.name && t.suite == *suite && t.content_hash.is_some());
             let state = match latest {
+                None if void => {
+                    "earlier results void: the release content changed since".to_string()
+                }
                 None => "no result yet".to_string(),
                 Some(t) if t.passed => continue,
                 Some(t) => format!(
@@ -117,8 +144,9 @@ pub fn evaluate_gate(
                 ))
                 .by(p.responsible(Step::Test))
                 .hint(format!(
-                    "sluice test report {v} --env {} --suite {suite} --pass",
-                    prev.name
+                    "sluice test report {v} --env {} --suite {suite} --pass{}",
+                    prev.name,
+                    as_for(ctx, p.responsible(Step::Test))
                 )),
             );
         }
@@ -151,15 +179,23 @@ pub fn evaluate_gate(
                 ));
             }
             unmet.push(Unmet::new(text).role(role).hint(format!(
-                "sluice approve {v} --env {} --role {role}",
-                env.name
+                "sluice approve {v} --env {} --role {role}{}",
+                env.name,
+                as_for(ctx, std::slice::from_ref(role))
             )));
         }
     }
     for item in p.checklist.iter().filter(|c| c.before == env.name) {
         if !r.checklist.iter().any(|t| t.id == item.id) {
-            let mut u = Unmet::new(format!("checklist `{}`: {}", item.id, item.text))
-                .hint(format!("sluice checklist {v} --tick {}", item.id));
+            let mut u =
+                Unmet::new(format!("checklist `{}`: {}", item.id, item.text)).hint(format!(
+                    "sluice checklist {v} --tick {}{}",
+                    item.id,
+                    item.by
+                        .as_ref()
+                        .map(|r| as_for(ctx, std::slice::from_ref(r)))
+                        .unwrap_or_default()
+                ));
             if let Some(by) = &item.by {
                 u = u.role(by);
             }
@@ -186,17 +222,50 @@ pub fn evaluate_gate(
                     Unmet::new(format!("emergency approval by `{role}` for `{}`", env.name))
                         .role(role)
                         .hint(format!(
-                            "sluice approve {v} --env {} --role {role} --emergency",
-                            env.name
+                            "sluice approve {v} --env {} --role {role} --emergency{}",
+                            env.name,
+                            as_for(ctx, std::slice::from_ref(role))
                         )),
                 );
             }
         }
     } else if let Err(why) = time {
-        let mut u = Unmet::new(why).by(release_roles);
-        if !env.emergency_approvals.is_empty() {
-            u = u.hint(format!("wait, or use the emergency lane: sluice promote {v} --to {} --emergency --reason TEXT", env.name));
-        }
+        // Waiting is not a command. The emergency lane is offered only to a release whose
+        // patches' severity allows it, starting with the emergency approvals it lacks.
+        let u = if env.emergency_approvals.is_empty() || !severities_emergency {
+            Unmet::new(why).by(release_roles)
+        } else {
+            let promote = format!(
+                "sluice promote {v} --to {} --emergency --reason TEXT{}",
+                env.name,
+                as_for(ctx, release_roles)
+            );
+            let lacking: Vec<&String> = env
+                .emergency_approvals
+                .iter()
+                .filter(|role| {
+                    counted_approvers(ctx, r, &env.name, role, ApprovalKind::Emergency).is_empty()
+                })
+                .collect();
+            let mut steps: Vec<String> = lacking
+                .iter()
+                .map(|role| format!("emergency approval by `{role}`"))
+                .collect();
+            steps.push("`promote --emergency --reason`".to_string());
+            Unmet::new(format!(
+                "{why}; or the emergency lane, which this release's severity allows: {}",
+                steps.join(", then ")
+            ))
+            .by(release_roles)
+            .hint(match lacking.first() {
+                Some(role) => format!(
+                    "sluice approve {v} --env {} --role {role} --emergency{}",
+                    env.name,
+                    as_for(ctx, std::slice::from_ref(role))
+                ),
+                None => promote,
+            })
+        };
         unmet.push(u);
     }
     GateReport {

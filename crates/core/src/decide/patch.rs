@@ -136,6 +136,7 @@ pub fn report(ctx: &Ctx, number: i64, input: ReportInput) -> Decision<(Patch, Ev
         deadline: None,
         updated_at: ctx.now,
         ports: Vec::new(),
+        base_commit: None,
     };
     p.deadline = deadline(ctx, &p);
     let e = Event::new(

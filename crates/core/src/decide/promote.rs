@@ -207,14 +207,73 @@ pub fn finish_promotion(
     })
 }
 
+/// `release import V --env E`: records that `r`, a release made before Sluice, ran in
+/// `E` (an audited deployment record without a command), so the first rollback after
+/// adopting Sluice has somewhere to go. `holds` is what the environment holds now; when
+/// it holds nothing, it holds `r` from now on; when it holds a release deployed through
+/// Sluice, the record only adds `r` to the environment's history (the rollback target).
+pub fn baseline(
+    ctx: &Ctx,
+    r: &Release,
+    env_name: &str,
+    holds: Option<&str>,
+    id: &str,
+) -> Decision<(Release, Deployment, Event)> {
+    require_step(ctx, Step::Release, "record what runs in an environment")?;
+    env(ctx, env_name)?;
+    let v = r.version.to_string();
+    if !r.imported {
+        return Err(Denied::Invalid(format!(
+            "{v} was released through Sluice: its deployments are recorded already"
+        )));
+    }
+    match holds {
+        Some(h) if h == v => {
+            return Err(Denied::Invalid(format!("`{env_name}` already holds {v}")));
+        }
+        _ => {}
+    }
+    let mut n = r.clone();
+    if !n.has_reached(env_name) {
+        n.reached.push(env_name.to_string());
+    }
+    n.updated_at = ctx.now;
+    let dep = Deployment {
+        id: id.to_string(),
+        release: v.clone(),
+        env: env_name.to_string(),
+        action: DeploymentAction::Deploy,
+        to_release: None,
+        actor: ctx.actor.to_string(),
+        started_at: ctx.now,
+        finished_at: Some(ctx.now),
+        outcome: Outcome::Succeeded,
+        emergency: false,
+        reason: Some("baseline: running before Sluice".to_string()),
+        in_window: true,
+        command: None,
+        exit_code: None,
+        output: None,
+    };
+    let e = Event::new(
+        "release.baseline_recorded",
+        &v,
+        json!({"env": env_name, "deployment": id}),
+    );
+    Ok((n, dep, e))
+}
+
 /// `rollback`, first half: which release the environment returns to.
-/// `history` holds the environment's successful deployments, oldest first, as versions.
+/// `history` holds the environment's successful deployments, oldest first, as versions;
+/// `earlier_tag` is git's release below the current one, offered when the history has
+/// nothing to go back to (a release made before Sluice that was never recorded there).
 pub fn plan_rollback(
     ctx: &Ctx,
     env_name: &str,
     current: Option<&Release>,
     history: &[String],
     to: Option<&str>,
+    earlier_tag: Option<&str>,
 ) -> Decision<String> {
     let roles: Vec<String> = ctx
         .process
@@ -252,7 +311,10 @@ pub fn plan_rollback(
         if !history.iter().any(|h| h == t) {
             return Err(Denied::one(
                 format!("{t} was never deployed to `{env_name}`"),
-                Unmet::new("roll back to a release that was deployed there before"),
+                Unmet::new(format!(
+                    "roll back to a release recorded in `{env_name}`; if {t} ran there before Sluice, record it first"
+                ))
+                .hint(format!("sluice release import {t} --env {env_name}")),
             ));
         }
         return Ok(t.to_string());
@@ -263,11 +325,16 @@ pub fn plan_rollback(
         .find(|h| **h != cur_v)
         .cloned()
         .ok_or_else(|| {
-            Denied::one(
-                format!("nothing to roll `{env_name}` back to"),
-                Unmet::new("an earlier release deployed there")
-                    .hint("sluice rollback --env ENV --to VERSION"),
-            )
+            let u = match earlier_tag {
+                Some(prev) => Unmet::new(format!(
+                    "an earlier release recorded in `{env_name}`: git's release before {cur_v} is {prev}; if it ran there before Sluice, record it, then roll back"
+                ))
+                .hint(format!("sluice release import {prev} --env {env_name}")),
+                None => Unmet::new(format!(
+                    "an earlier release recorded in `{env_name}` (git has no release tag below {cur_v})"
+                )),
+            };
+            Denied::one(format!("nothing to roll `{env_name}` back to"), u)
         })
 }
 
@@ -431,6 +498,7 @@ pub fn report_test(
         url: url.clone(),
         reporter: ctx.actor.into(),
         at: ctx.now,
+        content_hash: Some(r.content_hash.clone()),
     });
     // The release keeps the last runs of each suite in each environment, so
     // it stays small however often CI reports; every run is in the audit log.

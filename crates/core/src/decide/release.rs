@@ -88,9 +88,39 @@ fn bump(v: &Version, b: Bump) -> Version {
     }
 }
 
+/// What git says was released, as [`plan_tagged`] reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tagged {
+    /// The version of every release tag in the repository, on any branch: a version is
+    /// never planned at or below one of these on its line.
+    pub all: Vec<Version>,
+    /// The versions whose tags the target contains (the base of a release from main).
+    pub reachable: Vec<Version>,
+}
+
 /// Computes the next release on `target` from the ready patches that target it.
 /// `existing` holds every version already recorded.
 pub fn plan(ctx: &Ctx, target: Target, candidates: &[&Patch], existing: &[Version]) -> Plan {
+    plan_tagged(ctx, target, candidates, existing, &Tagged::default())
+}
+
+/// [`plan`], with the release tags git holds:
+///
+/// - on a line, the previous release is the highest stable version of the line that is
+///   recorded or tagged anywhere, and the next is its patch successor (X.Y.0 when the line
+///   has none);
+/// - from main, the base is the highest stable version recorded or tagged in the target's
+///   history, raised by the patches' highest bump, and at least the release version of a
+///   pre-release tagged above the base (`2.0.0-rc.1` → `2.0.0`);
+/// - never at or below a version recorded or tagged on the same line: such a plan moves to
+///   that version's patch successor, so an existing tag is never reused.
+pub fn plan_tagged(
+    ctx: &Ctx,
+    target: Target,
+    candidates: &[&Patch],
+    existing: &[Version],
+    tagged: &Tagged,
+) -> Plan {
     let mut patches: Vec<&Patch> = candidates
         .iter()
         .copied()
@@ -126,9 +156,15 @@ pub fn plan(ctx: &Ctx, target: Target, candidates: &[&Patch], existing: &[Versio
             });
         }
     }
+    let known: Vec<Version> = existing
+        .iter()
+        .chain(&tagged.all)
+        .filter(|v| v.pre.is_empty())
+        .cloned()
+        .collect();
     let (line, previous, version, bump_used) = match target {
         Target::Line(line) => {
-            let prev = previous_on_line(existing, line);
+            let prev = previous_on_line(&known, line);
             let v = match &prev {
                 Some(p) => bump(p, Bump::Patch),
                 None => Version::new(line.major, line.minor, 0),
@@ -136,12 +172,41 @@ pub fn plan(ctx: &Ctx, target: Target, candidates: &[&Patch], existing: &[Versio
             (line, prev, v, Bump::Patch)
         }
         Target::Main => {
-            let prev = existing.iter().max().cloned();
-            let v = match &prev {
+            let prev = existing
+                .iter()
+                .chain(&tagged.reachable)
+                .filter(|v| v.pre.is_empty())
+                .max()
+                .cloned();
+            let mut v = match &prev {
                 Some(p) => bump(p, max_bump),
                 None => Version::new(0, 1, 0),
             };
-            (Line::of(&v), prev, v, max_bump)
+            // A pre-release tagged above the base previews the next release.
+            if let Some(floor) = tagged
+                .reachable
+                .iter()
+                .filter(|x| !x.pre.is_empty() && prev.as_ref().is_none_or(|p| *x > p))
+                .map(|x| Version::new(x.major, x.minor, x.patch))
+                .max()
+                && floor > v
+            {
+                v = floor;
+            }
+            // Never at or below what the line already released (or reuse its tag).
+            if let Some(top) = previous_on_line(&known, Line::of(&v))
+                && top >= v
+            {
+                v = bump(&top, Bump::Patch);
+            }
+            // The bump the version actually makes, once raised by the rules above.
+            let made = match &prev {
+                Some(p) if v.major > p.major => Bump::Major,
+                Some(p) if v.major == p.major && v.minor > p.minor => Bump::Minor,
+                Some(_) => Bump::Patch,
+                None => max_bump,
+            };
+            (Line::of(&v), prev, v, made.max(max_bump))
         }
     };
     Plan {
@@ -359,6 +424,23 @@ pub fn amend(
                 "a candidate release with no promotion running (it is {})",
                 r.status
             )),
+        ));
+    }
+    if let Some(g) = &r.git {
+        let cut = match r.target {
+            Target::Line(l) => format!("sluice release cut --line {l}"),
+            Target::Main => "sluice release cut".to_string(),
+        };
+        return Err(Denied::one(
+            format!(
+                "release {} is tagged {}: its content is frozen at the tag",
+                r.version, g.tag
+            ),
+            Unmet::new(
+                "a release that is not tagged yet; changes ship in the next version".to_string(),
+            )
+            .by(ctx.process.responsible(Step::Release))
+            .hint(cut),
         ));
     }
     let mut problems = Vec::new();

@@ -1,0 +1,12 @@
+# Commit mode, no process file: tags are named `1.2.3`, plus one stale `v` tag from long
+# ago. The shape most reachable tags have is used, and the user is told once.
+rm sluice.toml
+c a "feat: first"; git tag v0.1.0
+c b "feat: second"; git tag 1.0.0
+c d "fix: third"; git tag 1.0.1
+c e "feat: fourth"; git tag -a 1.1.0 -m "1.1.0"
+c f "fix: fifth"
+run $SLUICE version
+run $SLUICE version --next
+run $SLUICE changelog
+run $SLUICE version --tag-template "v{version}"
