@@ -540,3 +540,55 @@ pub(crate) fn write_evidence(repo: &Repo, e: &Evidence) -> Result<()> {
     repo.add_note(NOTES_REF, &target, &text)?;
     Ok(())
 }
+
+/// What `sluice check` says about adopting Sluice on the repository at `dir`: where
+/// versions continue from, whether the process file's tag template fits the tags git
+/// holds, and how to record what runs where. Empty outside a repository with commits.
+pub fn adoption(p: &Process, dir: &std::path::Path) -> Vec<String> {
+    let Ok(repo) = Repo::discover(dir) else {
+        return Vec::new();
+    };
+    let Ok(tags) = release_tags(p, Some(&repo), "HEAD") else {
+        return Vec::new();
+    };
+    if !usable(&repo) {
+        return Vec::new();
+    }
+    let template = tags.template().as_str();
+    let mut out = Vec::new();
+    match (tags.current(), tags.latest_stable(None)) {
+        (Some(current), stable) => {
+            out.push(format!(
+                "versions: {} release tag(s) match `{template}` ({} in HEAD's history, the latest {}); releases continue from them, nothing to import",
+                tags.all().len(),
+                tags.reachable().count(),
+                current.name
+            ));
+            let v = stable.unwrap_or(current).version.to_string();
+            let last = p.environments.last().map_or("prod", |e| e.name.as_str());
+            out.push(format!(
+                "environments: record what runs where before Sluice, so a first rollback has somewhere to go: sluice release import {v} --env {last}"
+            ));
+        }
+        (None, _) => {
+            let names: Vec<String> = repo
+                .tags()
+                .map(|t| t.into_iter().map(|t| t.name).collect())
+                .unwrap_or_default();
+            match sluice_git::detect_shape(names.iter().map(String::as_str)) {
+                Some((shape, n)) => out.push(format!(
+                    "versions: no tag matches `{template}`, but {n} tag(s) are named like `{}`: set tag = \"{}\" under [project]",
+                    shape.render(&semver::Version::new(1, 2, 3)),
+                    shape.as_str()
+                )),
+                None => out.push(format!(
+                    "versions: no release tags yet (`{template}`); the first release is 0.1.0"
+                )),
+            }
+        }
+    }
+    out.push(
+        "maintained lines: a fix triaged with --line X.Y starts from the line's last tag; `release cut --line X.Y` builds the release branch".to_string(),
+    );
+    out
+}

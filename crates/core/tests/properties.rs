@@ -117,10 +117,13 @@ fn oracle_allows(
             return false;
         }
         for s in &prev.tests {
-            let last = r
-                .tests
-                .iter()
-                .rfind(|t| t.env == prev.name && &t.suite == s);
+            let last = r.tests.iter().rfind(|t| {
+                t.env == prev.name
+                    && &t.suite == s
+                    && t.content_hash
+                        .as_deref()
+                        .is_none_or(|h| h == r.content_hash)
+            });
             if !last.is_some_and(|t| t.passed) {
                 return false;
             }

@@ -733,3 +733,102 @@ fn cherry_pick_of_an_already_applied_change_is_refused_and_rolled_back() {
     assert!(f.git_fails(&["rev-parse", "--verify", "-q", "again"]));
     assert!(f.git_fails(&["rev-parse", "--verify", "-q", "CHERRY_PICK_HEAD"]));
 }
+
+#[test]
+fn release_tags_know_which_ones_a_commit_contains() {
+    let f = Fixture::new();
+    let first = f.commit("a.txt", "a", "feat: first");
+    f.git(&["tag", "v1.0.0"]);
+    f.commit("b.txt", "b", "feat: api");
+    f.git(&["tag", "-a", "v1.1.0", "-m", "1.1.0"]);
+    f.commit("c.txt", "c", "feat!: drop");
+    f.git(&["tag", "v2.0.0-rc.1"]);
+    f.git(&["tag", "not-a-version"]);
+    f.git(&["switch", "-q", "-c", "1.0.x", "v1.0.0"]);
+    let fix = f.commit("d.txt", "d", "fix: backport");
+    let repo = f.repo();
+    let t = sluice_git::TagTemplate::parse("v{version}").unwrap();
+
+    let on_branch = repo.release_tags_from(&t, &fix).unwrap();
+    let names = |it: Vec<&sluice_git::ReleaseTag>| -> Vec<String> {
+        it.into_iter().map(|t| t.name.clone()).collect()
+    };
+    assert_eq!(
+        names(on_branch.all().iter().collect()),
+        ["v1.0.0", "v1.1.0", "v2.0.0-rc.1"]
+    );
+    assert_eq!(names(on_branch.reachable().collect()), ["v1.0.0"]);
+    assert_eq!(
+        names(on_branch.unreachable().collect()),
+        ["v1.1.0", "v2.0.0-rc.1"]
+    );
+    assert_eq!(on_branch.current().unwrap().commit, first);
+    assert_eq!(on_branch.latest_on_line(1, 1).unwrap().name, "v1.1.0");
+    assert!(
+        on_branch.latest_stable(Some((1, 1))).is_none(),
+        "not on this branch"
+    );
+
+    let main = repo.resolve("main").unwrap();
+    let on_main = repo.release_tags_from(&t, &main).unwrap();
+    assert_eq!(on_main.current().unwrap().name, "v2.0.0-rc.1");
+    assert_eq!(on_main.latest_stable(None).unwrap().name, "v1.1.0");
+    assert!(repo.is_ancestor(&first, &main).unwrap());
+    assert!(!repo.is_ancestor(&fix, &main).unwrap());
+}
+
+#[test]
+fn assembling_a_branch_merges_in_order_or_leaves_nothing() {
+    let f = Fixture::new();
+    f.commit("a.txt", "a", "feat: first");
+    f.git(&["tag", "v1.2.3"]);
+    let base = f.head();
+    for (branch, file, text) in [
+        ("one", "one.txt", "1"),
+        ("two", "two.txt", "2"),
+        ("clash", "one.txt", "x"),
+    ] {
+        f.git(&["switch", "-q", "-c", branch, "v1.2.3"]);
+        f.commit(file, text, &format!("fix: {branch}"));
+    }
+    f.git(&["switch", "-q", "main"]);
+    let repo = f.repo();
+
+    let got = repo
+        .assemble_branch("release/1.2", &base, &["one".into(), "two".into()])
+        .unwrap();
+    let sluice_git::MergeOutcome::Merged { head } = got else {
+        panic!("{got:?}")
+    };
+    assert_eq!(
+        repo.current_branch().unwrap().as_deref(),
+        Some("release/1.2")
+    );
+    assert_eq!(
+        f.git(&["log", "--format=%s", "-3"]),
+        "Merge branch 'two' into release/1.2\nfix: two\nfix: one"
+    );
+    assert_eq!(repo.resolve("release/1.2").unwrap(), head);
+    repo.switch_to("main").unwrap();
+
+    let got = repo
+        .assemble_branch("release/1.2b", &base, &["one".into(), "clash".into()])
+        .unwrap();
+    assert_eq!(
+        got,
+        sluice_git::MergeOutcome::Conflict {
+            branch: "clash".into(),
+            files: vec!["one.txt".into()]
+        }
+    );
+    assert_eq!(repo.current_branch().unwrap().as_deref(), Some("main"));
+    assert!(
+        repo.resolve("refs/heads/release/1.2b").is_err(),
+        "the branch is gone"
+    );
+    assert!(!repo.is_dirty().unwrap());
+    assert!(matches!(
+        repo.assemble_branch("release/1.2", &base, &[]),
+        Err(GitError::Exists { .. })
+    ));
+}

@@ -79,6 +79,13 @@ pub fn check(cli: &Cli, _a: &CheckArgs) -> Result<(), Failure> {
                 );
             } else {
                 output::ok(&format!("{}: ok", path.display()));
+                let dir = match path.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => std::path::Path::new("."),
+                };
+                for line in sluice_app::vcs::adoption(&p, dir) {
+                    println!("{line}");
+                }
             }
             Ok(())
         }

@@ -14,6 +14,7 @@ mod flow;
 mod gates;
 mod incidents;
 mod notify;
+mod real_repos;
 mod server;
 mod tamper;
 mod ui;

@@ -3,6 +3,7 @@
 # merged yet is refused rather than tagged.
 c a "feat: checkout"; git tag v1.2.3
 c b "feat: search"; git tag -a v1.3.0 -m "Release 1.3.0"
+run $SLUICE check
 run $SLUICE version
 run $SLUICE release import 1.2.9
 run $SLUICE patch report "Login fails with quotes"
