@@ -291,11 +291,15 @@ impl App {
                 }
             }
         }
+        let version = plan.version.to_string();
         let result = self
             .cut_planned(actor, now, &ctx, plan, patches, git, &opts)
             .await;
         if let (Some(repo), Some((branch, back))) = (&self.git, assembled) {
-            if result.is_err() {
+            // A cut refused before it was recorded leaves nothing behind; once recorded,
+            // the branch holds the release and stays.
+            let recorded = matches!(self.store.release(&version).await, Ok(Some(_)));
+            if result.is_err() && !recorded {
                 self.undo_assembly(Some((branch, back)));
             } else if let Err(e) = repo.switch_to(&back) {
                 eprintln!("warning: stayed on {branch}: {e}");
