@@ -157,7 +157,7 @@ impl SmtpReceiver {
         for _ in 0..200 {
             if let Some(status) = r.child.try_wait().unwrap() {
                 panic!(
-                    "the SMTP receiver exited ({status}); install it with `pip install aiosmtpd` (.ci/run does)"
+                    "the SMTP receiver exited ({status}); install it with `pip install aiosmtpd` (scripts/test does)"
                 );
             }
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -192,7 +192,7 @@ fn require_aiosmtpd() {
         .is_ok_and(|s| s.success());
     assert!(
         ok,
-        "the SMTP tests need a real SMTP server: `pip install aiosmtpd` (.ci/run installs it)"
+        "the SMTP tests need a real SMTP server: `pip install aiosmtpd` (scripts/test installs it)"
     );
 }
 

@@ -22,9 +22,9 @@ async fn open(backend: &str) -> Db {
             }
         }
         _ => {
-            let url = testing::fresh_postgres_url()
-                .await
-                .expect("PostgreSQL on 127.0.0.1:5432 (or SLUICE_TEST_POSTGRES)");
+            let url = testing::fresh_postgres_url().await.expect(
+                "PostgreSQL on 127.0.0.1:5432 (or SLUICE_TEST_POSTGRES); scripts/test starts one",
+            );
             Db {
                 store: Store::open(&url).await.unwrap(),
                 _dir: None,

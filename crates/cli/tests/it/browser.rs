@@ -116,7 +116,7 @@ fn journey_in_headless_chromium() {
     let driver = std::path::Path::new("/usr/bin/chromedriver");
     assert!(
         chromium.exists() && driver.exists(),
-        "the browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run installs them"
+        "the browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); scripts/test installs them"
     );
     let mut repo = Repo::new(Backend::Sqlite);
     repo.fix("Checkout total is wrong");

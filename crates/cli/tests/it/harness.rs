@@ -251,7 +251,7 @@ fn psql(url: &str, sql: &str) -> Output {
         .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-X", "-c", sql])
         .env("PGCONNECT_TIMEOUT", "10")
         .output()
-        .expect("psql must be installed to run the PostgreSQL tests")
+        .expect("psql must be installed to run the PostgreSQL tests (apt-get install postgresql-client; scripts/test installs it)")
 }
 
 /// Runs SQL on the database at `url`, panicking on failure.
@@ -259,7 +259,7 @@ pub fn psql_ok(url: &str, sql: &str) {
     let o = psql(url, sql);
     assert!(
         o.status.success(),
-        "psql `{sql}` failed: {}",
+        "psql `{sql}` failed: {} (the PostgreSQL tests need a server at {url}: set SLUICE_TEST_POSTGRES, or run scripts/test, which starts one)",
         String::from_utf8_lossy(&o.stderr)
     );
 }

@@ -692,10 +692,10 @@ fn openapi_document_covers_every_operation() {
         ])
         .arg(&file)
         .output()
-        .expect("python3 runs");
+        .expect("python3 runs (scripts/test provides it with its packages)");
     assert!(
         o.status.success(),
-        "the document must validate (pip install openapi-spec-validator): {}",
+        "the document must validate (pip install openapi-spec-validator; scripts/test installs it): {}",
         String::from_utf8_lossy(&o.stderr)
     );
     // Every operation is reachable: none answers 404 for its route.

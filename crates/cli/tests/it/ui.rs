@@ -324,10 +324,10 @@ print(json.dumps(out))
         .args(["-c", script])
         .arg(&file)
         .output()
-        .expect("python3 runs");
+        .expect("python3 runs (scripts/test provides it with its packages)");
     assert!(
         o.status.success(),
-        "the feed must parse with Python's icalendar (pip install icalendar): {}",
+        "the feed must parse with Python's icalendar (pip install icalendar; scripts/test installs it): {}",
         String::from_utf8_lossy(&o.stderr)
     );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
