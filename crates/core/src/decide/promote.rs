@@ -95,21 +95,10 @@ pub fn start_promotion(
     });
     n.updated_at = ctx.now;
     let d = Deployment {
-        id: deployment_id.to_string(),
-        release: v.clone(),
-        env: to.to_string(),
-        action: DeploymentAction::Deploy,
-        to_release: None,
-        actor: ctx.actor.to_string(),
-        started_at: ctx.now,
-        finished_at: None,
-        outcome: Outcome::Running,
         emergency: emergency_reason.is_some(),
         reason: emergency_reason.map(str::to_string),
         in_window: gate.in_window,
-        command: None,
-        exit_code: None,
-        output: None,
+        ..deployment(ctx, deployment_id, &v, to, DeploymentAction::Deploy)
     };
     let ev = Event::new(
         "release.promotion_started",
@@ -239,21 +228,10 @@ pub fn baseline(
     }
     n.updated_at = ctx.now;
     let dep = Deployment {
-        id: id.to_string(),
-        release: v.clone(),
-        env: env_name.to_string(),
-        action: DeploymentAction::Deploy,
-        to_release: None,
-        actor: ctx.actor.to_string(),
-        started_at: ctx.now,
         finished_at: Some(ctx.now),
         outcome: Outcome::Succeeded,
-        emergency: false,
         reason: Some("baseline: running before Sluice".to_string()),
-        in_window: true,
-        command: None,
-        exit_code: None,
-        output: None,
+        ..deployment(ctx, id, &v, env_name, DeploymentAction::Deploy)
     };
     let e = Event::new(
         "release.baseline_recorded",
@@ -409,11 +387,31 @@ pub fn finish_rollback(
 /// The rollback deployment record, before its command runs.
 pub fn rollback_deployment(ctx: &Ctx, cur: &Release, env: &str, to: &str, id: &str) -> Deployment {
     Deployment {
-        id: id.to_string(),
-        release: cur.version.to_string(),
-        env: env.to_string(),
-        action: DeploymentAction::Rollback,
         to_release: Some(to.to_string()),
+        ..deployment(
+            ctx,
+            id,
+            &cur.version.to_string(),
+            env,
+            DeploymentAction::Rollback,
+        )
+    }
+}
+
+/// A deployment record started now by the actor: running, in a window, no command yet.
+fn deployment(
+    ctx: &Ctx,
+    id: &str,
+    release: &str,
+    env: &str,
+    action: DeploymentAction,
+) -> Deployment {
+    Deployment {
+        id: id.to_string(),
+        release: release.to_string(),
+        env: env.to_string(),
+        action,
+        to_release: None,
         actor: ctx.actor.to_string(),
         started_at: ctx.now,
         finished_at: None,
