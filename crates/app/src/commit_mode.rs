@@ -9,10 +9,12 @@
 //! - When several release tags point at one commit, the highest version owns it (the
 //!   others are aliases, e.g. the last `-rc` promoted to the final on the same commit,
 //!   and get no section).
-//! - Ordered by version, release `T(i)` holds the commits reachable from its tag and not
-//!   from the previous release's tag `T(i-1)` (`git log T(i-1)..T(i)`); the first
-//!   release holds all its history. Unreleased holds the commits reachable from `HEAD`
-//!   and from no release tag.
+//! - Every commit belongs to the oldest release (lowest version) whose tag contains it:
+//!   release `T(i)` holds the commits reachable from its tag and from no lower release's
+//!   tag (`git log T(i) ^T(0) … ^T(i-1)`), so a fix released on a maintenance line and
+//!   merged forward is listed once, under the release that shipped it first. On a line
+//!   of releases this is `git log T(i-1)..T(i)`; the first release holds all its history.
+//!   Unreleased holds the commits reachable from `HEAD` and from no release tag.
 //! - Within a section, entries are newest first (commit time order of the walk).
 //! - A release is dated with its tag commit's committer time, as a UTC date.
 //! - Messages that are not Conventional Commits are skipped and counted; conventional
@@ -24,13 +26,12 @@
 //! a linear history whose release tags all lie on that line in version order, which is
 //! what most repositories and the benchmark have, that walk alone yields every section.
 //! As soon as the walk meets a merge, a tag out of version order, or misses a tag, it
-//! stops and the general path runs: one walk per release range (`T(i-1)..T(i)`), spread
-//! over threads, plus one for Unreleased. Both give the same answer where both apply.
+//! stops and the general path runs: one pass that walks the releases in version order,
+//! each stopping at commits an older release holds, then `HEAD` ([`Repo::partition`]),
+//! so every commit is read once. Both give the same answer where both apply.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jiff::civil::Date;
 use semver::Version;
@@ -90,6 +91,22 @@ pub struct Notes {
     pub commits: u64,
     /// Commits whose message is not a Conventional Commit.
     pub skipped: u64,
+    /// Entries of `Revert "…"` commits whose reverted commit has not been met yet in this
+    /// range (the walk is newest first, so a revert comes before what it reverts).
+    #[serde(skip)]
+    reverts: Vec<String>,
+}
+
+/// The heading under which `Revert "…"` commits are listed.
+pub const REVERTED: &str = "Reverted";
+
+/// The subject a `git revert` message quotes: `Revert "feat: x"` → `feat: x`.
+fn reverted_subject(message: &str) -> Option<&str> {
+    let subject = message.lines().next()?.trim_end();
+    subject
+        .strip_prefix("Revert \"")?
+        .strip_suffix('"')
+        .filter(|inner| !inner.is_empty())
 }
 
 /// One `### Heading` and its entries, newest first.
@@ -100,18 +117,44 @@ pub struct GroupView {
 }
 
 impl Notes {
-    /// Takes one commit message into the notes.
+    /// Takes one commit message into the notes. Messages come newest first.
+    ///
+    /// A `Revert "type: subject"` commit (as `git revert` writes it) is listed under
+    /// [`REVERTED`] and asks for a patch release; when the commit it reverts is in the
+    /// same range, the two cancel out: neither is listed nor counts towards the bump.
     pub fn add(&mut self, message: &str) {
         self.commits += 1;
+        if let Some(inner) = reverted_subject(message)
+            && let Ok(c) = commits::parse(inner)
+        {
+            let entry = commits::changelog_entry(&c);
+            self.bump = self.bump.max(Some(Bump::Patch));
+            self.reverts.push(entry.clone());
+            self.push(REVERTED, entry);
+            return;
+        }
         let Ok(c) = commits::parse(message) else {
             self.skipped += 1;
             return;
         };
-        self.bump = self.bump.max(commits::bump(&c));
-        let Some(heading) = commits::section(&c) else {
-            return;
-        };
         let entry = commits::changelog_entry(&c);
+        if let Some(i) = self.reverts.iter().position(|e| *e == entry) {
+            let undone = self.reverts.remove(i);
+            if let Some(g) = self.groups.iter_mut().find(|g| g.heading == REVERTED)
+                && let Some(j) = g.entries.iter().position(|e| *e == undone)
+            {
+                g.entries.remove(j);
+            }
+            self.groups.retain(|g| !g.entries.is_empty());
+            return;
+        }
+        self.bump = self.bump.max(commits::bump(&c));
+        if let Some(heading) = commits::section(&c) {
+            self.push(heading, entry);
+        }
+    }
+
+    fn push(&mut self, heading: &str, entry: String) {
         match self.groups.iter_mut().find(|g| g.heading == heading) {
             Some(g) => g.entries.push(entry),
             None => self.groups.push(GroupView {
@@ -190,7 +233,13 @@ impl History {
 
     /// The Keep a Changelog document (see [`changelog::document`]); with
     /// `unreleased_only`, only its Unreleased section and any `--bump` section are kept.
-    pub fn document(&self, unreleased_only: bool, bumped: bool) -> String {
+    ///
+    /// With `compare` (a URL template with `{previous_tag}` and `{tag}`, as `[changelog]
+    /// compare_url`), each version heading gets a link reference definition at the end:
+    /// Unreleased compares the newest release with `HEAD`, each release its predecessor
+    /// with itself (a `--bump` section as it will be once tagged); the oldest release,
+    /// having no predecessor, gets none.
+    pub fn document(&self, unreleased_only: bool, bumped: bool, compare: Option<&str>) -> String {
         let unreleased = Section {
             version: "Unreleased".to_owned(),
             date: Date::constant(1970, 1, 1),
@@ -211,7 +260,32 @@ impl History {
                 yanked: false,
             })
             .collect();
-        changelog::document(None, Some(&unreleased), &releases)
+        let mut doc = changelog::document(None, Some(&unreleased), &releases);
+        if let Some(t) = compare {
+            let url = |previous: &str, tag: &str| {
+                t.replace("{previous_tag}", previous).replace("{tag}", tag)
+            };
+            let shown = &self.releases[..keep];
+            let mut defs = Vec::new();
+            // A `--bump` section is linked as it will be once tagged.
+            if let Some(newest) = self.releases.first() {
+                defs.push(format!("[unreleased]: {}", url(&newest.tag, "HEAD")));
+            }
+            for (i, r) in shown.iter().enumerate() {
+                if let Some(prev) = self.releases.get(i + 1) {
+                    defs.push(format!("[{}]: {}", r.version, url(&prev.tag, &r.tag)));
+                }
+            }
+            if !defs.is_empty() {
+                if !doc.ends_with('\n') {
+                    doc.push('\n');
+                }
+                doc.push('\n');
+                doc.push_str(&defs.join("\n"));
+                doc.push('\n');
+            }
+        }
+        doc
     }
 }
 
@@ -309,7 +383,7 @@ pub fn history(
     let (unreleased, releases, single_walk) = match fast {
         Some((unreleased, releases)) => (unreleased, releases, true),
         None => {
-            let (unreleased, releases) = per_range(repo, &head, &tags, progress)?;
+            let (unreleased, releases) = one_pass(repo, &head, &tags, progress)?;
             (unreleased, releases, false)
         }
     };
@@ -384,74 +458,58 @@ fn single_walk(
     Ok((ok && releases.len() == tags.len()).then_some((unreleased, releases)))
 }
 
-/// The general path: one walk per release range, on as many threads as there are cores,
-/// and one walk for Unreleased.
-fn per_range(
+/// The general path: one pass over the history ([`Repo::partition`]). The releases are
+/// walked in version order, each stopping at commits an older release holds, then `HEAD`
+/// for Unreleased: every commit is read once and goes to the oldest release that contains
+/// it, whatever the number of tags or merges.
+fn one_pass(
     repo: &Repo,
     head: &CommitId,
     tags: &[ReleaseTag],
     progress: Progress<'_>,
 ) -> Result<(Notes, Vec<ReleaseNotes>), GitError> {
-    let range = |i: usize| -> Result<ReleaseNotes, GitError> {
-        let tag = &tags[i];
-        let exclude: Vec<CommitId> = i
-            .checked_sub(1)
-            .map(|p| tags[p].commit.clone())
-            .into_iter()
-            .collect();
-        let mut notes = Notes::default();
-        let mut date = None;
-        repo.walk(&tag.commit, &exclude, |c| {
-            if c.id == tag.commit {
-                date = Some(utc_date(c.time_secs));
-            }
-            notes.add(&c.message);
-            ControlFlow::Continue(())
-        })?;
-        progress(notes.commits);
-        Ok(ReleaseNotes {
-            version: tag.version.clone(),
-            tag: tag.name.clone(),
-            date: date.unwrap_or(Date::constant(1970, 1, 1)),
-            notes,
+    let mut tips: Vec<CommitId> = tags.iter().map(|t| t.commit.clone()).collect();
+    tips.push(head.clone());
+    let mut releases: Vec<ReleaseNotes> = tags
+        .iter()
+        .map(|t| ReleaseNotes {
+            version: t.version.clone(),
+            tag: t.name.clone(),
+            date: Date::constant(1970, 1, 1),
+            notes: Notes::default(),
         })
-    };
-    let results: Vec<Mutex<Option<Result<ReleaseNotes, GitError>>>> =
-        tags.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8)
-        .min(tags.len().max(1));
-    let unreleased = std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= tags.len() {
-                        break;
-                    }
-                    let r = range(i);
-                    let failed = r.is_err();
-                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-                    if failed {
-                        next.store(tags.len(), Ordering::Relaxed);
-                    }
+        .collect();
+    let mut dated = vec![false; tags.len()];
+    let mut unreleased = Notes::default();
+    let mut pending = 0u64;
+    repo.partition(&tips, |i, c| {
+        match releases.get_mut(i) {
+            Some(r) => {
+                if c.id == tags[i].commit {
+                    r.date = utc_date(c.time_secs);
+                    dated[i] = true;
                 }
-            });
+                r.notes.add(&c.message);
+            }
+            None => unreleased.add(&c.message),
         }
-        let released: Vec<CommitId> = tags.iter().map(|t| t.commit.clone()).collect();
-        unreleased_since(repo, head, &released)
+        pending += 1;
+        if pending == PROGRESS_EVERY {
+            progress(pending);
+            pending = 0;
+        }
+        ControlFlow::Continue(())
     })?;
-    let mut releases = Vec::with_capacity(tags.len());
-    for slot in results.into_iter().rev() {
-        // A slot stays empty only when the workers stopped after a range failed; that
-        // failure is in another slot and is returned from there.
-        if let Some(r) = slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            releases.push(r?);
-        }
+    progress(pending);
+    // A tag on a commit an older release already holds has an empty section, dated by
+    // its own commit all the same.
+    for (i, t) in tags.iter().enumerate().filter(|(i, _)| !dated[*i]) {
+        repo.walk(&t.commit, &[], |c| {
+            releases[i].date = utc_date(c.time_secs);
+            ControlFlow::Break(())
+        })?;
     }
+    releases.reverse();
     Ok((unreleased, releases))
 }
 
@@ -680,7 +738,7 @@ mod tests {
         let fast = single_walk(&repo, &head, &tags, &|_| {})
             .unwrap()
             .expect("a line takes the single walk");
-        let general = per_range(&repo, &head, &tags, &|_| {}).unwrap();
+        let general = one_pass(&repo, &head, &tags, &|_| {}).unwrap();
         assert_eq!(fast, general);
         assert_eq!(fast.1.len(), 6);
         assert_eq!(fast.0.commits, 2);
@@ -707,6 +765,106 @@ mod tests {
             "two on main, the side fix, the merge"
         );
         assert_eq!(h.releases, general.1);
+    }
+
+    #[test]
+    fn a_maintenance_fix_merged_forward_is_listed_once_under_the_release_that_shipped_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, 0, &["init", "-q", "-b", "main"]);
+        git(
+            d,
+            1,
+            &["commit", "-q", "--allow-empty", "-m", "feat: first"],
+        );
+        git(d, 1, &["tag", "v1.0.0"]);
+        git(
+            d,
+            2,
+            &["commit", "-q", "--allow-empty", "-m", "feat: second"],
+        );
+        git(d, 2, &["tag", "v1.1.0"]);
+        git(d, 3, &["checkout", "-q", "-b", "maint", "v1.0.0"]);
+        git(
+            d,
+            3,
+            &["commit", "-q", "--allow-empty", "-m", "fix: on maint"],
+        );
+        git(d, 3, &["tag", "v1.0.1"]);
+        git(d, 4, &["checkout", "-q", "main"]);
+        git(
+            d,
+            4,
+            &["merge", "-q", "--no-ff", "maint", "-m", "Merge maint"],
+        );
+        git(
+            d,
+            5,
+            &["commit", "-q", "--allow-empty", "-m", "feat: third"],
+        );
+        git(d, 5, &["tag", "v1.2.0"]);
+        git(
+            d,
+            6,
+            &[
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "Revert \"feat: third\"",
+            ],
+        );
+        git(
+            d,
+            7,
+            &["commit", "-q", "--allow-empty", "-m", "feat: fourth"],
+        );
+        git(
+            d,
+            8,
+            &[
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "Revert \"feat: fourth\"",
+            ],
+        );
+        let repo = Repo::discover(d).unwrap();
+        let view = release_tags(&repo, None).unwrap();
+        let h = history(&repo, &view.tags, &|_| {}).unwrap();
+        assert!(!h.single_walk, "a merge takes the one pass");
+        let entries = |v: &str| -> Vec<String> {
+            h.releases
+                .iter()
+                .find(|r| r.version.to_string() == v)
+                .unwrap()
+                .notes
+                .groups
+                .iter()
+                .flat_map(|g| g.entries.iter().map(|e| format!("{}: {e}", g.heading)))
+                .collect()
+        };
+        assert_eq!(entries("1.0.1"), ["Fixed: on maint"]);
+        assert_eq!(
+            entries("1.2.0"),
+            ["Added: third"],
+            "the maint fix is not listed again"
+        );
+        let unreleased: Vec<_> = h
+            .unreleased
+            .groups
+            .iter()
+            .map(|g| (&g.heading, &g.entries))
+            .collect();
+        assert_eq!(unreleased.len(), 1, "{unreleased:?}");
+        assert_eq!(unreleased[0].0, REVERTED);
+        assert_eq!(
+            unreleased[0].1,
+            &["third"],
+            "fourth and its revert cancel out"
+        );
+        assert_eq!(h.unreleased.bump, Some(Bump::Patch));
     }
 
     #[test]

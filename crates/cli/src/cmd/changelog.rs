@@ -13,6 +13,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sluice_app::commit_mode::{self, CommitModeError, DEFAULT_TAG_TEMPLATE};
 use sluice_app::{ProcessError, find_root, load_process};
+use sluice_core::process::Process;
 use sluice_git::{ReleaseTags, Repo, TagTemplate};
 
 use crate::Cli;
@@ -36,6 +37,12 @@ pub struct Args {
     /// Report on stderr how many commits were read and how many were not conventional.
     #[arg(short, long)]
     pub verbose: bool,
+    /// A compare URL template with {previous_tag} and {tag}, for link reference
+    /// definitions under the version headings, e.g.
+    /// "https://github.com/org/repo/compare/{previous_tag}...{tag}"
+    /// [default: `[changelog] compare_url` of sluice.toml if there is one, else none].
+    #[arg(long, value_name = "TEMPLATE")]
+    pub compare_url: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -63,10 +70,10 @@ pub struct TagArgs {
 /// The release tags at `HEAD`: named by the flag's template, else the process file's,
 /// else by the shape the repository's own tags have (said once on stderr when it is not
 /// the default "v{version}").
-fn tags(cli: &Cli, a: &TagArgs, repo: &Repo) -> Result<ReleaseTags, Failure> {
+fn tags(a: &TagArgs, process: Option<&Process>, repo: &Repo) -> Result<ReleaseTags, Failure> {
     let text = match &a.tag_template {
         Some(t) => Some(t.clone()),
-        None => process_template(cli),
+        None => process.map(|p| p.project.tag.clone()),
     };
     let explicit = text
         .map(|t| TagTemplate::parse(&t).map_err(|e| Failure::usage(e.to_string())))
@@ -78,16 +85,16 @@ fn tags(cli: &Cli, a: &TagArgs, repo: &Repo) -> Result<ReleaseTags, Failure> {
     Ok(view.tags)
 }
 
-/// `[project] tag` of the process file (`--config`, else sluice.toml upwards), if any.
-/// An unreadable or invalid process file is reported and passed over: commit mode
-/// does not depend on it.
-fn process_template(cli: &Cli) -> Option<String> {
+/// The process file (`--config`, else sluice.toml upwards), if any, for its tag template
+/// and compare URL. An unreadable or invalid process file is reported and passed over:
+/// commit mode does not depend on it.
+fn process_file(cli: &Cli) -> Option<Process> {
     let path = match &cli.config {
         Some(p) => p.clone(),
         None => find_root(&std::env::current_dir().ok()?)?.join("sluice.toml"),
     };
     match load_process(&path) {
-        Ok(p) => Some(p.project.tag),
+        Ok(p) => Some(p),
         Err(e) => {
             let why = match e {
                 ProcessError::Io(m) => m,
@@ -158,8 +165,14 @@ impl Progress {
 
 pub async fn changelog(cli: &Cli, a: &Args) -> Result<(), Failure> {
     let repo = repo()?;
-    let tags = tags(cli, &a.tags, &repo)?;
+    let process = process_file(cli);
+    let tags = tags(&a.tags, process.as_ref(), &repo)?;
     let template = tags.template().clone();
+    let compare = a.compare_url.clone().or_else(|| {
+        process
+            .as_ref()
+            .and_then(|p| p.changelog.compare_url.clone())
+    });
     let progress = Progress::new();
     let tick = |n| progress.tick(n);
     let history = commit_mode::history(&repo, &tags, &tick);
@@ -208,7 +221,7 @@ pub async fn changelog(cli: &Cli, a: &Args) -> Result<(), Failure> {
         s.push('\n');
         s
     } else {
-        history.document(a.unreleased, bumped)
+        history.document(a.unreleased, bumped, compare.as_deref())
     };
     match &a.output {
         Some(path) => write_atomically(path, text.as_bytes()),
@@ -258,7 +271,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 
 pub async fn version(cli: &Cli, a: &VersionArgs) -> Result<(), Failure> {
     let repo = repo()?;
-    let tags = tags(cli, &a.tags, &repo)?;
+    let process = process_file(cli);
+    let tags = tags(&a.tags, process.as_ref(), &repo)?;
     let v = commit_mode::version(&repo, &tags).map_err(failure)?;
     if cli.json {
         output::json(&v);
