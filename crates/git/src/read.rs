@@ -85,21 +85,6 @@ impl Repo {
         Ok(out)
     }
 
-    /// The highest released version without a pre-release part, optionally only on the
-    /// `(major, minor)` line.
-    pub fn latest_stable(
-        &self,
-        tag_template: &str,
-        line: Option<(u64, u64)>,
-    ) -> Result<Option<ReleaseTag>, GitError> {
-        Ok(self.release_tags(tag_template)?.into_iter().rfind(|t| {
-            t.version.pre.is_empty()
-                && line.is_none_or(|(major, minor)| {
-                    t.version.major == major && t.version.minor == minor
-                })
-        }))
-    }
-
     /// The commits reachable from `to` but not from any of `exclude` (`git log to ^exclude…`),
     /// newest first, merges included. Use [`Repo::walk`] for long ranges.
     pub fn commits(

@@ -231,11 +231,14 @@ fn tags_release_tags_and_latest_stable() {
     assert_eq!(releases[2].commit, c3);
     assert_eq!(releases[3].commit, c4);
 
-    let latest = |line| {
-        repo.latest_stable("v{version}", line)
-            .unwrap()
-            .map(|t| t.name)
-    };
+    let head = repo.resolve("HEAD").unwrap();
+    let view = repo
+        .release_tags_from(
+            &sluice_git::TagTemplate::parse("v{version}").unwrap(),
+            &head,
+        )
+        .unwrap();
+    let latest = |line| view.latest_stable(line).map(|t| t.name.clone());
     assert_eq!(
         latest(None).as_deref(),
         Some("v1.3.0"),
@@ -252,8 +255,13 @@ fn tags_release_tags_and_latest_stable() {
     let plain = repo.release_tags("{major}.{minor}.{patch}").unwrap();
     let plain: Vec<_> = plain.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(plain, ["1.4.0", "1.5.0-beta.2"]);
-    let latest = repo.latest_stable("{major}.{minor}.{patch}", None).unwrap();
-    assert_eq!(latest.unwrap().commit, c4);
+    let view = repo
+        .release_tags_from(
+            &sluice_git::TagTemplate::parse("{major}.{minor}.{patch}").unwrap(),
+            &head,
+        )
+        .unwrap();
+    assert_eq!(view.latest_stable(None).unwrap().commit, c4);
 
     let err = repo.release_tags("v{ver}").unwrap_err();
     assert!(matches!(err, GitError::Template { .. }), "{err}");
