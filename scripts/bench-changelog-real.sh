@@ -160,7 +160,7 @@ for dir in "$@"; do
       t0=$(date +%s%N)
       git commit-graph write --reachable --no-progress
       graph_ms=$((($(date +%s%N) - t0) / 1000000))
-      graph_bytes=$(cat "$gitdir/objects/info/commit-graph" "$gitdir"/objects/info/commit-graphs/* 2>/dev/null | wc -c)
+      graph_bytes=$(find "$gitdir/objects/info" -type f -name '*graph*' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
     fi
     for e in "${engines[@]}"; do
       echo "== $name ($phase): $e" >&2

@@ -361,3 +361,93 @@ fn errors() {
         );
     }
 }
+
+/// A third-party Keep a Changelog parser (Python's `keepachangelog`) reads the document
+/// back: versions, dates, groups, entries and the link reference definitions, on a
+/// history with a maintenance line merged forward and reverts.
+#[test]
+fn keepachangelog_reads_the_document_back() {
+    let mut g = Git::new();
+    g.commit("feat: first");
+    g.tag("v1.0.0");
+    g.commit("feat: search");
+    g.annotated_tag("v1.1.0");
+    g.git(&["checkout", "-q", "-b", "maint", "v1.0.0"]);
+    g.commit("fix: crash on empty cart");
+    g.tag("v1.0.1");
+    g.git(&["checkout", "-q", "main"]);
+    g.merge("maint");
+    g.commit("feat: wishlist");
+    g.commit("Revert \"feat: wishlist\"");
+    g.commit("fix: rounding");
+    g.commit("Revert \"feat: search\"");
+    let doc = g
+        .ok(&[
+            "changelog",
+            "--compare-url",
+            "https://git.example.com/shop/compare/{previous_tag}...{tag}",
+        ])
+        .stdout;
+    let file = g.path().join("CHANGELOG.md");
+    std::fs::write(&file, &doc).unwrap();
+    let script = r#"
+import json, sys, keepachangelog
+d = keepachangelog.to_dict(sys.argv[1], show_unreleased=True)
+print(json.dumps({"order": list(d.keys()), "data": d}))
+"#;
+    let o = Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .expect("python3 runs (scripts/test provides it with its packages)");
+    assert!(
+        o.status.success(),
+        "the document must parse with Python's keepachangelog (pip install keepachangelog; scripts/test installs it): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        out["order"],
+        serde_json::json!(["unreleased", "1.1.0", "1.0.1", "1.0.0"]),
+        "{doc}"
+    );
+    let v = &out["data"];
+    assert_eq!(
+        v["unreleased"]["fixed"],
+        serde_json::json!(["rounding"]),
+        "{doc}"
+    );
+    assert_eq!(
+        v["unreleased"]["reverted"],
+        serde_json::json!(["search"]),
+        "{doc}"
+    );
+    assert!(
+        v["unreleased"].get("added").is_none(),
+        "wishlist and its revert cancel: {doc}"
+    );
+    assert_eq!(
+        v["unreleased"]["metadata"]["url"],
+        "https://git.example.com/shop/compare/v1.1.0...HEAD"
+    );
+    assert_eq!(v["1.1.0"]["added"], serde_json::json!(["search"]));
+    assert!(
+        v["1.1.0"].get("fixed").is_none(),
+        "the maint fix is listed once: {doc}"
+    );
+    assert_eq!(v["1.1.0"]["metadata"]["release_date"], "2024-01-03");
+    assert_eq!(
+        v["1.1.0"]["metadata"]["url"],
+        "https://git.example.com/shop/compare/v1.0.1...v1.1.0"
+    );
+    assert_eq!(
+        v["1.0.1"]["fixed"],
+        serde_json::json!(["crash on empty cart"])
+    );
+    assert_eq!(
+        v["1.0.1"]["metadata"]["url"],
+        "https://git.example.com/shop/compare/v1.0.0...v1.0.1"
+    );
+    assert_eq!(v["1.0.0"]["added"], serde_json::json!(["first"]));
+    assert!(v["1.0.0"]["metadata"].get("url").is_none());
+}
