@@ -119,14 +119,18 @@ pub struct GroupView {
 impl Notes {
     /// Takes one commit message into the notes. Messages come newest first.
     ///
-    /// A `Revert "type: subject"` commit (as `git revert` writes it) is listed under
-    /// [`REVERTED`] and asks for a patch release; when the commit it reverts is in the
-    /// same range, the two cancel out: neither is listed nor counts towards the bump.
+    /// A `Revert "type: subject"` commit (as `git revert` writes it) of a change the
+    /// changelog lists is listed under [`REVERTED`] and asks for a patch release; when the
+    /// commit it reverts is in the same range, the two cancel out: neither is listed nor
+    /// counts towards the bump. A revert of a `docs`, `ci`, ... commit is left out.
     pub fn add(&mut self, message: &str) {
         self.commits += 1;
         if let Some(inner) = reverted_subject(message)
             && let Ok(c) = commits::parse(inner)
         {
+            if commits::section(&c).is_none() {
+                return; // it reverts what the changelog never lists (`docs`, `ci`, ...)
+            }
             let entry = commits::changelog_entry(&c);
             self.bump = self.bump.max(Some(Bump::Patch));
             self.reverts.push(entry.clone());
@@ -828,6 +832,17 @@ mod tests {
                 "--allow-empty",
                 "-m",
                 "Revert \"feat: fourth\"",
+            ],
+        );
+        git(
+            d,
+            9,
+            &[
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "Revert \"ci: cache less\"",
             ],
         );
         let repo = Repo::discover(d).unwrap();
