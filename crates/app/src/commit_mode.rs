@@ -410,6 +410,33 @@ fn utc_date(time_secs: i64) -> Date {
 /// How often the walk reports progress, in commits.
 const PROGRESS_EVERY: u64 = 4096;
 
+/// Counts commits read and reports them to `progress` every [`PROGRESS_EVERY`].
+struct Ticker<'a> {
+    progress: Progress<'a>,
+    pending: u64,
+}
+
+impl<'a> Ticker<'a> {
+    fn new(progress: Progress<'a>) -> Ticker<'a> {
+        Ticker {
+            progress,
+            pending: 0,
+        }
+    }
+
+    fn tick(&mut self) {
+        self.pending += 1;
+        if self.pending == PROGRESS_EVERY {
+            (self.progress)(self.pending);
+            self.pending = 0;
+        }
+    }
+
+    fn finish(self) {
+        (self.progress)(self.pending);
+    }
+}
+
 /// The fast path: one walk from `HEAD`. `None` when the history is not a line with every
 /// release tag on it in version order (then [`per_range`] answers).
 fn single_walk(
@@ -427,7 +454,7 @@ fn single_walk(
     // Filled newest first, i.e. in descending version order if the path applies.
     let mut releases: Vec<ReleaseNotes> = Vec::with_capacity(tags.len());
     let mut ok = true;
-    let mut pending = 0u64;
+    let mut ticker = Ticker::new(progress);
     repo.walk(head, &[], |c: CommitInfo| {
         if c.parents > 1 {
             ok = false;
@@ -451,14 +478,10 @@ fn single_walk(
             Some(r) => r.notes.add(&c.message),
             None => unreleased.add(&c.message),
         }
-        pending += 1;
-        if pending == PROGRESS_EVERY {
-            progress(pending);
-            pending = 0;
-        }
+        ticker.tick();
         ControlFlow::Continue(())
     })?;
-    progress(pending);
+    ticker.finish();
     Ok((ok && releases.len() == tags.len()).then_some((unreleased, releases)))
 }
 
@@ -485,7 +508,7 @@ fn one_pass(
         .collect();
     let mut dated = vec![false; tags.len()];
     let mut unreleased = Notes::default();
-    let mut pending = 0u64;
+    let mut ticker = Ticker::new(progress);
     repo.partition(&tips, |i, c| {
         match releases.get_mut(i) {
             Some(r) => {
@@ -497,14 +520,10 @@ fn one_pass(
             }
             None => unreleased.add(&c.message),
         }
-        pending += 1;
-        if pending == PROGRESS_EVERY {
-            progress(pending);
-            pending = 0;
-        }
+        ticker.tick();
         ControlFlow::Continue(())
     })?;
-    progress(pending);
+    ticker.finish();
     // A tag on a commit an older release already holds has an empty section, dated by
     // its own commit all the same.
     for (i, t) in tags.iter().enumerate().filter(|(i, _)| !dated[*i]) {
