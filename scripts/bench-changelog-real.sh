@@ -148,7 +148,13 @@ for dir in "$@"; do
     sort | uniq -c | awk '{ n = $1; p = NF > 1 ? $2 : "" } n > best || (n == best && p == "v") { best = n; bp = p } END { print bp }')
   pattern="^$(printf '%s' "$shape" | sed 's/[][\.*^$+?(){}|/]/\\&/g')[0-9]+\\.[0-9]+\\.[0-9]+"
   : >"$work/cliff.toml"
-  if [ -n "$shape" ]; then printf 'tag_prefix = "%s"\n' "$shape" >"$work/cog.toml"; else : >"$work/cog.toml"; fi
+  if [ -n "$shape" ]; then
+    printf 'tag_prefix = "%s"\n' "$shape" >"$work/cog.toml"
+    cog_says="\`tag_prefix = \"$shape\"\`"
+  else
+    : >"$work/cog.toml"
+    cog_says="no \`tag_prefix\`"
+  fi
 
   graph_dir=$gitdir
   drop_graph "$gitdir"
@@ -175,7 +181,7 @@ for dir in "$@"; do
   echo "## $name @ $head"
   echo
   echo "$(count "$commits") commits ($(count "$merges") merges), $(count "$tags") tags ($(count "$reachable") reachable from HEAD);" \
-    "peers given the shape \`${shape}1.2.3\`: git-cliff \`--tag-pattern '$pattern'\`, cog \`tag_prefix = \"$shape\"\`."
+    "peers given the shape \`${shape}1.2.3\`: git-cliff \`--tag-pattern '$pattern'\`, cog $cog_says."
   echo "The commit-graph (\`git commit-graph write --reachable\`) took $(seconds "$graph_ms") s, $(count "$graph_bytes") bytes."
   echo
   echo "| engine | wall s, no commit-graph | × floor | peak RSS MiB | wall s, commit-graph | × floor | peak RSS MiB | output (commit-graph run) |"
@@ -200,7 +206,7 @@ for dir in "$@"; do
     if [ -n "${fail[$e.graph]}" ]; then
       row+=" | ${fail[$e.graph]}"
     else
-      row+=" | $(count "$(wc -c <"$out")") B, $(count "$(wc -l <"$out")") lines, $(grep -c '^## ' "$out" || true) \`## \`"
+      row+=" | $(count "$(wc -c <"$out")") B, $(count "$(wc -l <"$out")") lines, $(count "$(grep -c '^## ' "$out" || true)") \`## \`"
       if [ -z "${fail[$e.plain]}" ] && ! cmp -s "$out" "$work/$e.plain"; then
         row+=" (differs without commit-graph)"
       fi
