@@ -2,6 +2,8 @@
 //! every refusal on the way, on SQLite and on PostgreSQL, driven as a user
 //! would, through the real executable.
 
+#[path = "../../../../support/fixtures.rs"]
+mod fixtures;
 mod harness;
 mod http;
 
