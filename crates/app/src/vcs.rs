@@ -202,7 +202,7 @@ pub(crate) fn source(
         (None, Target::Line(l)) => l,
     };
     let branch = release_branch(p, line);
-    if repo.resolve(&format!("refs/heads/{branch}")).is_ok() || repo.resolve(&branch).is_ok() {
+    if repo.resolve(&branch).is_ok() {
         return Ok(Source::Rev(branch));
     }
     let t = tags.template();
@@ -302,10 +302,11 @@ pub(crate) fn plan_commits(
         let Ok(tip) = repo.resolve(&format!("refs/heads/{b}")) else {
             continue;
         };
-        let patch = patches.iter().find(|x| x.key == key);
-        let started: Vec<CommitId> = patch
+        // The recorded start is that of the patch's own branch, not of a port branch.
+        let started: Vec<CommitId> = patches
+            .iter()
+            .find(|x| x.key == key && x.branch.as_deref() == Some(b.as_str()))
             .and_then(|x| x.base_commit.as_deref())
-            .filter(|_| patch.is_some_and(|x| x.branch.as_deref() == Some(b.as_str())))
             .and_then(|c| c.parse().ok())
             .into_iter()
             .collect();
@@ -422,19 +423,25 @@ pub(crate) fn plan_commits(
                 .iter()
                 .any(|b| b.key == x.key && !b.commits.is_empty());
         if !has {
-            let hint = match &x.branch {
-                Some(b) => format!(
-                    "commit the fix on `{b}` (or add a `Patch: {}` trailer to its commit)",
-                    x.key
+            let (how, next) = match &x.branch {
+                Some(b) => (
+                    format!(
+                        "commit the fix on `{b}`, or add a `Patch: {}` trailer to its commit",
+                        x.key
+                    ),
+                    format!("git checkout {b}"),
                 ),
-                None => format!("sluice patch start {}", x.key),
+                None => (
+                    "start it, then commit the fix on its branch".to_string(),
+                    format!("sluice patch start {}", x.key),
+                ),
             };
             missing.push(
                 Unmet::new(format!(
-                    "{} has a commit in the release: none found on its branch, with `Patch: {}` or with {} in a subject",
+                    "{} has a commit in the release: none found on its branch, with `Patch: {}` or with {} in a subject; {how}",
                     x.key, x.key, x.key
                 ))
-                .hint(hint),
+                .hint(next),
             );
         }
     }

@@ -33,3 +33,12 @@ git merge -q --no-ff hotfix/SHOP-2-cart-total-is-off-by-one-cent -m "Merge branc
 run $SLUICE release cut
 run git tag --sort=version:refname
 run $SLUICE verify v1.3.1
+# A ready patch with no commit anywhere: the plan names it and the command to go on.
+run $SLUICE patch report "Footer shows last year"
+run $SLUICE patch triage SHOP-3 --severity major --kind fix --owner erin@example.com
+run $SLUICE patch start SHOP-3 --as erin@example.com
+run $SLUICE patch review SHOP-3 --approve --as frank@example.com
+run $SLUICE patch ready SHOP-3 --as erin@example.com
+git checkout -q main
+# HEAD holds v1.3.1's changelog, dated today: its id is hidden.
+run $SLUICE release cut 2>&1 | sed -E 's/\b[0-9a-f]{10,12}\b/<id>/g'
