@@ -298,11 +298,7 @@ pub fn verify(repo: &Repo, process: Option<&Process>, tag: &str) -> Result<Verif
                 let prev = &p.environments[i - 1];
                 for suite in &prev.tests {
                     let last = ev.tests.iter().rev().find(|t| {
-                        t.env == prev.name
-                            && &t.suite == suite
-                            && t.content_hash
-                                .as_ref()
-                                .is_none_or(|h| *h == ev.content_hash)
+                        t.env == prev.name && &t.suite == suite && t.tested(&ev.content_hash)
                     });
                     if !last.is_some_and(|t| t.passed) {
                         problems.push(format!(

@@ -305,6 +305,16 @@ pub struct TestRun {
     pub content_hash: Option<String>,
 }
 
+impl TestRun {
+    /// True if the run tested this content (runs recorded before results carried a
+    /// content hash count for any).
+    pub fn tested(&self, content_hash: &str) -> bool {
+        self.content_hash
+            .as_deref()
+            .is_none_or(|h| h == content_hash)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChecklistTick {
@@ -424,13 +434,10 @@ impl Release {
     /// The latest result of a suite in an environment, for the current content (a run of
     /// content that has changed since is void, as approvals are).
     pub fn latest_test(&self, env: &str, suite: &str) -> Option<&TestRun> {
-        self.tests.iter().rev().find(|t| {
-            t.env == env
-                && t.suite == suite
-                && t.content_hash
-                    .as_ref()
-                    .is_none_or(|h| *h == self.content_hash)
-        })
+        self.tests
+            .iter()
+            .rev()
+            .find(|t| t.env == env && t.suite == suite && t.tested(&self.content_hash))
     }
 }
 
