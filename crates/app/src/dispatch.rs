@@ -193,7 +193,15 @@ impl App {
 
     /// Runs the dispatcher once with the real transports (`notify flush`):
     /// at most `max` messages due at `now` are taken.
-    pub async fn flush_notifications(&self, now: Timestamp, max: usize) -> Result<FlushReport> {
+    /// Gated like everything said about a release
+    /// ([`sluice_core::decide::require_communicate`]).
+    pub async fn flush_notifications(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        max: usize,
+    ) -> Result<FlushReport> {
+        sluice_core::decide::require_communicate(&self.ctx(actor, now), "flush notifications")?;
         let mut d = self.dispatcher()?;
         self.dispatch_once(&mut d, now, max).await
     }
@@ -359,7 +367,13 @@ impl App {
 
     /// Revives a dead message (same id, fresh age) or makes a pending one due
     /// now. Returns the message's status before.
-    pub async fn retry_notification(&self, id: &str, now: Timestamp) -> Result<&'static str> {
+    pub async fn retry_notification(
+        &self,
+        actor: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<&'static str> {
+        sluice_core::decide::require_communicate(&self.ctx(actor, now), "retry a notification")?;
         let ms = now.as_millisecond();
         if self.store.revive(id, ms).await? {
             return Ok("dead");

@@ -41,7 +41,7 @@ pub use promote::{PromoteOutcome, RollbackOutcome};
 pub use releases::{ChecklistLine, ChecklistView, CutOptions, PlanView, ReleaseView};
 pub use runner::{CommandRun, run_command};
 pub use sluice_store::{
-    ApiToken, Claim, IncidentQuery, OutboxRow, OutboxStatus, PatchQuery, Replay,
+    ApiToken, Claim, IDEMPOTENCY_LEASE_MS, IncidentQuery, OutboxRow, OutboxStatus, PatchQuery, Replay,
 };
 pub use tokens::{AuthError, NewToken, TOKEN_PREFIX, random_hex, sha256_hex, token_hash};
 pub use webhooks::{
@@ -110,12 +110,52 @@ pub struct App {
     pub git: Option<sluice_git::Repo>,
 }
 
+tokio::task_local! {
+    /// The idempotency claim (actor, key) of the API request being carried out.
+    static IDEMPOTENCY_CLAIM: (String, String);
+}
+
+/// Runs `fut` (an API request holding an idempotency claim) so that every
+/// change it commits marks the claim committed in the same transaction.
+pub async fn with_idempotency_claim<F: std::future::Future>(
+    actor: String,
+    key: String,
+    fut: F,
+) -> F::Output {
+    IDEMPOTENCY_CLAIM.scope((actor, key), fut).await
+}
+
 /// Where the process file is looked for, from `start` upwards.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
         .find(|d| d.join("sluice.toml").is_file())
         .map(Path::to_path_buf)
+}
+
+/// A file the process file names, from the repository root. The loader
+/// already refuses absolute paths and `..`; this also refuses one that a
+/// symbolic link takes out of the repository.
+pub fn repo_file(root: &Path, rel: &str) -> std::result::Result<PathBuf, String> {
+    let full = root.join(rel);
+    let outside = || format!("`{rel}` leads out of the repository (through a symbolic link)");
+    let base = std::fs::canonicalize(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    // The file may not exist yet (a first changelog): check where it would be.
+    let mut probe = full.as_path();
+    let real = loop {
+        match std::fs::canonicalize(probe) {
+            Ok(p) => break p,
+            Err(_) => match probe.parent() {
+                Some(p) => probe = p,
+                None => return Err(outside()),
+            },
+        }
+    };
+    if real.starts_with(&base) {
+        Ok(full)
+    } else {
+        Err(outside())
+    }
 }
 
 /// Reads and validates a process file.
@@ -202,6 +242,7 @@ impl App {
         sluice_store::Change {
             actor: actor.to_string(),
             at_ms: now.as_millisecond(),
+            claim: IDEMPOTENCY_CLAIM.try_with(Clone::clone).ok(),
             ..Default::default()
         }
     }

@@ -231,7 +231,9 @@ impl Templates {
         for (event, set) in scopes {
             for f in Format::ALL {
                 let Some(r) = f.of(set) else { continue };
-                let source = match std::fs::read_to_string(root.join(&r.path)) {
+                let read = crate::repo_file(root, &r.path)
+                    .and_then(|full| std::fs::read_to_string(full).map_err(|e| e.to_string()));
+                let source = match read {
                     Ok(s) => s,
                     Err(e) => {
                         problems.push(r.at.diagnostic(

@@ -171,11 +171,13 @@ fn slack_escape(s: String) -> String {
 /// one (read from the repository root), else the embedded default.
 pub fn render(p: &Process, root: &Path, format: NotesFormat, ctx: &NotesContext) -> Result<String> {
     let source = match format.override_path(p) {
-        Some(path) => std::fs::read_to_string(root.join(path)).map_err(|e| {
-            AppError::Config(format!(
-                "cannot read the notes template {path} named in [notes]: {e}"
-            ))
-        })?,
+        Some(path) => crate::repo_file(root, path)
+            .and_then(|full| std::fs::read_to_string(full).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                AppError::Config(format!(
+                    "cannot read the notes template {path} named in [notes]: {e}"
+                ))
+            })?,
         None => format.embedded().to_string(),
     };
     render_source(format, &source, ctx).map_err(|e| {

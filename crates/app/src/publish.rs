@@ -86,7 +86,8 @@ impl App {
         let mut changelog_written = false;
         let head = repo.resolve("HEAD").ok();
         if head.as_ref() == Some(&target) && repo.current_branch()?.is_some() && !repo.is_dirty()? {
-            let path = self.root.join(&self.process.changelog.file);
+            let path = crate::repo_file(&self.root, &self.process.changelog.file)
+                .map_err(|e| AppError::Config(format!("[changelog] file: {e}")))?;
             let existing = std::fs::read_to_string(&path).unwrap_or_default();
             let sec = section(&ctx);
             let text = if existing.trim().is_empty() {
@@ -157,19 +158,46 @@ impl App {
         }
     }
 
-    /// Keeps the changelog's section of an edited release in step with its notes.
+    /// Keeps the changelog's section of an edited release in step with its
+    /// notes, as a commit of its own on the checked-out branch. The working
+    /// tree is never left changed: when the checkout is not a clean branch
+    /// (or the commit fails) nothing is written and a warning says why.
     pub(crate) fn changelog_replace(&self, version: &str, text: &str) {
-        let path = self.root.join(&self.process.changelog.file);
+        let Some(repo) = &self.git else { return };
+        let file = &self.process.changelog.file;
+        let path = match crate::repo_file(&self.root, file) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("warning: {file} not updated: {e}");
+                return;
+            }
+        };
         let Ok(doc) = std::fs::read_to_string(&path) else {
             return;
         };
-        match changelog::replace_section(&doc, version, text.trim_end()) {
-            Ok(new) if new != doc => {
-                if let Err(e) = std::fs::write(&path, new) {
-                    eprintln!("warning: {} not updated: {e}", path.display());
-                }
-            }
-            _ => {}
+        let new = match changelog::replace_section(&doc, version, text.trim_end()) {
+            Ok(new) if new != doc => new,
+            _ => return,
+        };
+        let clean_branch =
+            matches!(repo.current_branch(), Ok(Some(_))) && matches!(repo.is_dirty(), Ok(false));
+        if !clean_branch {
+            eprintln!(
+                "warning: {file} not updated for the edited notes of {version}: the checkout is not a clean branch; \
+                 run `sluice release notes {version} --edit` again from a clean checkout"
+            );
+            return;
+        }
+        let rel = path
+            .strip_prefix(repo.root())
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let message = format!("docs(changelog): edited notes of {version}");
+        if let Err(e) = repo.commit_file(&rel, new.as_bytes(), &message) {
+            eprintln!("warning: {file} not updated: {e}");
+            // commit_file writes before it commits: put the file back.
+            let _ = repo.restore_file(&rel);
         }
     }
 }

@@ -394,6 +394,20 @@ impl App {
                     serde_json::json!(g.unlinked.iter().map(|c| &c.id).collect::<Vec<_>>());
             }
         }
+        if release.git.is_some() {
+            // What publishing needs is checked before anything is recorded, so
+            // a bad changelog path or notes template cannot leave a release
+            // recorded without its tag.
+            crate::repo_file(&self.root, &self.process.changelog.file)
+                .map_err(|e| AppError::Config(format!("[changelog] file: {e}")))?;
+            let ctx = crate::notes::context(&self.process, &release, &patches);
+            crate::notes::render(
+                &self.process,
+                &self.root,
+                crate::notes::NotesFormat::Markdown,
+                &ctx,
+            )?;
+        }
         let mut c = self.change(actor, now);
         let keys: Vec<String> = bound.iter().map(|p| p.key.clone()).collect();
         let revs = self.store.patches_by_key(&keys).await?;
@@ -720,11 +734,7 @@ impl App {
         text: &str,
     ) -> Result<Release> {
         let (r, rev) = self.release_rev(version).await?;
-        sluice_core::decide::require_step(
-            &self.ctx(actor, now),
-            sluice_core::process::Step::Communicate,
-            "edit release notes",
-        )?;
+        sluice_core::decide::require_communicate(&self.ctx(actor, now), "edit release notes")?;
         let mut n = r.clone();
         let text = text.trim_end();
         n.notes = if text.is_empty() {

@@ -498,7 +498,13 @@ async fn fault_run(db_url: Option<String>) {
     // Revived under the same ids, and delivered once the receivers are back.
     let (http, smtp) = w.receivers();
     for id in dead_ids.keys() {
-        assert_eq!(w.app.retry_notification(id, now).await.unwrap(), "dead");
+        assert_eq!(
+            w.app
+                .retry_notification("dev@example.com", id, now)
+                .await
+                .unwrap(),
+            "dead"
+        );
     }
     for _ in 0..5 {
         now += SignedDuration::from_mins(1);

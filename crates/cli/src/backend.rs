@@ -637,8 +637,13 @@ impl Backend {
         both!(self, |app| app.audit_verify(), |r| r.get("/audit/verify"))
     }
 
-    pub async fn flush_notifications(&self, now: Timestamp, max: usize) -> Result<FlushReport> {
-        both!(self, |app| app.flush_notifications(now, max), |r| r
+    pub async fn flush_notifications(
+        &self,
+        a: &str,
+        now: Timestamp,
+        max: usize,
+    ) -> Result<FlushReport> {
+        both!(self, |app| app.flush_notifications(a, now, max), |r| r
             .post("/notifications/flush", &wire::Flush { max: Some(max) }))
     }
 
@@ -666,9 +671,9 @@ impl Backend {
             .get("/notifications/status"))
     }
 
-    pub async fn retry_notification(&self, id: &str, now: Timestamp) -> Result<String> {
+    pub async fn retry_notification(&self, a: &str, id: &str, now: Timestamp) -> Result<String> {
         match &self.kind {
-            Kind::Local(app) => Ok(app.retry_notification(id, now).await?.to_string()),
+            Kind::Local(app) => Ok(app.retry_notification(a, id, now).await?.to_string()),
             Kind::Remote(r) => {
                 r.post(
                     &format!("/notifications/{}/retry", seg(id)),

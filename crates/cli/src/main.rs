@@ -3,6 +3,18 @@
 //! prints the result. Exit codes: 0 ok, 1 refused by the process, 2 usage,
 //! configuration or I/O error.
 
+/// `print!` that ends the command quietly, with success, when the reader
+/// closed the pipe (`sluice audit | head -1`) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*), false) };
+}
+
+/// `println!`, the same way as [`out!`].
+macro_rules! outln {
+    () => { $crate::output::write_stdout(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*), true) };
+}
+
 mod backend;
 mod cmd;
 mod context;

@@ -50,6 +50,27 @@ impl From<AppError> for Failure {
     }
 }
 
+/// Writes to stdout. A reader that closed the pipe has all it wanted: the
+/// command ends there with success. Any other write failure ends it with 2.
+pub fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let res = out.write_fmt(args).and_then(|()| {
+        if newline {
+            out.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = res {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(2);
+    }
+}
+
 pub fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal()
@@ -71,7 +92,7 @@ pub fn print_failure(f: &Failure, json: bool) {
     }
     if json {
         let v = serde_json::json!({"error": {"code": if f.code == 1 { "refused" } else { "error" }, "message": f.message, "unmet": f.unmet}});
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return;
     }
     // Process-file diagnostics carry their own `error:` heading.
@@ -95,7 +116,7 @@ pub fn print_failure(f: &Failure, json: bool) {
 }
 
 pub fn json<T: Serialize>(v: &T) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     );
@@ -115,24 +136,57 @@ pub fn table(header: &[&str]) -> Table {
     t
 }
 
-/// Prints a table without the trailing spaces the plain preset leaves.
+/// The most characters a table cell shows; the rest is cut with a note.
+/// (The table layout counts widths in 16 bits and cannot lay out more.)
+pub const CELL_MAX: usize = 4096;
+
+fn clip(s: String) -> String {
+    match s.char_indices().nth(CELL_MAX) {
+        None => s,
+        Some((at, _)) => {
+            let more = s[at..].chars().count();
+            format!("{}… ({more} more characters; --json shows all)", &s[..at])
+        }
+    }
+}
+
+/// Prints a table without the trailing spaces the plain preset leaves. A cell
+/// longer than [`CELL_MAX`] characters is cut rather than breaking the layout.
 pub fn print_table(t: &Table) {
-    for line in t.to_string().lines() {
-        println!("{}", line.trim_end());
+    let long = |r: &comfy_table::Row| r.cell_iter().any(|c| c.content().len() > CELL_MAX);
+    let text = if t.header().is_some_and(long) || t.row_iter().any(long) {
+        let mut clipped = Table::new();
+        clipped.load_style(t.style());
+        clipped.set_content_arrangement(t.content_arrangement());
+        let cells = |r: &comfy_table::Row| -> Vec<String> {
+            r.cell_iter().map(|c| clip(c.content())).collect()
+        };
+        if let Some(h) = t.header() {
+            clipped.set_header(cells(h));
+        }
+        for r in t.row_iter() {
+            clipped.add_row(cells(r));
+        }
+        clipped.to_string()
+    } else {
+        t.to_string()
+    };
+    for line in text.lines() {
+        outln!("{}", line.trim_end());
     }
 }
 
 pub fn ok(msg: &str) {
-    println!("{}", paint("32", msg));
+    outln!("{}", paint("32", msg));
 }
 
 /// Prints a gate report's unmet requirements, or that it is open.
 pub fn gate(g: &sluice_core::decide::GateReport) {
     if g.unmet.is_empty() {
-        println!("gate into `{}`: open", g.env);
+        outln!("gate into `{}`: open", g.env);
         return;
     }
-    println!("gate into `{}`: {} unmet", g.env, g.unmet.len());
+    outln!("gate into `{}`: {} unmet", g.env, g.unmet.len());
     let mut t = table(&["requirement", "responsible", "command"]);
     for u in &g.unmet {
         t.add_row(vec![

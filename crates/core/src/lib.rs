@@ -10,6 +10,7 @@ pub mod commits;
 pub mod decide;
 pub mod event;
 pub mod inbound;
+pub mod link;
 pub mod model;
 pub mod notify;
 pub mod process;

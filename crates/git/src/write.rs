@@ -221,6 +221,14 @@ impl Repo {
         Ok(())
     }
 
+    /// Puts `path` (relative to the root) back as HEAD has it, in the index and
+    /// the working tree.
+    pub fn restore_file(&self, path: &str) -> Result<(), GitError> {
+        check_relative_path(path)?;
+        self.git(&["checkout", "HEAD", "--", path])?;
+        Ok(())
+    }
+
     /// Writes `contents` to `path` (relative to the root), and commits that file alone on
     /// the current branch with `message`. Other staged changes are left staged.
     pub fn commit_file(

@@ -739,18 +739,19 @@ async fn notification_counts(
 
 async fn flush(
     State(s): State<Shared>,
+    Actor(a): Actor,
     Body(b): Body<wire::Flush>,
 ) -> Res<sluice_app::dispatch::FlushReport> {
     Ok(Json(
         s.app
-            .flush_notifications(now(), b.max.unwrap_or(100))
+            .flush_notifications(&a, now(), b.max.unwrap_or(100))
             .await?,
     ))
 }
 
-async fn retry(State(s): State<Shared>, Path(id): Path<String>) -> Res<String> {
+async fn retry(State(s): State<Shared>, Actor(a): Actor, Path(id): Path<String>) -> Res<String> {
     Ok(Json(
-        s.app.retry_notification(&id, now()).await?.to_string(),
+        s.app.retry_notification(&a, &id, now()).await?.to_string(),
     ))
 }
 

@@ -119,16 +119,52 @@ pub async fn idempotency(State(s): State<Shared>, req: Request, next: Next) -> R
         )
         .into_response(),
         Claim::Fresh => {
-            let resp = next
-                .run(Request::from_parts(parts, Body::from(bytes)))
-                .await;
+            // The claim's lease is renewed while the request runs; if this
+            // server dies, another request with the key takes it over once
+            // the lease lapses (or is told the write already committed).
+            let renew = {
+                let (s, actor, key) = (s.clone(), actor.clone(), key.clone());
+                tokio::spawn(async move {
+                    let every = std::time::Duration::from_millis(
+                        (sluice_app::IDEMPOTENCY_LEASE_MS / 3) as u64,
+                    );
+                    loop {
+                        tokio::time::sleep(every).await;
+                        let now = jiff::Timestamp::now().as_millisecond();
+                        if let Err(e) = s.app.store.idempotency_renew(&actor, &key, now).await {
+                            tracing::warn!(error = %e, "cannot renew an idempotency claim");
+                        }
+                    }
+                })
+            };
+            let resp = sluice_app::with_idempotency_claim(
+                actor.clone(),
+                key.clone(),
+                next.run(Request::from_parts(parts, Body::from(bytes))),
+            )
+            .await;
+            renew.abort();
             let (rparts, rbody) = resp.into_parts();
             let rbytes = axum::body::to_bytes(rbody, usize::MAX)
                 .await
                 .unwrap_or_default();
             let stored = if rparts.status.is_server_error() {
                 // Nothing was decided: let the client try the same key again.
-                s.app.store.idempotency_release(&actor, &key).await
+                // (A claim whose write committed is kept, with this answer.)
+                match s.app.store.idempotency_release(&actor, &key).await {
+                    Ok(()) => {
+                        s.app
+                            .store
+                            .idempotency_finish(
+                                &actor,
+                                &key,
+                                rparts.status.as_u16(),
+                                &String::from_utf8_lossy(&rbytes),
+                            )
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
             } else {
                 s.app
                     .store
@@ -146,6 +182,28 @@ pub async fn idempotency(State(s): State<Shared>, req: Request, next: Next) -> R
             Response::from_parts(rparts, Body::from(rbytes))
         }
     }
+}
+
+/// The Content-Security-Policy of every answer: the UI loads only its own
+/// stylesheet and one script, fetches only from itself, posts forms only to
+/// itself and is never framed.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Security headers on every answer, pages and API alike.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    for (name, value) in [
+        ("content-security-policy", CSP),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        ("x-frame-options", "DENY"),
+        ("cross-origin-opener-policy", "same-origin"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    resp
 }
 
 /// One log line per request: method, route, status, time taken, actor.

@@ -12,7 +12,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
-mod layers;
+pub mod layers;
 pub mod openapi;
 pub mod ui;
 pub mod webhooks;
@@ -93,6 +93,7 @@ pub fn router(server: Shared) -> Router {
                 .layer(DefaultBodyLimit::max(sluice_app::MAX_WEBHOOK_BODY + 1)),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(layers::security_headers))
         .layer(axum::middleware::from_fn(layers::log))
         .with_state(server)
 }

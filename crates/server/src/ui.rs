@@ -84,6 +84,12 @@ impl Ui {
                 .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
                 .unwrap_or_default()
         });
+        // Links from people, CI and alert sources become `href`s only when they
+        // are http(s) addresses (the rule they are accepted by, applied again for
+        // anything stored before it).
+        env.add_filter("web_link", |v: Option<String>| -> Option<String> {
+            v.filter(|u| sluice_core::link::renderable(u))
+        });
         Ui {
             env,
             sessions: Mutex::new(HashMap::new()),
@@ -227,13 +233,18 @@ fn urlencode(s: &str) -> String {
     o
 }
 
-/// Only local paths may be redirected to after sign-in.
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/board"
-    }
+/// Only a path of this site may be redirected to after sign-in: one leading
+/// `/` followed by anything but `/` or `\`, and no control character,
+/// space or backslash anywhere (browsers drop tabs and newlines and read `\`
+/// as `/`, so `/<TAB>/evil.example` would leave the site). Else the board.
+pub fn safe_next(next: &str) -> &str {
+    let mut chars = next.chars();
+    let local = chars.next() == Some('/')
+        && chars.next().is_none_or(|c| c != '/')
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    if local { next } else { "/board" }
 }
 
 fn base(s: &Shared, session: Option<&Session>, page: &str, title: &str) -> Value {
@@ -323,7 +334,40 @@ async fn login_page(State(s): State<Shared>, Query(q): Query<HashMap<String, Str
     page(&s, StatusCode::OK, "login.html", ctx)
 }
 
+/// Whether a form post came from another site. Browsers say so in
+/// `Sec-Fetch-Site` (only `same-origin`, or `none` for a typed address, may
+/// post); older ones send `Origin`, which must name the host the request was
+/// sent to. A client that sends neither (curl, scripts) is not a browser
+/// carrying someone else's cookies.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    if let Some(site) = get("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (get("origin"), get("host")) {
+        (Some(origin), Some(host)) => {
+            let authority = origin.split_once("://").map(|(_, a)| a).unwrap_or("");
+            !authority.eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+fn cross_site_refused() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Html("<!doctype html><title>Refused</title><p>This form was sent from another site. Open Sluice's own sign-in page and sign in there.</p>".to_string()),
+    )
+        .into_response()
+}
+
 async fn login(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    // Login CSRF: a form on another site must not sign this browser in as
+    // someone else.
+    if cross_site(&headers) {
+        return cross_site_refused();
+    }
     let now = jiff::Timestamp::now();
     let user = match s.app.authenticate(now, &f.token).await {
         Ok(u) => u,

@@ -20,6 +20,10 @@ pub struct ApiToken {
     pub revoked_ms: Option<i64>,
 }
 
+/// How long a claim stays held without renewal. The server renews the claims
+/// of the requests it runs every third of this.
+pub const IDEMPOTENCY_LEASE_MS: i64 = 15_000;
+
 /// The outcome of claiming an idempotency key before running a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -27,7 +31,7 @@ pub enum Claim {
     Fresh,
     /// The key answered before: replay this.
     Replay(Replay),
-    /// The first request with this key is still running.
+    /// The first request with this key is still running (its lease is renewed).
     InProgress,
     /// The key was used for a different request.
     Mismatch,
@@ -106,7 +110,10 @@ impl Store {
     }
 
     /// Claims `key` for `actor` before a write runs. A second claim of the same
-    /// key returns the first answer, or says it is still running.
+    /// key returns the first answer, or says it is still running. A claim
+    /// whose lease ran out (not renewed for [`IDEMPOTENCY_LEASE_MS`]: its server
+    /// died) is taken over when its write never committed, and answered with
+    /// what is known when it did.
     pub async fn idempotency_claim(
         &self,
         actor: &str,
@@ -129,7 +136,8 @@ impl Store {
             return Ok(Claim::Fresh);
         }
         let row = sqlx::query(
-            "SELECT request_hash, status, body FROM idempotency WHERE actor = $1 AND idem_key = $2",
+            "SELECT request_hash, status, body, COALESCE(renewed_ms, created_ms), committed_ms
+             FROM idempotency WHERE actor = $1 AND idem_key = $2",
         )
         .bind(actor.to_string())
         .bind(key.to_string())
@@ -138,16 +146,76 @@ impl Store {
         let hash: String = row.try_get(0)?;
         let status: i64 = row.try_get(1)?;
         let body: Option<String> = row.try_get(2)?;
+        let heard_ms: i64 = row.try_get(3)?;
+        let committed_ms: Option<i64> = row.try_get(4)?;
+        let lapsed = now_ms - heard_ms > IDEMPOTENCY_LEASE_MS;
         Ok(if hash != request_hash {
             Claim::Mismatch
-        } else if status == 0 {
+        } else if status == 0 && !lapsed {
             Claim::InProgress
+        } else if status == 0 && committed_ms.is_none() {
+            // Its server died before the write committed: nothing happened, so
+            // this request takes the key over (one taker: the update is conditional).
+            let taken = sqlx::query(
+                "UPDATE idempotency SET renewed_ms = $1
+                 WHERE actor = $2 AND idem_key = $3 AND status = 0 AND committed_ms IS NULL
+                   AND COALESCE(renewed_ms, created_ms) = $4",
+            )
+            .bind(now_ms)
+            .bind(actor.to_string())
+            .bind(key.to_string())
+            .bind(heard_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if taken == 1 {
+                Claim::Fresh
+            } else {
+                Claim::InProgress
+            }
+        } else if status == 0 {
+            // Its write committed but the answer was lost with its server: the
+            // effect stands and is not repeated; the answer says so.
+            let answer = Replay {
+                status: 200,
+                body: serde_json::json!({
+                    "committed": true,
+                    "committed_ms": committed_ms,
+                    "message": format!(
+                        "the first request with Idempotency-Key `{key}` was carried out (its change is recorded) but its server stopped before answering; read the result instead of sending it again"
+                    ),
+                })
+                .to_string(),
+            };
+            sqlx::query(
+                "UPDATE idempotency SET status = $1, body = $2 WHERE actor = $3 AND idem_key = $4 AND status = 0",
+            )
+            .bind(i64::from(answer.status))
+            .bind(answer.body.clone())
+            .bind(actor.to_string())
+            .bind(key.to_string())
+            .execute(&self.pool)
+            .await?;
+            Claim::Replay(answer)
         } else {
             Claim::Replay(Replay {
                 status: status as u16,
                 body: body.unwrap_or_default(),
             })
         })
+    }
+
+    /// Renews the lease of a claim whose request still runs.
+    pub async fn idempotency_renew(&self, actor: &str, key: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE idempotency SET renewed_ms = $1 WHERE actor = $2 AND idem_key = $3 AND status = 0",
+        )
+        .bind(now_ms)
+        .bind(actor.to_string())
+        .bind(key.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Records the answer to a claimed key.
@@ -170,10 +238,12 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets a claim whose request never produced an answer (the server
-    /// failed before it could), so the client may try again.
+    /// Forgets a claim whose request failed before its write committed, so
+    /// the client may try again. (One whose write committed stays.)
     pub async fn idempotency_release(&self, actor: &str, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM idempotency WHERE actor = $1 AND idem_key = $2 AND status = 0")
+        sqlx::query(
+            "DELETE FROM idempotency WHERE actor = $1 AND idem_key = $2 AND status = 0 AND committed_ms IS NULL",
+        )
             .bind(actor.to_string())
             .bind(key.to_string())
             .execute(&self.pool)

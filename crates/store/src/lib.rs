@@ -24,7 +24,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Connection, Executor};
 
-pub use api::{ApiToken, Claim, Replay};
+pub use api::{ApiToken, Claim, IDEMPOTENCY_LEASE_MS, Replay};
 pub use incidents::IncidentQuery;
 pub use outbox::{LEASE_MS, OutboxMessage, OutboxRow, OutboxStatus};
 pub use read::{PatchPage, PatchQuery};
@@ -86,6 +86,11 @@ fn migrator(backend: Backend) -> Migrator {
                 include_str!("../migrations/sqlite/0004_incidents.sql"),
             ),
             (5, "api", include_str!("../migrations/sqlite/0005_api.sql")),
+            (
+                6,
+                "leases",
+                include_str!("../migrations/sqlite/0006_leases.sql"),
+            ),
         ],
         Backend::Postgres => vec![
             (
@@ -107,6 +112,11 @@ fn migrator(backend: Backend) -> Migrator {
                 5,
                 "api",
                 include_str!("../migrations/postgres/0005_api.sql"),
+            ),
+            (
+                6,
+                "leases",
+                include_str!("../migrations/postgres/0006_leases.sql"),
             ),
         ],
     };

@@ -31,6 +31,10 @@ pub struct Change {
     /// delivery recorded before makes the whole change a
     /// [`StoreError::Duplicate`].
     pub delivery: Option<Delivery>,
+    /// The idempotency claim (actor, key) of the API request this change
+    /// carries out: marked committed in the same transaction, so a request
+    /// whose server died before answering is never carried out twice.
+    pub claim: Option<(String, String)>,
 }
 
 /// One inbound webhook delivery, identified by its source and the sender's id.
@@ -134,6 +138,16 @@ async fn apply(
         if done != 1 {
             return Err(StoreError::Duplicate(format!("{} {}", d.source, d.id)));
         }
+    }
+    if let Some((actor, key)) = &change.claim {
+        sqlx::query(
+            "UPDATE idempotency SET committed_ms = $1 WHERE actor = $2 AND idem_key = $3 AND committed_ms IS NULL",
+        )
+        .bind(change.at_ms)
+        .bind(actor.clone())
+        .bind(key.clone())
+        .execute(&mut **tx)
+        .await?;
     }
     for (p, rev) in &change.patches {
         let targets: Vec<String> = p.targets.iter().map(|t| t.to_string()).collect();

@@ -328,6 +328,7 @@ contract!(
     one_open_incident_per_alert,
     repeated_delivery_writes_nothing,
     patches_are_found_by_source,
+    idempotency_claims_lapse_after_a_crash,
 );
 
 fn msg(id: &str, event_index: usize) -> sluice_store::OutboxMessage {
@@ -669,4 +670,73 @@ async fn patches_are_found_by_source(db: Db) {
         s.patch_by_source("T-9").await.unwrap().map(|p| p.key),
         Some("SHOP-1".into())
     );
+}
+
+/// A claim whose server died: before its lease lapses it is in progress; after,
+/// it is taken over (once) if its write never committed, and answered as
+/// committed (never run again) if it did.
+async fn idempotency_claims_lapse_after_a_crash(db: Db) {
+    use sluice_store::{Claim, IDEMPOTENCY_LEASE_MS as LEASE};
+    let s = &db.store;
+    let t0 = 1_000_000;
+    // Claimed, then the server died before any write.
+    assert_eq!(s.idempotency_claim("u", "k1", "h", t0).await.unwrap(), Claim::Fresh);
+    assert_eq!(
+        s.idempotency_claim("u", "k1", "h", t0 + LEASE).await.unwrap(),
+        Claim::InProgress
+    );
+    assert_eq!(
+        s.idempotency_claim("u", "k1", "other", t0 + LEASE + 1).await.unwrap(),
+        Claim::Mismatch
+    );
+    assert_eq!(
+        s.idempotency_claim("u", "k1", "h", t0 + LEASE + 1).await.unwrap(),
+        Claim::Fresh,
+        "taken over"
+    );
+    // The taker renewed it: nobody else takes it over meanwhile.
+    assert_eq!(
+        s.idempotency_claim("u", "k1", "h", t0 + LEASE + 2).await.unwrap(),
+        Claim::InProgress
+    );
+    s.idempotency_renew("u", "k1", t0 + 2 * LEASE).await.unwrap();
+    assert_eq!(
+        s.idempotency_claim("u", "k1", "h", t0 + 3 * LEASE).await.unwrap(),
+        Claim::InProgress,
+        "renewed: still running"
+    );
+    s.idempotency_finish("u", "k1", 201, "{}").await.unwrap();
+    assert!(matches!(
+        s.idempotency_claim("u", "k1", "h", t0 + 9 * LEASE).await.unwrap(),
+        Claim::Replay(r) if r.status == 201
+    ));
+
+    // Claimed, its write committed, then the server died before answering.
+    assert_eq!(s.idempotency_claim("u", "k2", "h", t0).await.unwrap(), Claim::Fresh);
+    let mut c = change(patch(1, None, PatchStatus::Reported), None, "patch.reported");
+    c.claim = Some(("u".into(), "k2".into()));
+    s.commit(&c).await.unwrap();
+    assert_eq!(
+        s.idempotency_claim("u", "k2", "h", t0 + 1).await.unwrap(),
+        Claim::InProgress
+    );
+    let Claim::Replay(r) = s.idempotency_claim("u", "k2", "h", t0 + LEASE + 1).await.unwrap() else {
+        panic!("a committed claim is answered, not run again");
+    };
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("\"committed\":true"), "{}", r.body);
+    // A server error after the commit keeps the claim too.
+    assert_eq!(s.idempotency_claim("u", "k3", "h", t0).await.unwrap(), Claim::Fresh);
+    let mut c = change(patch(2, None, PatchStatus::Reported), None, "patch.reported");
+    c.claim = Some(("u".into(), "k3".into()));
+    s.commit(&c).await.unwrap();
+    s.idempotency_release("u", "k3").await.unwrap();
+    assert_ne!(
+        s.idempotency_claim("u", "k3", "h", t0 + LEASE + 1).await.unwrap(),
+        Claim::Fresh
+    );
+    // One that failed before committing is released for a retry.
+    assert_eq!(s.idempotency_claim("u", "k4", "h", t0).await.unwrap(), Claim::Fresh);
+    s.idempotency_release("u", "k4").await.unwrap();
+    assert_eq!(s.idempotency_claim("u", "k4", "h", t0 + 1).await.unwrap(), Claim::Fresh);
 }

@@ -285,12 +285,12 @@ pub async fn version(cli: &Cli, a: &VersionArgs) -> Result<(), Failure> {
                 v.next
             );
         }
-        println!("{}", v.next);
+        outln!("{}", v.next);
         return Ok(());
     }
     match &v.current {
         Some(current) => {
-            println!("{current}");
+            outln!("{current}");
             Ok(())
         }
         None => Err(failure(commit_mode::no_releases(&repo, &tags))),

@@ -193,7 +193,7 @@ pub async fn promote(
         }
     ));
     if out.release.status == sluice_core::model::ReleaseStatus::Released {
-        println!("{} is released", out.release.version);
+        outln!("{} is released", out.release.version);
     }
     Ok(())
 }
@@ -234,7 +234,7 @@ pub async fn rollback(
         a.env, out.release.version, out.to
     ));
     if !out.release.patches.is_empty() {
-        println!("reopened: {}", out.release.patches.join(", "));
+        outln!("reopened: {}", out.release.patches.join(", "));
     }
     Ok(())
 }

@@ -143,7 +143,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &IncidentCmd) -> R
                 return Ok(());
             }
             let i = &v.incident;
-            println!("incident {}  {}", i.id, i.title);
+            outln!("incident {}  {}", i.id, i.title);
             let mut t = output::table(&["field", "value"]);
             let rows = [
                 ("state", state(i).to_string()),

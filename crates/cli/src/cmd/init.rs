@@ -64,7 +64,7 @@ pub fn init(cli: &Cli, a: &Args) -> Result<(), Failure> {
         output::json(&serde_json::json!({"written": path.display().to_string()}));
     } else {
         output::ok(&format!("wrote {}", path.display()));
-        println!("next: edit roles and environments, then run `sluice check`");
+        outln!("next: edit roles and environments, then run `sluice check`");
     }
     Ok(())
 }
@@ -84,7 +84,7 @@ pub fn check(cli: &Cli, _a: &CheckArgs) -> Result<(), Failure> {
                     _ => std::path::Path::new("."),
                 };
                 for line in sluice_app::vcs::adoption(&p, dir) {
-                    println!("{line}");
+                    outln!("{line}");
                 }
             }
             Ok(())
@@ -126,6 +126,6 @@ pub fn process(cli: &Cli, c: &ProcessCmd) -> Result<(), Failure> {
         Format::Md => DocFormat::Markdown,
         Format::Text => DocFormat::Text,
     };
-    print!("{}", process::render(&p, f));
+    out!("{}", process::render(&p, f));
     Ok(())
 }

@@ -85,7 +85,8 @@ pub async fn run_db(
     match c {
         NotifyCmd::Preview { .. } => unreachable!("preview needs no database"),
         NotifyCmd::Flush { max } => {
-            let r = app.flush_notifications(now, *max).await?;
+            let actor = context::actor(cli, app)?;
+            let r = app.flush_notifications(&actor, now, *max).await?;
             if cli.json {
                 output::json(&r);
             } else {
@@ -113,7 +114,7 @@ pub async fn run_db(
                 return Ok(());
             }
             if rows.is_empty() {
-                println!("no notifications");
+                outln!("no notifications");
                 return Ok(());
             }
             let mut t = output::table(&[
@@ -147,7 +148,7 @@ pub async fn run_db(
                 return Ok(());
             }
             if counts.is_empty() {
-                println!("the outbox is empty");
+                outln!("the outbox is empty");
                 return Ok(());
             }
             let mut t = output::table(&["status", "channel", "transport", "messages"]);
@@ -162,7 +163,8 @@ pub async fn run_db(
             output::print_table(&t);
         }
         NotifyCmd::Retry { id } => {
-            let was = app.retry_notification(id, now).await?;
+            let actor = context::actor(cli, app)?;
+            let was = app.retry_notification(&actor, id, now).await?;
             if cli.json {
                 output::json(&serde_json::json!({"id": id, "was": was, "status": "pending"}));
             } else if was == "dead" {
@@ -271,7 +273,7 @@ pub fn run(cli: &Cli, c: &NotifyCmd) -> Result<(), Failure> {
         return Ok(());
     }
     if deliveries.is_empty() {
-        println!("nobody is told about {event} with these facts");
+        outln!("nobody is told about {event} with these facts");
         return Ok(());
     }
     let mut t = output::table(&["rule", "channel", "transport", "address"]);
@@ -285,12 +287,12 @@ pub fn run(cli: &Cli, c: &NotifyCmd) -> Result<(), Failure> {
     }
     output::print_table(&t);
     for (d, r) in deliveries.iter().zip(&rendered) {
-        println!();
-        println!("== {} to {} ({})", d.transport, d.address, d.channel);
+        outln!();
+        outln!("== {} to {} ({})", d.transport, d.address, d.channel);
         match d.transport {
-            Transport::Slack => println!("{}", r.slack),
-            Transport::Email => print!("Subject: {}\n\n{}", r.subject, r.text),
-            Transport::Webhook => println!("CloudEvent dev.sluice.{event}, summary: {}", r.subject),
+            Transport::Slack => outln!("{}", r.slack),
+            Transport::Email => out!("Subject: {}\n\n{}", r.subject, r.text),
+            Transport::Webhook => outln!("CloudEvent dev.sluice.{event}, summary: {}", r.subject),
         }
     }
     Ok(())

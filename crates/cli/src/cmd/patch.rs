@@ -168,9 +168,9 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Resu
             output::print_table(&t);
             match list.total {
                 Some(n) if (list.patches.len() as i64) < n => {
-                    println!("showing {} of {n}; --limit 0 shows all", list.patches.len())
+                    outln!("showing {} of {n}; --limit 0 shows all", list.patches.len())
                 }
-                None => println!(
+                None => outln!(
                     "showing the first {}; there are more: --limit 0 shows all, --count counts them",
                     list.patches.len()
                 ),
@@ -185,7 +185,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Resu
                 return Ok(());
             }
             let p = &v.patch;
-            println!("{}  {}", p.key, p.title);
+            outln!("{}  {}", p.key, p.title);
             let mut t = output::table(&["field", "value"]);
             let lines: Vec<String> = p.targets.iter().map(|t| t.to_string()).collect();
             let rows = [
@@ -239,7 +239,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Resu
             }
             output::print_table(&t);
             if !v.events.is_empty() {
-                println!();
+                outln!();
                 let mut t = output::table(&["#", "time", "actor", "event"]);
                 for e in &v.events {
                     t.add_row(vec![

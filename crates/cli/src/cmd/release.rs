@@ -171,7 +171,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                     &serde_json::json!({"version": version, "format": NotesFormat::from(*format), "notes": text}),
                 );
             } else {
-                print!("{text}");
+                out!("{text}");
             }
             Ok(())
         }
@@ -185,7 +185,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                 return Ok(());
             }
             let p = &v.plan;
-            println!(
+            outln!(
                 "next release on {}: {} ({} bump{}; previous {})",
                 p.target,
                 p.version,
@@ -212,7 +212,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
             output::print_table(&t);
             if let Some(g) = &v.git {
                 match &g.assemble {
-                    Some(a) => println!(
+                    Some(a) => outln!(
                         "\ngit: {} does not exist yet; `release cut` creates it from {} and merges {} ({} commit{}), then tags {}",
                         g.target_ref,
                         a.base,
@@ -221,7 +221,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                         if g.commits.len() == 1 { "" } else { "s" },
                         g.tag
                     ),
-                    None => println!(
+                    None => outln!(
                         "\ngit: {} -> {} ({} commit{}) from {}, will be tagged {}",
                         g.previous_tag.as_deref().unwrap_or("the beginning"),
                         g.target_ref,
@@ -251,26 +251,26 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                 }
                 output::print_table(&t);
                 if !g.unlinked.is_empty() {
-                    println!(
+                    outln!(
                         "{} commit(s) link to no patch in this release:",
                         g.unlinked.len()
                     );
                     for c in &g.unlinked {
-                        println!("  - {} {}", &c.id[..10], c.summary);
+                        outln!("  - {} {}", &c.id[..10], c.summary);
                     }
                 }
             }
             if let Some(r) = &v.refusal {
-                println!("{}", output::paint("31", "cannot be cut:"));
+                outln!("{}", output::paint("31", "cannot be cut:"));
                 for u in r {
-                    println!("  - {}", u.requirement);
+                    outln!("  - {}", u.requirement);
                 }
             }
             if let Some(g) = &v.next_gate {
                 output::gate(g);
             }
             for g in &v.open_releases {
-                println!("\nrelease {} (already cut):", g.release);
+                outln!("\nrelease {} (already cut):", g.release);
                 output::gate(g);
             }
             Ok(())
@@ -282,14 +282,14 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                 return Ok(());
             }
             let r = &v.release;
-            println!(
+            outln!(
                 "release {} ({}) on line {}  content {}",
                 r.version,
                 r.status,
                 r.line,
                 &r.content_hash[..12]
             );
-            println!(
+            outln!(
                 "entered: {}",
                 if r.reached.is_empty() {
                     "none".into()
@@ -298,7 +298,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                 }
             );
             if let Some(g) = &r.git {
-                println!(
+                outln!(
                     "git: tag {} at {} ({} commit(s) since {}){}",
                     g.tag,
                     &g.target[..g.target.len().min(10)],
@@ -378,9 +378,10 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                 output::print_table(&t);
             }
             for f in r.follow_ups.iter().filter(|f| f.closed_at.is_none()) {
-                println!(
+                outln!(
                     "open follow-up review for `{}` (emergency: {})",
-                    f.env, f.reason
+                    f.env,
+                    f.reason
                 );
             }
             if let Some(g) = &v.next_gate {
@@ -497,7 +498,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                         None => edit_in_editor(&current)?,
                     };
                     if text.trim_end() == current.trim_end() {
-                        println!("notes of {version} unchanged");
+                        outln!("notes of {version} unchanged");
                         return Ok(());
                     }
                     let r = app.edit_notes(a, now, version, &text).await?;

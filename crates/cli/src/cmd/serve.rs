@@ -53,7 +53,7 @@ pub async fn run(cli: &Cli, a: &Args) -> Result<(), Failure> {
         .unwrap_or_else(|| "sluice.toml".into());
     let server = Arc::new(Server::new(app, ProcessFile { label, text }));
     let res = sluice_server::serve(server.clone(), a.bind, |addr| {
-        println!("sluice serve: listening on http://{addr}");
+        outln!("sluice serve: listening on http://{addr}");
     })
     .await;
     server.app.store.close().await;
@@ -94,11 +94,11 @@ async fn demo(a: &Args) -> Result<(), Failure> {
         },
     ));
     let res = sluice_server::serve(server.clone(), a.bind, |addr| {
-        println!("sluice serve: listening on http://{addr}");
-        println!("demo repository: {}", dir.display());
-        println!("sign in at http://{addr}/login with one of these tokens:");
+        outln!("sluice serve: listening on http://{addr}");
+        outln!("demo repository: {}", dir.display());
+        outln!("sign in at http://{addr}/login with one of these tokens:");
         for (user, what, secret) in &tokens {
-            println!("  {user} ({what}):\n    {secret}");
+            outln!("  {user} ({what}):\n    {secret}");
         }
     })
     .await;

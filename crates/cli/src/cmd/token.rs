@@ -63,7 +63,7 @@ async fn run_on(
                     t.token.user
                 );
             }
-            println!("{}", t.secret);
+            outln!("{}", t.secret);
             eprintln!("this is the only time the secret is shown; store it now (SLUICE_TOKEN)");
         }
         TokenCmd::List => {

@@ -34,13 +34,13 @@ fn shots() -> PathBuf {
     d
 }
 
-async fn shot(c: &Client, name: &str) {
+pub async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
     std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn sign_in(c: &Client, base: &str, token: &str) {
+pub async fn sign_in(c: &Client, base: &str, token: &str) {
     c.goto(&format!("{base}/board")).await.unwrap();
     // Redirected to the sign-in form; the label names the field.
     assert!(c.current_url().await.unwrap().path().starts_with("/login"));
@@ -50,7 +50,7 @@ async fn sign_in(c: &Client, base: &str, token: &str) {
     wait_for(c, "Pipeline").await;
 }
 
-async fn click(c: &Client, css: &str) {
+pub async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .unwrap()
@@ -77,7 +77,7 @@ async fn type_in(c: &Client, css: &str, text: &str) {
         .unwrap();
 }
 
-async fn text(c: &Client) -> String {
+pub async fn text(c: &Client) -> String {
     c.find(Locator::Css("main"))
         .await
         .unwrap()
@@ -87,7 +87,7 @@ async fn text(c: &Client) -> String {
 }
 
 /// Waits (bounded) until the main content shows `needle`.
-async fn wait_for(c: &Client, needle: &str) -> String {
+pub async fn wait_for(c: &Client, needle: &str) -> String {
     for _ in 0..100 {
         if let Ok(m) = c.find(Locator::Css("main")).await
             && let Ok(t) = m.text().await
@@ -110,14 +110,55 @@ async fn sign_out(c: &Client) {
     }
 }
 
-#[test]
-fn journey_in_headless_chromium() {
+/// A headless Chromium driven through chromedriver on a free loopback port;
+/// both stop when this is dropped.
+pub struct Chrome {
+    pub c: Client,
+    _driver: Driver,
+}
+
+/// Starts Debian's chromium under chromedriver (bounded wait for the driver).
+pub async fn chrome() -> Chrome {
     let chromium = std::path::Path::new("/usr/bin/chromium");
     let driver = std::path::Path::new("/usr/bin/chromedriver");
     assert!(
         chromium.exists() && driver.exists(),
         "the browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); scripts/test installs them"
     );
+    let port = free_port();
+    let driver = Driver(
+        Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", "--window-size=1280,1000"],
+        }),
+    );
+    for _ in 0..100 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => return Chrome { c, _driver: driver },
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("chromedriver did not answer on port {port}")
+}
+
+#[test]
+fn journey_in_headless_chromium() {
     let mut repo = Repo::new(Backend::Sqlite);
     repo.fix("Checkout total is wrong");
     let v = repo.cut();
@@ -126,54 +167,21 @@ fn journey_in_headless_chromium() {
     repo.serve();
     let base = repo.server.as_ref().unwrap().url.clone();
     let (qa, dev) = (repo.token(ALICE), repo.token(BOB));
-
-    let port = free_port();
-    let _driver = Driver(
-        Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": chromium,
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--disable-background-networking", "--disable-component-update",
-                         "--disable-sync", "--no-first-run", "--window-size=1280,1000"],
-            }),
-        );
-        let mut client = None;
-        for _ in 0..100 {
-            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&format!("http://127.0.0.1:{port}"))
-                .await
-            {
-                Ok(c) => {
-                    client = Some(c);
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-        let c = client.expect("chromedriver answers");
+        let chrome = chrome().await;
+        let c = &chrome.c;
 
         // QA signs in and reads the board: the release waits in dev on qa.
         c.goto(&format!("{base}/board")).await.unwrap();
-        shot(&c, "01-sign-in").await;
-        sign_in(&c, &base, &qa).await;
-        let board = wait_for(&c, &v).await;
+        shot(c, "01-sign-in").await;
+        sign_in(c, &base, &qa).await;
+        let board = wait_for(c, &v).await;
         assert!(board.contains("waits on qa"), "{board}");
-        shot(&c, "02-board").await;
+        shot(c, "02-board").await;
 
         // The release page; QA approves into test.
         c.find(Locator::LinkText(&v))
@@ -182,45 +190,45 @@ fn journey_in_headless_chromium() {
             .click()
             .await
             .unwrap();
-        wait_for(&c, "Gates").await;
-        shot(&c, "03-release").await;
-        choose(&c, "select#a-env", "test").await;
-        click(&c, "form[action$='/approve'] button").await;
-        let page = wait_for(&c, "Approved").await;
+        wait_for(c, "Gates").await;
+        shot(c, "03-release").await;
+        choose(c, "select#a-env", "test").await;
+        click(c, "form[action$='/approve'] button").await;
+        let page = wait_for(c, "Approved").await;
         assert!(
             page.contains(&format!("Approved {v} for test as qa")),
             "{page}"
         );
-        shot(&c, "04-approved").await;
-        sign_out(&c).await;
+        shot(c, "04-approved").await;
+        sign_out(c).await;
 
         // The developer (dev lead) may not approve as qa.
-        sign_in(&c, &base, &dev).await;
+        sign_in(c, &base, &dev).await;
         c.goto(&format!("{base}/releases/{v}")).await.unwrap();
-        wait_for(&c, "Gates").await;
-        choose(&c, "select#a-env", "test").await;
-        type_in(&c, "input#a-role", "qa").await;
-        click(&c, "form[action$='/approve'] button").await;
-        let refused = wait_for(&c, "Refused").await;
+        wait_for(c, "Gates").await;
+        choose(c, "select#a-env", "test").await;
+        type_in(c, "input#a-role", "qa").await;
+        click(c, "form[action$='/approve'] button").await;
+        let refused = wait_for(c, "Refused").await;
         assert!(
             refused.contains(&format!("{BOB} is not a member of `qa`")),
             "{refused}"
         );
-        shot(&c, "05-refused").await;
+        shot(c, "05-refused").await;
 
         // The release manager promotes it into test; the board shows it there.
         c.goto(&format!("{base}/releases/{v}")).await.unwrap();
-        wait_for(&c, "Gates").await;
-        choose(&c, "select#p-env", "test").await;
-        click(&c, "form[action$='/promote'] button").await;
-        let page = wait_for(&c, "entered test").await;
+        wait_for(c, "Gates").await;
+        choose(c, "select#p-env", "test").await;
+        click(c, "form[action$='/promote'] button").await;
+        let page = wait_for(c, "entered test").await;
         assert!(
             page.contains("deploy test"),
             "the deployment is on the timeline: {page}"
         );
-        shot(&c, "06-promoted").await;
+        shot(c, "06-promoted").await;
         c.goto(&format!("{base}/board")).await.unwrap();
-        wait_for(&c, "Pipeline").await;
+        wait_for(c, "Pipeline").await;
         let col = c
             .find(Locator::Css("section[aria-labelledby='env-test']"))
             .await
@@ -229,7 +237,7 @@ fn journey_in_headless_chromium() {
             .await
             .unwrap();
         assert!(col.contains(&v), "the test column holds {v}: {col}");
-        shot(&c, "07-board-after").await;
+        shot(c, "07-board-after").await;
 
         // The other pages, for the record.
         for (path, name, needle) in [
@@ -238,8 +246,8 @@ fn journey_in_headless_chromium() {
             ("/audit", "10-audit", "Chain intact"),
         ] {
             c.goto(&format!("{base}{path}")).await.unwrap();
-            wait_for(&c, needle).await;
-            shot(&c, name).await;
+            wait_for(c, needle).await;
+            shot(c, name).await;
         }
         // Keyboard: the skip link is the first thing Tab reaches.
         let first = c
@@ -250,6 +258,6 @@ fn journey_in_headless_chromium() {
             .await
             .unwrap();
         assert_eq!(first, serde_json::json!("#main"));
-        c.close().await.unwrap();
+        c.clone().close().await.unwrap();
     });
 }

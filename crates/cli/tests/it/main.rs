@@ -14,6 +14,8 @@ mod commit_mode;
 mod concurrency;
 mod flow;
 mod gates;
+mod hardening;
+mod hostile;
 mod incidents;
 mod notify;
 mod real_repos;

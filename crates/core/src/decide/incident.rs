@@ -61,6 +61,7 @@ pub fn open_incident(
             known.join(", ")
         )));
     }
+    let url = crate::link::optional(input.url).map_err(Denied::Invalid)?;
     let i = Incident {
         id,
         env: input.env,
@@ -70,7 +71,7 @@ pub fn open_incident(
         severity: input.severity,
         source: input.source,
         fingerprint: input.fingerprint,
-        url: input.url,
+        url,
         opened_by: ctx.actor.to_string(),
         opened_at: ctx.now,
         resolved_by: None,

@@ -109,6 +109,31 @@ pub fn require_step(ctx: &Ctx, step: Step, doing: &str) -> Decision<()> {
     ))
 }
 
+/// What is said about a release (its notes, its notifications) belongs to the
+/// roles of the `communicate` step; when the process names none, to those of
+/// the `release` step; when it names neither, to anyone who holds a role.
+/// Never to a token holder with no role at all.
+pub fn require_communicate(ctx: &Ctx, doing: &str) -> Decision<()> {
+    let step = [Step::Communicate, Step::Release]
+        .into_iter()
+        .find(|s| !ctx.process.responsible(*s).is_empty());
+    if let Some(step) = step {
+        return require_step(ctx, step, doing);
+    }
+    if !ctx.process.roles_of(ctx.actor).is_empty() {
+        return Ok(());
+    }
+    let all: Vec<String> = ctx.process.roles.keys().cloned().collect();
+    Err(Denied::one(
+        format!("{} may not {doing}", ctx.actor),
+        Unmet::new(
+            "the process gives the `communicate` step to no role, so it belongs to anyone who \
+             holds a role; this user holds none",
+        )
+        .by(&all),
+    ))
+}
+
 /// A URL- and branch-safe slug of a title: lowercase ASCII words joined by `-`.
 pub fn slug(title: &str, max: usize) -> String {
     let mut out = String::new();

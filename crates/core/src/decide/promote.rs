@@ -455,6 +455,7 @@ pub fn report_test(
     url: Option<String>,
 ) -> Decision<(Release, Vec<Patch>, Vec<Event>)> {
     require_step(ctx, Step::Test, "report test results")?;
+    let url = crate::link::optional(url).map_err(Denied::Invalid)?;
     let (idx, e) = env(ctx, env_name)?;
     live(r)?;
     let known = ctx.process.environments.iter().any(|e| {

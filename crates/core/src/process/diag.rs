@@ -203,6 +203,10 @@ pub(crate) fn distance(a: &str, b: &str) -> usize {
 
 /// The known name closest to `word`, if it is close enough to be a typo.
 pub(crate) fn closest<'k>(word: &str, known: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
+    // A typo is short; comparing a long text with every name costs seconds.
+    if word.len() > 128 {
+        return None;
+    }
     let lower = word.to_lowercase();
     known
         .into_iter()

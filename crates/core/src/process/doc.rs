@@ -113,7 +113,12 @@ fn table(head: &[String], rows: &[Vec<String>]) -> String {
         let cells: Vec<String> = r
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths.get(i).copied().unwrap_or(0)))
+            .map(|(i, c)| {
+                // Padded by hand: `format!` widths stop at 65,535.
+                let w = widths.get(i).copied().unwrap_or(0);
+                let pad = w.saturating_sub(c.chars().count());
+                format!("{c}{}", " ".repeat(pad))
+            })
             .collect();
         format!("  {}", cells.join("  ")).trim_end().to_string()
     };

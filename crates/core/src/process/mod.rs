@@ -36,9 +36,26 @@ pub fn schema() -> &'static [(&'static str, &'static [&'static str])] {
     raw::SCHEMA
 }
 
+/// The largest process file accepted, in bytes.
+pub const MAX_FILE_BYTES: usize = 256 * 1024;
+/// The longest string value or key accepted anywhere in the process file, in
+/// characters. Names, members, paths and time zones are far shorter; the
+/// bound keeps one pasted blob from costing seconds or breaking a layout.
+pub const MAX_STRING_CHARS: usize = 1024;
+
 /// Load and validate a process file. `file` is the label used in diagnostics.
 pub fn load(file: &str, text: &str) -> Result<Process, Diagnostics> {
     let src = diag::Source::new(file, text);
+    if text.len() > MAX_FILE_BYTES {
+        return Err(Diagnostics(vec![src.diagnostic(
+            0..0,
+            format!(
+                "the process file is {} bytes; the most accepted is {MAX_FILE_BYTES}",
+                text.len()
+            ),
+            Some("a process file describes a process: move long texts into template files".into()),
+        )]));
+    }
     let root = match toml::de::DeTable::parse(text) {
         Ok(root) => root,
         Err(e) => {
@@ -49,12 +66,43 @@ pub fn load(file: &str, text: &str) -> Result<Process, Diagnostics> {
         }
     };
     let mut sink = diag::Sink::new(src);
+    too_long(&mut sink, root.get_ref());
+    if sink.has_errors() {
+        return Err(sink.finish());
+    }
     let raw = raw::walk(&mut sink, &root);
     let process = validate::validate(&mut sink, raw);
     if sink.has_errors() {
         Err(sink.finish())
     } else {
         Ok(process)
+    }
+}
+
+/// Reports every key and string value longer than [`MAX_STRING_CHARS`].
+fn too_long(sink: &mut diag::Sink<'_>, t: &toml::de::DeTable<'_>) {
+    use toml::de::DeValue;
+    fn value(sink: &mut diag::Sink<'_>, v: &toml::Spanned<DeValue<'_>>) {
+        match v.get_ref() {
+            DeValue::String(s) => check(sink, s, v.span(), "a value"),
+            DeValue::Array(a) => a.iter().for_each(|x| value(sink, x)),
+            DeValue::Table(t) => too_long(sink, t),
+            _ => {}
+        }
+    }
+    fn check(sink: &mut diag::Sink<'_>, s: &str, span: diag::Span, what: &str) {
+        let n = s.chars().count();
+        if n > MAX_STRING_CHARS {
+            sink.error(
+                span,
+                format!("{what} of {n} characters; the most accepted is {MAX_STRING_CHARS}"),
+                Some("shorten it: names, members, paths and time zones are short".into()),
+            );
+        }
+    }
+    for (k, v) in t.iter() {
+        check(sink, k.get_ref(), k.span(), "a key");
+        value(sink, v);
     }
 }
 

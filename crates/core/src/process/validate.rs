@@ -273,8 +273,19 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
         .collect();
     let webhooks =
         super::validate_hooks::webhooks(s, &names, &kind_names, &environments, &raw.webhooks);
+    let mut path = |t: &Option<Sp<String>>, what: &str| -> Option<String> {
+        let t = t.as_ref()?;
+        super::validate_notify::inside_repository(s, t, what).then(|| t.v.clone())
+    };
+    let changelog_file = path(&raw.changelog.file, "[changelog] file");
+    let notes = NoteTemplates {
+        markdown: path(&raw.notes.markdown, "[notes] markdown"),
+        html: path(&raw.notes.html, "[notes] html"),
+        text: path(&raw.notes.text, "[notes] text"),
+        slack: path(&raw.notes.slack, "[notes] slack"),
+    };
     let changelog = Changelog {
-        file: text(&raw.changelog.file).unwrap_or_else(|| "CHANGELOG.md".to_string()),
+        file: changelog_file.unwrap_or_else(|| "CHANGELOG.md".to_string()),
         compare_url: raw.changelog.compare_url.as_ref().and_then(|t| {
             check_template(
                 s,
@@ -285,13 +296,6 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
             .then(|| t.v.clone())
         }),
     };
-    let notes = NoteTemplates {
-        markdown: text(&raw.notes.markdown),
-        html: text(&raw.notes.html),
-        text: text(&raw.notes.text),
-        slack: text(&raw.notes.slack),
-    };
-
     let smtp = super::validate_notify::smtp(s, &raw.smtp);
     let delivery = super::validate_notify::delivery(s, &raw.delivery);
     let messages = super::validate_notify::messages(s, &raw.messages);

@@ -185,6 +185,28 @@ pub(crate) fn rate(s: &mut Sink<'_>, raw: &Option<Sp<String>>) -> Option<Rate> {
     })
 }
 
+/// Whether a path of the process file stays inside the repository: relative,
+/// with no `..` component, no drive or control character. Reports it if not.
+pub(super) fn inside_repository(s: &mut Sink<'_>, t: &Sp<String>, what: &str) -> bool {
+    let p = t.v.as_str();
+    let drive = p.as_bytes().get(1) == Some(&b':');
+    if p.starts_with(['/', '\\'])
+        || drive
+        || p.chars().any(char::is_control)
+        || p.split(['/', '\\']).any(|c| c == "..")
+    {
+        s.error(
+            t.span.clone(),
+            format!("{what} `{}` leaves the repository", p.escape_debug()),
+            Some(
+                "name a file inside the repository, relative to its root, without `..`".to_string(),
+            ),
+        );
+        return false;
+    }
+    true
+}
+
 fn template(s: &mut Sink<'_>, t: &Option<Sp<String>>) -> Option<TemplateRef> {
     let t = t.as_ref()?;
     if t.v.trim().is_empty() {
@@ -195,12 +217,7 @@ fn template(s: &mut Sink<'_>, t: &Option<Sp<String>>) -> Option<TemplateRef> {
         );
         return None;
     }
-    if t.v.starts_with('/') || t.v.split(['/', '\\']).any(|c| c == "..") {
-        s.error(
-            t.span.clone(),
-            format!("template path `{}` leaves the repository", t.v),
-            Some("name a file inside the repository, from its root".to_string()),
-        );
+    if !inside_repository(s, t, "template path") {
         return None;
     }
     let at: Position = s.src.position(t.span.clone());

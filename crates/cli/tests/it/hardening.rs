@@ -1,0 +1,288 @@
+//! What a careless or hostile process file, a closed pipe or a token holder
+//! with no role could do to the command line and the server: no panic, no
+//! file outside the repository, no half-recorded release, no dirty checkout.
+
+use std::process::{Command, Stdio};
+
+use crate::both;
+use crate::harness::{ALICE, BOB, Backend, DAVE, Repo};
+use crate::http::Http;
+
+fn git(repo: &Repo, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .args(args)
+        .current_dir(repo.path())
+        .env("GIT_AUTHOR_NAME", "Dave")
+        .env("GIT_AUTHOR_EMAIL", DAVE)
+        .env("GIT_COMMITTER_NAME", "Dave")
+        .env("GIT_COMMITTER_EMAIL", DAVE)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Makes the repository a git repository with one commit on `main`.
+fn git_init(repo: &Repo) {
+    std::fs::write(repo.path().join(".gitignore"), "state/\n*.log\n").unwrap();
+    git(repo, &["init", "-q", "-b", "main"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "init"]);
+}
+
+/// A fix carried through git: its branch, a commit, review, merged into main.
+fn git_fix(repo: &Repo, title: &str) -> String {
+    let p = repo.json(
+        ALICE,
+        &[
+            "patch", "report", title, "--source", "bug", "--ref", "BUG-1",
+        ],
+    );
+    let key = p["key"].as_str().unwrap().to_string();
+    repo.ok(
+        BOB,
+        &[
+            "patch",
+            "triage",
+            &key,
+            "--severity",
+            "major",
+            "--kind",
+            "fix",
+            "--owner",
+            DAVE,
+        ],
+    );
+    let p = repo.json(BOB, &["patch", "start", &key]);
+    let branch = p["branch"].as_str().unwrap().to_string();
+    std::fs::write(repo.path().join(format!("{key}.txt")), title).unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", &format!("fix: {title}")]);
+    repo.ok(BOB, &["patch", "review", &key, "--approve"]);
+    repo.ok(DAVE, &["patch", "ready", &key]);
+    git(repo, &["checkout", "-q", "main"]);
+    git(
+        repo,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            &branch,
+            "-m",
+            &format!("Merge {branch}"),
+        ],
+    );
+    key
+}
+
+fn replace_in_process(repo: &Repo, from: &str, to: &str) {
+    let path = repo.path().join("sluice.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "the process file holds {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn huge_values_are_refused_by_the_loader_without_a_panic_or_a_long_wait() {
+    let repo = Repo::new(Backend::Sqlite);
+    // A role member of 70,000 characters: refused with its line, exit 2.
+    let long = "m".repeat(70_000);
+    replace_in_process(
+        &repo,
+        "qa = [\"alice@example.com\"",
+        &format!("qa = [\"{long}\", \"alice@example.com\""),
+    );
+    for args in [&["check"][..], &["process", "show"]] {
+        let o = repo.run(BOB, args);
+        assert_eq!(o.code, 2, "{o}");
+        assert!(o.stderr.contains("70000 characters"), "{o}");
+        assert!(o.stderr.contains("sluice.toml:"), "names the line: {o}");
+        assert!(!o.stderr.contains("panicked"), "{o}");
+    }
+    replace_in_process(&repo, &format!("\"{long}\", "), "");
+    // A time zone of 100,000 characters: refused at once.
+    let tz = "Z".repeat(100_000);
+    replace_in_process(&repo, "timezone = \"UTC\"", &format!("timezone = \"{tz}\""));
+    let started = std::time::Instant::now();
+    let o = repo.run(BOB, &["check"]);
+    assert_eq!(o.code, 2, "{o}");
+    assert!(o.stderr.contains("100000 characters"), "{o}");
+    // Not a timing test: a bound far above the few milliseconds it takes, far
+    // below the seconds the unbounded spelling check took.
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_long_cell_is_cut_not_a_panic() {
+    let repo = Repo::new(Backend::Sqlite);
+    // A patch title far past what a table lays out (65,535).
+    let title = "t".repeat(70_000);
+    let o = repo.run(
+        ALICE,
+        &[
+            "patch", "report", &title, "--source", "bug", "--ref", "BUG-1",
+        ],
+    );
+    assert_eq!(o.code, 0, "{o}");
+    let o = repo.run(BOB, &["patch", "list"]);
+    assert_eq!(o.code, 0, "{o}");
+    assert!(
+        o.stdout.contains("more characters; --json shows all"),
+        "{o}"
+    );
+    let full = repo.json(BOB, &["patch", "list"]);
+    assert!(full.to_string().contains(&title), "JSON keeps all of it");
+}
+
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    let repo = Repo::new(Backend::Sqlite);
+    for i in 0..30 {
+        repo.fix(&format!("Bug number {i}"));
+    }
+    for args in [&["audit"][..], &["patch", "list"], &["process", "show"]] {
+        let mut child = repo
+            .command(Some(BOB), args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader takes nothing and goes away, like `| head -0`.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // And through a real `head -1`.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "set -o pipefail 2>/dev/null; '{}' --as {BOB} audit | head -1 >/dev/null; echo \"$?\"",
+            env!("CARGO_BIN_EXE_sluice")
+        ))
+        .current_dir(repo.path())
+        .env("SLUICE_DATABASE_URL", &repo.db_url)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn paths_of_the_process_file_stay_in_the_repository() {
+    let repo = Repo::new(Backend::Sqlite);
+    let text = std::fs::read_to_string(repo.path().join("sluice.toml")).unwrap();
+    for (table, line) in [
+        ("notes", "markdown = \"../../../../etc/hostname\""),
+        ("notes", "html = \"/etc/hostname\""),
+        ("changelog", "file = \"../x\""),
+        ("changelog", "file = \"docs/../../x\""),
+        ("messages", "text = \"../secret.j2\""),
+    ] {
+        std::fs::write(
+            repo.path().join("sluice.toml"),
+            format!("{text}\n[{table}]\n{line}\n"),
+        )
+        .unwrap();
+        let o = repo.run(BOB, &["check"]);
+        assert_eq!(o.code, 2, "[{table}] {line}: {o}");
+        assert!(o.stderr.contains("leaves the repository"), "{o}");
+        assert!(o.stderr.contains("sluice.toml:"), "names the line: {o}");
+    }
+    // A symbolic link inside the repository that leads out is refused where
+    // it is read, and a cut checks it before it records anything.
+    std::fs::write(
+        repo.path().join("sluice.toml"),
+        format!("{text}\n[changelog]\nfile = \"docs/CHANGES.md\"\n"),
+    )
+    .unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), repo.path().join("docs")).unwrap();
+    git_init(&repo);
+    repo.ok(BOB, &["check"]);
+    git_fix(&repo, "Broken footer");
+    let o = repo.run(BOB, &["release", "cut"]);
+    assert_eq!(o.code, 2, "{o}");
+    assert!(o.stderr.contains("out of the repository"), "{o}");
+    let o = repo.run(BOB, &["release", "show", "0.1.0"]);
+    assert_eq!(o.code, 2, "nothing recorded: {o}");
+    assert_eq!(git(&repo, &["tag"]), "");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+}
+
+/// Editing notes through the server leaves the server's checkout clean: the
+/// changelog change is a commit of its own.
+fn notes_edit_keeps_the_checkout_clean(backend: Backend) {
+    let mut repo = Repo::new(backend);
+    git_init(&repo);
+    git_fix(&repo, "Checkout total is wrong");
+    let v = repo.cut();
+    repo.serve();
+    let http = Http::new(&repo.server.as_ref().unwrap().url);
+    let r = http.call(
+        "PUT",
+        &format!("/api/v1/releases/{v}/notes"),
+        Some(&repo.token(BOB)),
+        Some(&serde_json::json!({"text": "### Fixed\n\n- The checkout total, edited by hand\n"})),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    let last = git(&repo, &["log", "-1", "--format=%s"]);
+    assert!(last.contains(&format!("edited notes of {v}")), "{last}");
+    let changelog = std::fs::read_to_string(repo.path().join("CHANGELOG.md")).unwrap();
+    assert!(changelog.contains("edited by hand"), "{changelog}");
+    // And work goes on: a new patch can start.
+    git_fix(&repo, "Another bug");
+    // A token holder with no role may not edit them.
+    let r = http.call(
+        "PUT",
+        &format!("/api/v1/releases/{v}/notes"),
+        Some(&repo.token("nobody@example.com")),
+        Some(&serde_json::json!({"text": "pwned"})),
+        &[],
+    );
+    assert_eq!((r.status, r.code()), (409, "refused"), "{:?}", r.body);
+}
+both!(
+    notes_edit_keeps_the_checkout_clean_on,
+    notes_edit_keeps_the_checkout_clean
+);
+
+#[test]
+fn notes_belong_to_a_role_even_when_communicate_names_none() {
+    let repo = Repo::new(Backend::Sqlite);
+    replace_in_process(&repo, "communicate = \"release_manager\"\n", "");
+    replace_in_process(&repo, "release = \"release_manager\"\n", "");
+    repo.fix("Checkout total is wrong");
+    let v = repo.cut();
+    std::fs::write(repo.path().join("notes.md"), "pwned\n").unwrap();
+    let o = repo.run(
+        "nobody@example.com",
+        &["release", "notes", &v, "--from", "notes.md"],
+    );
+    assert_ne!(o.code, 0, "{o}");
+    assert!(o.stderr.contains("holds none"), "{o}");
+}
+
+fn flush_and_retry_belong_to_communicate(backend: Backend) {
+    let repo = Repo::remote(backend);
+    for who in [ALICE, DAVE, "nobody@example.com"] {
+        let o = repo.run(who, &["notify", "flush"]);
+        assert_eq!(o.code, 1, "{who}: {o}");
+        assert!(o.stderr.contains("release_manager"), "{o}");
+        let o = repo.run(who, &["notify", "retry", "no-such-id"]);
+        assert_eq!(o.code, 1, "{who}: {o}");
+    }
+    repo.ok(BOB, &["notify", "flush"]);
+}
+both!(
+    flush_and_retry_belong_to_communicate_on,
+    flush_and_retry_belong_to_communicate
+);
