@@ -41,7 +41,8 @@ pub use promote::{PromoteOutcome, RollbackOutcome};
 pub use releases::{ChecklistLine, ChecklistView, CutOptions, PlanView, ReleaseView};
 pub use runner::{CommandRun, run_command};
 pub use sluice_store::{
-    ApiToken, Claim, IDEMPOTENCY_LEASE_MS, IncidentQuery, OutboxRow, OutboxStatus, PatchQuery, Replay,
+    ApiToken, Claim, IDEMPOTENCY_LEASE_MS, IncidentQuery, OutboxRow, OutboxStatus, PatchQuery,
+    Replay,
 };
 pub use tokens::{AuthError, NewToken, TOKEN_PREFIX, random_hex, sha256_hex, token_hash};
 pub use webhooks::{

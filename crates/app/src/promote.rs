@@ -13,7 +13,14 @@ use sluice_core::model::{
 };
 use sluice_store::StoreError;
 
-use crate::runner::{expand, run_command};
+use crate::runner::{self, expand, run_command};
+
+/// A running deployment not heard of for this long is abandoned: the process
+/// running it renews it every quarter of this.
+pub const DEPLOY_LEASE_MS: i64 = 20_000;
+
+/// Who records the end of a deployment whose own process died.
+pub const SYSTEM_ACTOR: &str = "sluice";
 use crate::{App, AppError, Result};
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -53,7 +60,116 @@ fn conflict(what: &str, e: StoreError) -> AppError {
     }
 }
 
+/// The environment's row written back unchanged with the revision it was
+/// read at: of two deployments started into one environment at once, the
+/// second one's commit conflicts, so they never overlap.
+fn env_lock(env: &str, row: &Option<(EnvState, i64)>) -> (EnvState, Option<i64>) {
+    match row {
+        Some((s, rev)) => (s.clone(), Some(*rev)),
+        None => (
+            EnvState {
+                env: env.to_string(),
+                release: None,
+                since: None,
+            },
+            None,
+        ),
+    }
+}
+
 impl App {
+    /// Reads `env`'s row for a deployment about to start (after the abandoned
+    /// ones were ended); refuses while another deployment into `env` runs.
+    async fn environment_free(&self, env: &str) -> Result<Option<(EnvState, i64)>> {
+        let running = self.store.running_deployments().await?;
+        if let Some((d, _, _)) = running.iter().find(|(d, _, _)| d.env == env) {
+            return Err(AppError::Refused {
+                summary: format!("a deployment into `{env}` is running"),
+                unmet: vec![
+                    decide::Unmet::new(format!(
+                        "{} {} into `{env}`, started by {} at {}, to finish first (it ends by {}s after its start at the latest)",
+                        d.action.as_str(),
+                        d.release,
+                        d.actor,
+                        d.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                        self.process
+                            .environment(env)
+                            .map(|(_, e)| e.deploy_timeout.as_secs())
+                            .unwrap_or(0)
+                    ))
+                    .hint(format!("sluice status    # then run this again once `{env}` is free")),
+                ],
+            });
+        }
+        Ok(self.store.environment(env).await?)
+    }
+
+    /// Ends every deployment whose process is gone: its runner on this host has
+    /// exited, or it has not been heard of for [`DEPLOY_LEASE_MS`]. What is left
+    /// of its command here is killed, and it is recorded as failed with the
+    /// reason, so no deployment stays `running` after its server crashed.
+    /// Returns the ids it ended. Runs when a server starts, every few seconds
+    /// while it serves, and before any deployment starts.
+    pub async fn resolve_abandoned(&self, now: Timestamp) -> Result<Vec<String>> {
+        let mut ended = Vec::new();
+        for (d, runner, heard_ms) in self.store.running_deployments().await? {
+            let exited = runner.as_deref().is_some_and(runner::runner_gone);
+            let silent = now.as_millisecond() - heard_ms > DEPLOY_LEASE_MS;
+            if !exited && !silent {
+                continue;
+            }
+            let killed = runner::kill_leftovers(&d.id);
+            let heard = Timestamp::from_millisecond(heard_ms)
+                .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default();
+            let why = format!(
+                "[sluice: the process running this {} stopped before it finished ({}; last heard of at {heard}); {killed} left-over process(es) of its command killed. Check what `{}` runs before trying again.]",
+                d.action.as_str(),
+                if exited {
+                    "it exited"
+                } else {
+                    "no word from it"
+                },
+                d.env
+            );
+            match self.abandon(&d, why, now).await {
+                Ok(()) => ended.push(d.id.clone()),
+                // Another server ended it first.
+                Err(AppError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ended)
+    }
+
+    async fn abandon(&self, d: &Deployment, why: String, now: Timestamp) -> Result<()> {
+        let (mut r, rev) = self.release_rev(&d.release).await?;
+        let ps = self.release_patches(&r).await?;
+        let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
+        let run = RunResult {
+            outcome: Some(Outcome::Failed),
+            command: None,
+            exit_code: None,
+            output: Some(why),
+        };
+        let ctx = self.ctx(SYSTEM_ACTOR, now);
+        let (f, holds) = match d.action {
+            DeploymentAction::Deploy => (
+                decide::finish_promotion(&ctx, &r, d, &refs, run)?,
+                d.release.clone(),
+            ),
+            DeploymentAction::Rollback => {
+                let to = d.to_release.clone().unwrap_or_default();
+                if r.in_flight.as_ref().is_some_and(|f| f.deployment == d.id) {
+                    r.in_flight = None;
+                }
+                (decide::finish_rollback(&ctx, &r, &to, d, &refs, run), to)
+            }
+        };
+        self.record_finished(SYSTEM_ACTOR, now, &f, rev, &ps, &d.env, &holds)
+            .await
+    }
+
     fn env_history(deps: &[Deployment], releases: &[Release]) -> Vec<String> {
         let rolled_back = |v: &str| {
             releases
@@ -70,29 +186,49 @@ impl App {
             .collect()
     }
 
-    /// Runs an environment's deploy or rollback command, if it has one.
+    /// Runs an environment's deploy or rollback command, if it has one, with
+    /// only the variables the environment passes, saying every few seconds
+    /// that this process still runs deployment `id` (see [`App::resolve_abandoned`]).
     async fn run_env_command(
         &self,
+        id: &str,
         template: Option<&sluice_core::process::CommandTemplate>,
         version: &str,
         previous: &str,
-        env: &str,
-        timeout: jiff::SignedDuration,
+        e: &sluice_core::process::Environment,
     ) -> RunResult {
         let Some(t) = template else {
             return RunResult::default();
         };
+        let env = e.name.as_str();
         let argv = expand(
             t,
             &[("version", version), ("previous", previous), ("env", env)],
         );
-        let vars = [
-            ("SLUICE_VERSION", version),
-            ("SLUICE_PREVIOUS", previous),
-            ("SLUICE_ENV", env),
-        ];
-        let timeout = Duration::from_secs(timeout.as_secs().max(1) as u64);
-        let out = run_command(argv, &self.root, &vars, timeout).await;
+        let vars = runner::command_env(
+            &e.env,
+            &[
+                ("SLUICE_VERSION", version),
+                ("SLUICE_PREVIOUS", previous),
+                ("SLUICE_ENV", env),
+                ("SLUICE_DEPLOYMENT", id),
+            ],
+        );
+        let timeout = Duration::from_secs(e.deploy_timeout.as_secs().max(1) as u64);
+        let me = runner::this_runner().unwrap_or_else(|| format!("pid {}", std::process::id()));
+        let heartbeat = async {
+            loop {
+                let now = Timestamp::now().as_millisecond();
+                if let Err(err) = self.store.deployment_heartbeat(id, &me, now).await {
+                    eprintln!("warning: cannot record that deployment {id} still runs: {err}");
+                }
+                tokio::time::sleep(Duration::from_millis((DEPLOY_LEASE_MS / 4) as u64)).await;
+            }
+        };
+        let out = tokio::select! {
+            out = run_command(argv, &self.root, &vars, timeout) => out,
+            never = heartbeat => never,
+        };
         RunResult {
             outcome: Some(out.outcome),
             command: Some(out.argv),
@@ -153,6 +289,8 @@ impl App {
         env: &str,
         emergency_reason: Option<&str>,
     ) -> Result<PromoteOutcome> {
+        // A promotion its crashed server left behind must not hold this one.
+        self.resolve_abandoned(now).await?;
         let (r, rev) = self.release_rev(version).await?;
         let ps = self.release_patches(&r).await?;
         let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
@@ -161,10 +299,12 @@ impl App {
         let (claimed, dep, ev) =
             decide::start_promotion(&ctx, &r, &refs, env, emergency_reason, &id)?;
         let v = r.version.to_string();
+        let env_row = self.environment_free(env).await?;
         let mut c = self.change(actor, now);
         c.releases.push((claimed, Some(rev)));
         c.deployments.push(dep.clone());
         c.events.push(ev);
+        c.environments.push(env_lock(env, &env_row));
         self.commit(c)
             .await
             .map_err(|e| conflict(&format!("release {v}"), e))?;
@@ -173,14 +313,12 @@ impl App {
             .process
             .environment(env)
             .expect("checked by the decider");
-        let previous = self
-            .store
-            .environment(env)
-            .await?
-            .and_then(|(s, _)| s.release)
+        let previous = env_row
+            .as_ref()
+            .and_then(|(s, _)| s.release.clone())
             .unwrap_or_default();
         let run = self
-            .run_env_command(e.deploy.as_ref(), &v, &previous, env, e.deploy_timeout)
+            .run_env_command(&id, e.deploy.as_ref(), &v, &previous, e)
             .await;
         let done = later(now);
         let (r2, rev2) = self.release_rev(&v).await?;
@@ -225,6 +363,7 @@ impl App {
         env: &str,
         to: Option<&str>,
     ) -> Result<RollbackOutcome> {
+        self.resolve_abandoned(now).await?;
         let to = to
             .map(crate::releases::parse_version)
             .transpose()?
@@ -268,9 +407,11 @@ impl App {
                 .checked_add(jiff::SignedDuration::from_hours(1))
                 .unwrap_or(now),
         });
+        let env_row = self.environment_free(env).await?;
         let mut c = self.change(actor, now);
         c.releases.push((claimed, Some(rev)));
         c.deployments.push(dep.clone());
+        c.environments.push(env_lock(env, &env_row));
         self.commit(c)
             .await
             .map_err(|e| conflict(&format!("release {v}"), e))?;
@@ -280,7 +421,7 @@ impl App {
             .environment(env)
             .expect("checked by the decider");
         let run = self
-            .run_env_command(e.rollback.as_ref(), &v, &target, env, e.deploy_timeout)
+            .run_env_command(&id, e.rollback.as_ref(), &v, &target, e)
             .await;
         let done = later(now);
         let (mut r2, rev2) = self.release_rev(&v).await?;

@@ -12,6 +12,9 @@ use sluice_core::model::Outcome;
 use sluice_core::process::CommandTemplate;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+/// Where util-linux's `setpriv` is looked for.
+const PDEATHSIG_WRAPPER: &[&str] = &["/usr/bin/setpriv", "/bin/setpriv"];
+
 /// Captured output is cut to its last this-many bytes.
 pub const MAX_OUTPUT: usize = 64 * 1024;
 
@@ -55,11 +58,97 @@ fn keep_tail(out: &mut Vec<u8>, chunk: &[u8], cut: &mut bool) {
     }
 }
 
-/// Runs `argv` in `dir` with `env` added, killing it (and its process group) after `timeout`.
+/// The variables a deploy or rollback command starts with: none of the
+/// server's own (its database URL, tokens, webhook secrets) unless the
+/// environment's `env = [...]` names them, only `PATH`, `HOME`, `LANG` and
+/// `TZ` when set, those named, and `vars` (Sluice's own `SLUICE_*`).
+pub fn command_env(pass: &[String], vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = ["PATH", "HOME", "LANG", "TZ"]
+        .iter()
+        .map(|k| k.to_string())
+        .chain(pass.iter().cloned())
+        .filter_map(|k| std::env::var(&k).ok().map(|v| (k, v)))
+        .collect();
+    out.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    out
+}
+
+/// This process as the runner of a deployment: `host/pid/start`, where
+/// `start` is when the process started (so a reused pid is not mistaken for
+/// it). `None` where the system does not say (then only the heartbeat tells).
+pub fn this_runner() -> Option<String> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let pid = std::process::id();
+    Some(format!("{}/{pid}/{}", host.trim(), process_start(pid)?))
+}
+
+/// When process `pid` started (clock ticks since boot), from `/proc`.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields follow the last `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the runner a deployment names is certainly gone: it ran on this
+/// host and its process is no longer there (or the pid now belongs to
+/// another process). A runner on another host is never judged from here.
+pub fn runner_gone(runner: &str) -> bool {
+    let Some(me) = this_runner() else {
+        return false;
+    };
+    let mut it = runner.split('/');
+    let (Some(host), Some(pid), Some(start)) = (it.next(), it.next(), it.next()) else {
+        return false;
+    };
+    if me.split('/').next() != Some(host) {
+        return false;
+    }
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    process_start(pid).is_none_or(|s| s.to_string() != start)
+}
+
+/// Kills what is left of a deployment's command on this host: every process
+/// whose environment holds `SLUICE_DEPLOYMENT=<id>` (the command and all it
+/// started, whatever their process group). Returns how many were killed.
+pub fn kill_leftovers(deployment: &str) -> usize {
+    let marker = format!("SLUICE_DEPLOYMENT={deployment}");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut killed = 0;
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ.split(|b| *b == 0).any(|v| v == marker.as_bytes())
+            && std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        {
+            killed += 1;
+        }
+    }
+    killed
+}
+
+/// Runs `argv` in `dir` with exactly the environment `env` (see
+/// [`command_env`]), killing it (and its process group) after `timeout`.
 pub async fn run_command(
     argv: Vec<String>,
     dir: &Path,
-    env: &[(&str, &str)],
+    env: &[(String, String)],
     timeout: Duration,
 ) -> CommandRun {
     let Some(program) = argv.first() else {
@@ -76,17 +165,36 @@ pub async fn run_command(
     } else {
         program.into()
     };
-    let mut cmd = tokio::process::Command::new(&program_path);
+    if program.contains('/') && !program_path.is_file() {
+        return CommandRun {
+            argv: argv.clone(),
+            outcome: Outcome::Failed,
+            exit_code: None,
+            output: format!("cannot start `{}`: no such file", program_path.display()),
+        };
+    }
+    // The command dies with the process that runs it: under util-linux's
+    // `setpriv --pdeathsig KILL` where there is one (the signal comes when this
+    // process ends, even by `kill -9`). What it started in turn is found and
+    // killed by the next server through its SLUICE_DEPLOYMENT variable
+    // ([`kill_leftovers`]).
+    let mut cmd = match PDEATHSIG_WRAPPER.iter().find(|p| Path::new(p).is_file()) {
+        Some(wrapper) => {
+            let mut c = tokio::process::Command::new(wrapper);
+            c.args(["--pdeathsig", "KILL", "--"]).arg(&program_path);
+            c
+        }
+        None => tokio::process::Command::new(&program_path),
+    };
     cmd.args(&argv[1..])
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
-        .process_group(0);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+        .process_group(0)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)));
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {

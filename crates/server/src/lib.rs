@@ -159,6 +159,30 @@ pub async fn serve(
     ));
     let warm = server.clone();
     tokio::spawn(async move { warm.ui.warm_chain(&warm.app).await });
+    // Deployments whose server died (this one, before a restart, or another
+    // one sharing the database) are ended at start and then every few seconds.
+    let sweeper = {
+        let app = server.app.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                match app.resolve_abandoned(jiff::Timestamp::now()).await {
+                    Ok(ended) if !ended.is_empty() => {
+                        tracing::warn!(
+                            ?ended,
+                            "deployments whose process stopped were recorded as failed"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot check for abandoned deployments"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                    _ = stop.wait_for(|s| *s) => break,
+                }
+            }
+        })
+    };
     ready(addr);
     let mut http_stop = stop_rx;
     let served = axum::serve(listener, router(server))
@@ -168,6 +192,7 @@ pub async fn serve(
             let _ = http_stop.wait_for(|s| *s).await;
         })
         .await;
+    let _ = sweeper.await;
     match dispatcher.await {
         Ok(Err(e)) => tracing::warn!(error = %e, "the notification dispatcher stopped"),
         Err(e) => tracing::warn!(error = %e, "the notification dispatcher failed"),

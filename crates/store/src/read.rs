@@ -297,6 +297,40 @@ impl Store {
     }
 
     /// Deployments and rollbacks, oldest first, optionally of one environment or release.
+    /// Deployments still `running`, each with the runner that claimed it
+    /// (host/pid/start) and when that runner was last heard of (its heartbeat,
+    /// else the start), oldest first.
+    pub async fn running_deployments(&self) -> Result<Vec<(Deployment, Option<String>, i64)>> {
+        let rows = sqlx::query(
+            "SELECT id, data, runner, COALESCE(heartbeat_ms, started_ms) FROM deployments
+             WHERE outcome = 'running' ORDER BY started_ms, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?)?,
+                    r.try_get::<Option<String>, _>(2)?,
+                    r.try_get::<i64, _>(3)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Says that `runner` still runs deployment `id` (see [`Store::running_deployments`]).
+    pub async fn deployment_heartbeat(&self, id: &str, runner: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE deployments SET heartbeat_ms = $1, runner = $2 WHERE id = $3 AND outcome = 'running'",
+        )
+        .bind(now_ms)
+        .bind(runner.to_string())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn deployments(
         &self,
         env: Option<&str>,

@@ -680,28 +680,43 @@ async fn idempotency_claims_lapse_after_a_crash(db: Db) {
     let s = &db.store;
     let t0 = 1_000_000;
     // Claimed, then the server died before any write.
-    assert_eq!(s.idempotency_claim("u", "k1", "h", t0).await.unwrap(), Claim::Fresh);
     assert_eq!(
-        s.idempotency_claim("u", "k1", "h", t0 + LEASE).await.unwrap(),
+        s.idempotency_claim("u", "k1", "h", t0).await.unwrap(),
+        Claim::Fresh
+    );
+    assert_eq!(
+        s.idempotency_claim("u", "k1", "h", t0 + LEASE)
+            .await
+            .unwrap(),
         Claim::InProgress
     );
     assert_eq!(
-        s.idempotency_claim("u", "k1", "other", t0 + LEASE + 1).await.unwrap(),
+        s.idempotency_claim("u", "k1", "other", t0 + LEASE + 1)
+            .await
+            .unwrap(),
         Claim::Mismatch
     );
     assert_eq!(
-        s.idempotency_claim("u", "k1", "h", t0 + LEASE + 1).await.unwrap(),
+        s.idempotency_claim("u", "k1", "h", t0 + LEASE + 1)
+            .await
+            .unwrap(),
         Claim::Fresh,
         "taken over"
     );
     // The taker renewed it: nobody else takes it over meanwhile.
     assert_eq!(
-        s.idempotency_claim("u", "k1", "h", t0 + LEASE + 2).await.unwrap(),
+        s.idempotency_claim("u", "k1", "h", t0 + LEASE + 2)
+            .await
+            .unwrap(),
         Claim::InProgress
     );
-    s.idempotency_renew("u", "k1", t0 + 2 * LEASE).await.unwrap();
+    s.idempotency_renew("u", "k1", t0 + 2 * LEASE)
+        .await
+        .unwrap();
     assert_eq!(
-        s.idempotency_claim("u", "k1", "h", t0 + 3 * LEASE).await.unwrap(),
+        s.idempotency_claim("u", "k1", "h", t0 + 3 * LEASE)
+            .await
+            .unwrap(),
         Claim::InProgress,
         "renewed: still running"
     );
@@ -712,31 +727,57 @@ async fn idempotency_claims_lapse_after_a_crash(db: Db) {
     ));
 
     // Claimed, its write committed, then the server died before answering.
-    assert_eq!(s.idempotency_claim("u", "k2", "h", t0).await.unwrap(), Claim::Fresh);
-    let mut c = change(patch(1, None, PatchStatus::Reported), None, "patch.reported");
+    assert_eq!(
+        s.idempotency_claim("u", "k2", "h", t0).await.unwrap(),
+        Claim::Fresh
+    );
+    let mut c = change(
+        patch(1, None, PatchStatus::Reported),
+        None,
+        "patch.reported",
+    );
     c.claim = Some(("u".into(), "k2".into()));
     s.commit(&c).await.unwrap();
     assert_eq!(
         s.idempotency_claim("u", "k2", "h", t0 + 1).await.unwrap(),
         Claim::InProgress
     );
-    let Claim::Replay(r) = s.idempotency_claim("u", "k2", "h", t0 + LEASE + 1).await.unwrap() else {
+    let Claim::Replay(r) = s
+        .idempotency_claim("u", "k2", "h", t0 + LEASE + 1)
+        .await
+        .unwrap()
+    else {
         panic!("a committed claim is answered, not run again");
     };
     assert_eq!(r.status, 200);
     assert!(r.body.contains("\"committed\":true"), "{}", r.body);
     // A server error after the commit keeps the claim too.
-    assert_eq!(s.idempotency_claim("u", "k3", "h", t0).await.unwrap(), Claim::Fresh);
-    let mut c = change(patch(2, None, PatchStatus::Reported), None, "patch.reported");
+    assert_eq!(
+        s.idempotency_claim("u", "k3", "h", t0).await.unwrap(),
+        Claim::Fresh
+    );
+    let mut c = change(
+        patch(2, None, PatchStatus::Reported),
+        None,
+        "patch.reported",
+    );
     c.claim = Some(("u".into(), "k3".into()));
     s.commit(&c).await.unwrap();
     s.idempotency_release("u", "k3").await.unwrap();
     assert_ne!(
-        s.idempotency_claim("u", "k3", "h", t0 + LEASE + 1).await.unwrap(),
+        s.idempotency_claim("u", "k3", "h", t0 + LEASE + 1)
+            .await
+            .unwrap(),
         Claim::Fresh
     );
     // One that failed before committing is released for a retry.
-    assert_eq!(s.idempotency_claim("u", "k4", "h", t0).await.unwrap(), Claim::Fresh);
+    assert_eq!(
+        s.idempotency_claim("u", "k4", "h", t0).await.unwrap(),
+        Claim::Fresh
+    );
     s.idempotency_release("u", "k4").await.unwrap();
-    assert_eq!(s.idempotency_claim("u", "k4", "h", t0 + 1).await.unwrap(), Claim::Fresh);
+    assert_eq!(
+        s.idempotency_claim("u", "k4", "h", t0 + 1).await.unwrap(),
+        Claim::Fresh
+    );
 }

@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 
 use crate::both;
-use crate::harness::{ALICE, BOB, Backend, DAVE, Repo};
+use crate::harness::{ALICE, BOB, Backend, DAVE, Proc, Repo};
 use crate::http::Http;
 
 fn git(repo: &Repo, args: &[&str]) -> String {
@@ -286,3 +286,238 @@ both!(
     flush_and_retry_belong_to_communicate_on,
     flush_and_retry_belong_to_communicate
 );
+
+/// Whether any process on this machine still carries deployment `id`'s marker.
+fn leftovers_of(id: &str) -> Vec<u32> {
+    let marker = format!("SLUICE_DEPLOYMENT={id}");
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let Ok(env) = std::fs::read(e.path().join("environ"))
+            && env.split(|b| *b == 0).any(|v| v == marker.as_bytes())
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// `kill -9` of a server during a long deploy: its deploy dies with it, the
+/// restarted server records it as failed with the reason, and the next
+/// deploy into the environment never overlaps it.
+fn deploy_dies_with_its_server(backend: Backend) {
+    let mut repo = Repo::with(
+        backend,
+        &Proc {
+            dev_deployer: "./long.sh".into(),
+            ..Proc::default()
+        },
+    );
+    // The first run takes 8 s, far past its 3 s timeout; later runs are quick.
+    let script = repo.path().join("long.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho \"start $$ $SLUICE_DEPLOYMENT\" >> deploy.log\n\
+         if [ ! -e first.ran ]; then touch first.ran; sleep 8; fi\n\
+         echo \"done $$ $SLUICE_DEPLOYMENT\" >> deploy.log\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    replace_in_process(
+        &repo,
+        "deploy = \"./long.sh {version} dev\"",
+        "deploy = \"./long.sh {version} dev\"\ndeploy_timeout = \"3s\"",
+    );
+    repo.fix("Checkout total is wrong");
+    let v = repo.cut();
+    repo.through_local(&v);
+    repo.serve();
+    let log_path = repo.path().join("deploy.log");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let mut first = repo
+        .command(Some(BOB), &["promote", &v, "--to", "dev"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut started = String::new();
+    for _ in 0..200 {
+        started = log();
+        if started.contains("start") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let id = started
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_else(|| panic!("the first deploy started: {started:?}"))
+        .to_string();
+    assert!(!leftovers_of(&id).is_empty(), "the deploy runs");
+    repo.server.as_mut().unwrap().crash();
+    let _ = first.wait();
+
+    // The restarted server ends it: nothing of it runs any more, and its row
+    // is failed with the reason (bounded wait: the server checks at start).
+    repo.serve();
+    let mut deployments = serde_json::Value::Null;
+    for _ in 0..100 {
+        deployments = repo.show(&v)["deployments"].clone();
+        if deployments
+            .to_string()
+            .contains("stopped before it finished")
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let first_row = deployments
+        .as_array()
+        .and_then(|ds| ds.iter().find(|d| d["id"] == id.as_str()))
+        .unwrap_or_else(|| panic!("the first deployment is listed: {deployments}"));
+    assert_eq!(first_row["outcome"], "failed", "{first_row}");
+    assert!(
+        first_row["output"]
+            .as_str()
+            .unwrap_or("")
+            .contains("stopped before it finished"),
+        "{first_row}"
+    );
+    assert_eq!(
+        leftovers_of(&id),
+        Vec::<u32>::new(),
+        "the first deploy was killed"
+    );
+
+    // The next deploy runs alone and succeeds; the first never finishes.
+    repo.ok(BOB, &["promote", &v, "--to", "dev"]);
+    std::thread::sleep(std::time::Duration::from_secs(9));
+    let lines = log();
+    assert_eq!(lines.matches("done").count(), 1, "{lines}");
+    assert!(
+        !lines
+            .lines()
+            .any(|l| l.starts_with("done") && l.ends_with(&id)),
+        "the first deploy never finished: {lines}"
+    );
+    assert_eq!(repo.holds("dev").as_deref(), Some(v.as_str()));
+    let rows = repo.show(&v)["deployments"].clone();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["outcome"] != "running"),
+        "no deployment is left running: {rows}"
+    );
+}
+both!(deploy_dies_with_its_server_on, deploy_dies_with_its_server);
+
+/// Two deployments into one environment never overlap: while one runs, the
+/// next is refused with who runs what.
+#[test]
+fn one_deployment_at_a_time_per_environment() {
+    let mut repo = Repo::with(
+        Backend::Sqlite,
+        &Proc {
+            dev_deployer: "./long.sh".into(),
+            ..Proc::default()
+        },
+    );
+    let script = repo.path().join("long.sh");
+    std::fs::write(&script, "#!/bin/sh\nsleep 3\necho \"deployed $*\"\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    repo.fix("Checkout total is wrong");
+    let v1 = repo.cut();
+    repo.through_local(&v1);
+    repo.fix("Search is slow");
+    let v2 = repo.cut();
+    repo.through_local(&v2);
+    repo.serve();
+    let mut first = repo
+        .command(Some(BOB), &["promote", &v1, "--to", "dev"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut refused = None;
+    for _ in 0..100 {
+        let o = repo.run(BOB, &["promote", &v2, "--to", "dev"]);
+        if o.code == 1 && o.stderr.contains("is running") {
+            refused = Some(o);
+            break;
+        }
+        assert_eq!(o.code, 1, "the second deploy did not run: {o}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = refused.expect("the second deployment was refused while the first ran");
+    assert!(o.stderr.contains(&format!("deploy {v1} into `dev`")), "{o}");
+    assert!(first.wait().unwrap().success());
+    repo.ok(BOB, &["promote", &v2, "--to", "dev"]);
+    assert_eq!(repo.holds("dev").as_deref(), Some(v2.as_str()));
+}
+
+/// Deploy commands get only the variables the environment passes.
+#[test]
+fn deploy_commands_get_only_the_variables_they_are_given() {
+    let repo = Repo::with(
+        Backend::Sqlite,
+        &Proc {
+            dev_deployer: "./env.sh".into(),
+            ..Proc::default()
+        },
+    );
+    let script = repo.path().join("env.sh");
+    std::fs::write(&script, "#!/bin/sh\nenv | sort > env.out\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    replace_in_process(
+        &repo,
+        "deploy = \"./env.sh {version} dev\"",
+        "deploy = \"./env.sh {version} dev\"\nenv = [\"DEPLOY_REGION\"]",
+    );
+    repo.fix("Checkout total is wrong");
+    let v = repo.cut();
+    repo.through_local(&v);
+    let o = repo
+        .command(Some(BOB), &["promote", &v, "--to", "dev"])
+        .env("DEPLOY_REGION", "eu-west")
+        .env("SECRET_TOKEN", "s3cr3t")
+        .env("SLUICE_TOKEN", "sl_abc")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let env = std::fs::read_to_string(repo.path().join("env.out")).unwrap();
+    assert!(env.contains("DEPLOY_REGION=eu-west"), "{env}");
+    assert!(env.contains(&format!("SLUICE_VERSION={v}")), "{env}");
+    assert!(env.contains("SLUICE_DEPLOYMENT=D"), "{env}");
+    assert!(env.contains("PATH="), "{env}");
+    for secret in ["s3cr3t", "sl_abc", "SLUICE_DATABASE_URL", "SECRET_TOKEN"] {
+        assert!(!env.contains(secret), "{secret} leaked: {env}");
+    }
+    // Sluice's own variables cannot be passed, nor malformed names.
+    for bad in ["\"SLUICE_TOKEN\"", "\"A-B\""] {
+        let text = std::fs::read_to_string(repo.path().join("sluice.toml")).unwrap();
+        std::fs::write(
+            repo.path().join("sluice.toml"),
+            text.replace("env = [\"DEPLOY_REGION\"]", &format!("env = [{bad}]")),
+        )
+        .unwrap();
+        let o = repo.run(BOB, &["check"]);
+        assert_eq!(o.code, 2, "{bad}: {o}");
+        let text = std::fs::read_to_string(repo.path().join("sluice.toml")).unwrap();
+        std::fs::write(
+            repo.path().join("sluice.toml"),
+            text.replace(&format!("env = [{bad}]"), "env = [\"DEPLOY_REGION\"]"),
+        )
+        .unwrap();
+    }
+}

@@ -214,6 +214,12 @@ pub struct Served {
 }
 
 impl Served {
+    /// Kills the server with SIGKILL, as a crash would, and reaps it.
+    pub fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for the server to stop; returns its exit code.
     pub fn stop(&mut self) -> Option<i32> {
         if let Ok(Some(st)) = self.child.try_wait() {

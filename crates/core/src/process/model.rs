@@ -472,6 +472,9 @@ pub struct Environment {
     pub rollback: Option<CommandTemplate>,
     #[serde(serialize_with = "ser_duration")]
     pub deploy_timeout: SignedDuration,
+    /// Variables of Sluice's own environment that deploy and rollback commands
+    /// receive (besides `PATH`, `HOME`, `LANG`, `TZ` and `SLUICE_*`); no other.
+    pub env: Vec<String>,
     /// Suites that verify the release after it is deployed here.
     pub after_deploy_tests: Vec<String>,
     #[serde(serialize_with = "ser_opt_duration")]

@@ -129,6 +129,7 @@ pub(crate) struct RawEnvironment {
     pub deploy: Option<Sp<String>>,
     pub rollback: Option<Sp<String>>,
     pub deploy_timeout: Option<Sp<String>>,
+    pub env: Vec<Sp<String>>,
     pub after_deploy_tests: Vec<Sp<String>>,
     pub monitor_for: Option<Sp<String>>,
 }
@@ -192,6 +193,7 @@ const ENVIRONMENT_KEYS: &[&str] = &[
     "deploy",
     "rollback",
     "deploy_timeout",
+    "env",
     "after_deploy_tests",
     "monitor_for",
 ];
@@ -596,6 +598,7 @@ fn environment(s: &mut Sink<'_>, o: &Obj<'_, '_>) -> RawEnvironment {
         deploy: o.str(s, "deploy", "\"./deploy.sh {version} prod\""),
         rollback: o.str(s, "rollback", "\"./deploy.sh {previous} prod\""),
         deploy_timeout: o.str(s, "deploy_timeout", "\"10m\""),
+        env: list_or_empty(o.strings(s, "env", "[\"KUBECONFIG\", \"AWS_PROFILE\"]")),
         after_deploy_tests: list_or_empty(o.strings(s, "after_deploy_tests", "[\"smoke\"]")),
         monitor_for: o.str(s, "monitor_for", "\"2h\""),
     }

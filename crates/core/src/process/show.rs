@@ -313,6 +313,18 @@ fn gate(p: &Process, i: usize, e: &Environment) -> Vec<String> {
     if let Some(r) = &e.rollback {
         b.push(format!("Rollback: {}.", code(&r.text)));
     }
+    if e.deploy.is_some() || e.rollback.is_some() {
+        let mut given: Vec<String> = ["PATH", "HOME", "LANG", "TZ"]
+            .iter()
+            .map(|v| v.to_string())
+            .chain(e.env.iter().cloned())
+            .collect();
+        given.push("SLUICE_VERSION, SLUICE_PREVIOUS, SLUICE_ENV, SLUICE_DEPLOYMENT".into());
+        b.push(format!(
+            "The commands receive only these variables: {}.",
+            given.join(", ")
+        ));
+    }
     if !e.after_deploy_tests.is_empty() {
         b.push(format!(
             "After deploy: {} must pass.",

@@ -144,11 +144,40 @@ pub(crate) fn environments(
             deploy: command(s, &e.deploy, "deploy"),
             rollback: command(s, &e.rollback, "rollback"),
             deploy_timeout: duration(s, &e.deploy_timeout).unwrap_or(SignedDuration::from_mins(10)),
+            env: e.env.iter().filter_map(|v| variable_name(s, v)).collect(),
             after_deploy_tests: e.after_deploy_tests.iter().map(|t| t.v.clone()).collect(),
             monitor_for: duration(s, &e.monitor_for),
         });
     }
     out
+}
+
+/// A variable name that deploy commands may receive: `NAME` of letters,
+/// digits and `_`, not Sluice's own `SLUICE_*` (those are set by Sluice).
+fn variable_name(s: &mut Sink<'_>, v: &Sp<String>) -> Option<String> {
+    let n = v.v.as_str();
+    let shaped = n
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !shaped {
+        s.error(
+            v.span.clone(),
+            format!("`{}` is not a variable name", n.escape_debug()),
+            Some("name variables as letters, digits and `_`, for example \"KUBECONFIG\"".into()),
+        );
+        return None;
+    }
+    if n.starts_with("SLUICE_") {
+        s.error(
+            v.span.clone(),
+            format!("`{n}` is Sluice's own variable"),
+            Some("deploy commands get SLUICE_VERSION, SLUICE_PREVIOUS, SLUICE_ENV and SLUICE_DEPLOYMENT from Sluice; never its database URL or tokens".into()),
+        );
+        return None;
+    }
+    Some(n.to_string())
 }
 
 fn freeze(s: &mut Sink<'_>, f: &RawFreeze) -> Option<Freeze> {
