@@ -255,10 +255,12 @@ impl Transport for Outbound {
 }
 
 /// A Slack incoming-webhook body: a Block Kit section in mrkdwn and the
-/// subject as the text fallback (notifications, screen readers).
+/// subject as the text fallback (notifications, screen readers). Slack reads
+/// the fallback as mrkdwn too, so it is escaped: a title holding `<!channel>`
+/// must not ping everyone.
 pub fn slack_body(r: &Rendered) -> Value {
     json!({
-        "text": r.subject,
+        "text": crate::messages::slack_escape(&r.subject),
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": r.slack}}
         ],
@@ -399,6 +401,20 @@ mod tests {
         assert_eq!(
             b["blocks"][0]["text"]["text"],
             "[shop] release *1.2.0* deployed to prod by bob@example.com"
+        );
+    }
+
+    #[test]
+    fn slack_fallback_text_pings_nobody() {
+        let r = Rendered {
+            subject: "[shop] incident <!channel> & <@U123> <https://x.example|click>".into(),
+            text: String::new(),
+            html: String::new(),
+            slack: String::new(),
+        };
+        assert_eq!(
+            slack_body(&r)["text"],
+            "[shop] incident &lt;!channel&gt; &amp; &lt;@U123&gt; &lt;https://x.example|click&gt;"
         );
     }
 

@@ -159,7 +159,9 @@ pub struct Templates {
     names: HashMap<(String, Format), String>,
 }
 
-fn slack_escape(s: &str) -> String {
+/// Escapes text for Slack's mrkdwn: `&`, `<` and `>` (so `<!channel>`,
+/// `<@U123>` and `<http://x|y>` stay literal).
+pub fn slack_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -184,10 +184,16 @@ impl App {
     pub(crate) async fn commit(&self, mut c: Change) -> sluice_store::Result<Vec<StoredEvent>> {
         self.add_outbox(&mut c).await?;
         let claimed = crate::webhooks::claim_delivery(&mut c);
+        let seen = crate::webhooks::claim_payload(&mut c);
         let res = self.store.commit(&c).await;
-        if claimed && res.is_err() {
-            // Nothing was written: the next effect (or the end) records it.
-            crate::webhooks::unclaim_delivery(c.delivery.take());
+        if res.is_err() {
+            // Nothing was written: the next effect (or the end) records them.
+            if claimed {
+                crate::webhooks::unclaim_delivery(c.delivery.take());
+            }
+            if seen {
+                crate::webhooks::unclaim_payload(c.payload.take());
+            }
         }
         res
     }

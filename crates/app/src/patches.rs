@@ -128,10 +128,41 @@ impl App {
         verdict: Option<bool>,
         comment: Option<String>,
     ) -> Result<Patch> {
+        let authors = match verdict {
+            Some(_) => self.commit_authors(key).await?,
+            None => Vec::new(),
+        };
         self.step(actor, now, key, |ctx, p| {
-            decide::review(ctx, p, verdict, comment)
+            decide::review(ctx, p, verdict, comment, &authors)
         })
         .await
+    }
+
+    /// The authors (emails and names) of the commits on a patch's branch beyond
+    /// the commit it was started from; none outside a git repository.
+    async fn commit_authors(&self, key: &str) -> Result<Vec<String>> {
+        let (p, _) = self.patch_rev(key).await?;
+        let (Some(repo), Some(branch)) = (&self.git, p.branch.as_deref()) else {
+            return Ok(Vec::new());
+        };
+        let Ok(tip) = repo.resolve(&format!("refs/heads/{branch}")) else {
+            return Ok(Vec::new());
+        };
+        let base: Vec<sluice_git::CommitId> = p
+            .base_commit
+            .as_deref()
+            .and_then(|b| b.parse().ok())
+            .into_iter()
+            .collect();
+        let mut out: Vec<String> = Vec::new();
+        for c in repo.commits(&tip, &base)? {
+            for who in [c.author_email, c.author_name] {
+                if !who.is_empty() && !out.contains(&who) {
+                    out.push(who);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// `patch ready`.

@@ -600,11 +600,40 @@ impl App {
         passed: bool,
         url: Option<String>,
     ) -> Result<Release> {
+        self.report_test_run(actor, now, version, env, suite, passed, url, None)
+            .await
+    }
+
+    /// `test report` of a CI run that names itself (from a webhook): ordered
+    /// by the run's own time ([`decide::report_test_run`]).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "report_test's arguments and the run"
+    )]
+    pub async fn report_test_run(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        version: &str,
+        env: &str,
+        suite: &str,
+        passed: bool,
+        url: Option<String>,
+        run: Option<&sluice_core::inbound::RunRef>,
+    ) -> Result<Release> {
         let (r, rev) = self.release_rev(version).await?;
         let ps = self.release_patches(&r).await?;
         let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
-        let (n, changed, events) =
-            decide::report_test(&self.ctx(actor, now), &r, &refs, env, suite, passed, url)?;
+        let (n, changed, events) = decide::report_test_run(
+            &self.ctx(actor, now),
+            &r,
+            &refs,
+            env,
+            suite,
+            passed,
+            url,
+            run,
+        )?;
         let changed = changed.into_iter().map(|p| {
             let rev = ps
                 .iter()

@@ -192,6 +192,11 @@ pub enum Effect {
     Ignored {
         reason: String,
     },
+    /// The same CI run or alert firing was carried out before, under another
+    /// delivery: nothing was done.
+    Replayed {
+        identity: String,
+    },
 }
 
 impl std::fmt::Display for Effect {
@@ -228,6 +233,9 @@ impl std::fmt::Display for Effect {
                 reason,
             } => write!(f, "alert {fingerprint}: {reason}"),
             Effect::Ignored { reason } => write!(f, "ignored: {reason}"),
+            Effect::Replayed { identity } => {
+                write!(f, "{identity} was carried out before; nothing done")
+            }
         }
     }
 }
@@ -246,6 +254,34 @@ pub struct WebhookOutcome {
 tokio::task_local! {
     /// The delivery being carried out, until a transaction records it.
     static DELIVERY: RefCell<Option<Delivery>>;
+}
+
+tokio::task_local! {
+    /// The identity of the intent being carried out ([`Intent::identity`]),
+    /// until a transaction records it.
+    static PAYLOAD: RefCell<Option<Delivery>>;
+}
+
+/// Moves the pending payload identity (if any) into a change about to be
+/// committed: recorded in the same transaction as the effect, so the same
+/// run or firing, re-sent under any delivery id, is carried out once.
+pub(crate) fn claim_payload(c: &mut Change) -> bool {
+    if c.payload.is_some() {
+        return false;
+    }
+    PAYLOAD
+        .try_with(|d| {
+            c.payload = d.borrow_mut().take();
+            c.payload.is_some()
+        })
+        .unwrap_or(false)
+}
+
+/// Puts back a payload identity whose transaction did not commit.
+pub(crate) fn unclaim_payload(d: Option<Delivery>) {
+    if d.is_some() {
+        let _ = PAYLOAD.try_with(|slot| *slot.borrow_mut() = d);
+    }
 }
 
 /// Moves the pending delivery (if any) into a change about to be committed.
@@ -456,7 +492,39 @@ impl App {
         let run = async {
             let mut effects = Vec::with_capacity(intents.len());
             for intent in intents {
-                effects.push(self.carry_out(&actor, src, now, intent).await?);
+                // The payload's own identity: a replay under a new (or no)
+                // delivery id is recognised, not carried out again.
+                let identity = intent
+                    .identity()
+                    .map(|i| i.chars().take(400).collect::<String>());
+                if let Some(id) = &identity
+                    && self
+                        .store
+                        .delivery_seen(src.as_str(), id)
+                        .await
+                        .map_err(internal)?
+                {
+                    effects.push(Effect::Replayed {
+                        identity: id.clone(),
+                    });
+                    continue;
+                }
+                let seen = identity.clone().map(|id| Delivery {
+                    source: src.as_str().to_string(),
+                    id,
+                    received_ms: now.as_millisecond(),
+                });
+                let effect = PAYLOAD
+                    .scope(RefCell::new(seen), self.carry_out(&actor, src, now, intent))
+                    .await;
+                match (effect, identity) {
+                    (Ok(e), _) => effects.push(e),
+                    // The same run, carried out by a concurrent delivery first.
+                    (Err(WebhookError::Internal(m)), Some(id)) if m.contains("raced") => {
+                        effects.push(Effect::Replayed { identity: id })
+                    }
+                    (Err(e), _) => return Err(e),
+                }
             }
             // A delivery no effect recorded is recorded alone.
             let rest = DELIVERY.with(|d| d.borrow_mut().take());
@@ -562,7 +630,10 @@ impl App {
                 sha,
                 passed,
                 url,
+                run,
             } => {
+                // A link CI sends that is not http(s) is dropped, not a refusal.
+                let url = url.filter(|u| sluice_core::link::renderable(u));
                 let version = self
                     .tested_release(&env, git_ref.as_deref(), sha.as_deref())
                     .await
@@ -577,8 +648,17 @@ impl App {
                     });
                 };
                 match answer(
-                    self.report_test(actor, now, &version, &env, &suite, passed, url)
-                        .await,
+                    self.report_test_run(
+                        actor,
+                        now,
+                        &version,
+                        &env,
+                        &suite,
+                        passed,
+                        url,
+                        run.as_ref(),
+                    )
+                    .await,
                 )? {
                     Ok(_) => Effect::TestReported {
                         version,
@@ -596,7 +676,9 @@ impl App {
                 title,
                 severity,
                 url,
+                since: _,
             } => {
+                let url = url.filter(|u| sluice_core::link::renderable(u));
                 if let Some((i, _)) = self
                     .store
                     .open_incident_for(src.as_str(), &fingerprint)

@@ -790,6 +790,7 @@ fn seed_patch(rng: &mut Rng, number: i64, now: Timestamp) -> Patch {
         updated_at: reported_at + SignedDuration::from_hours(3),
         ports: Vec::new(),
         base_commit: None,
+        started_by: None,
     }
 }
 

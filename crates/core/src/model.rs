@@ -249,6 +249,9 @@ pub struct Patch {
     /// holds beyond it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_commit: Option<String>,
+    /// Who ran `patch start` (for separation of duties: they may not review it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
 }
 
 /// A patch carried to another line: its branch and the commits picked there.
@@ -273,6 +276,17 @@ impl Patch {
     /// The people who wrote it: the owner, or the reporter if it has none.
     pub fn author(&self) -> &str {
         self.owner.as_deref().unwrap_or(&self.reporter)
+    }
+    /// Whoever made the fix and so may not review it (when the process says
+    /// authors may not): its author and whoever started it.
+    pub fn makers(&self) -> Vec<&str> {
+        let mut m = vec![self.author()];
+        if let Some(s) = self.started_by.as_deref()
+            && !m.contains(&s)
+        {
+            m.push(s);
+        }
+        m
     }
 }
 
@@ -303,6 +317,14 @@ pub struct TestRun {
     /// The release content the run tested; a run of other content does not count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
+    /// The CI run's own identity (`github/workflow_run/ID/ATTEMPT`...), when CI said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// When the CI run itself finished, as CI said: results are ordered by it,
+    /// so a late or replayed older run never replaces a newer one.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_at: Option<Timestamp>,
 }
 
 impl TestRun {

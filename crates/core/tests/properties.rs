@@ -49,6 +49,7 @@ fn ready_patch(n: i64, kind: &str, severity: &str, owner: &str, target: Target) 
         updated_at: at,
         ports: vec![],
         base_commit: None,
+        started_by: None,
     }
 }
 

@@ -206,6 +206,47 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// A request body must arrive within [`crate::BODY_TIMEOUT`]; a client that
+/// trickles it gets a 408 and the connection is closed. The body is read here
+/// (at most the largest any route accepts) and handed on whole.
+pub async fn body_timeout(req: Request, next: Next) -> Response {
+    use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    let has_body = req.headers().contains_key(TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    if !has_body {
+        return next.run(req).await;
+    }
+    let limit = BODY_LIMIT.max(sluice_app::MAX_WEBHOOK_BODY) + 1;
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(crate::BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => too_large().into_response(),
+        Err(_) => {
+            let mut r = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request body did not arrive within {} s",
+                    crate::BODY_TIMEOUT.as_secs()
+                ),
+            )
+            .into_response();
+            r.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
+            r
+        }
+    }
+}
+
 /// One log line per request: method, route, status, time taken, actor.
 pub async fn log(req: Request, next: Next) -> Response {
     let started = Instant::now();

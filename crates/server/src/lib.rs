@@ -31,6 +31,14 @@ use sluice_app::wire::ProcessFile;
 /// The largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// How long a client may take to send a request's head (line and headers).
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a client may take to send a request's body.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Connections served at once; more wait in the kernel's queue, costing no
+/// file descriptor here, until one closes.
+pub const MAX_CONNECTIONS: usize = 256;
+
 /// What every request can reach.
 pub struct Server {
     pub app: Arc<App>,
@@ -93,6 +101,7 @@ pub fn router(server: Shared) -> Router {
                 .layer(DefaultBodyLimit::max(sluice_app::MAX_WEBHOOK_BODY + 1)),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(layers::body_timeout))
         .layer(axum::middleware::from_fn(layers::security_headers))
         .layer(axum::middleware::from_fn(layers::log))
         .with_state(server)
@@ -184,14 +193,11 @@ pub async fn serve(
         })
     };
     ready(addr);
-    let mut http_stop = stop_rx;
-    let served = axum::serve(listener, router(server))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stop_tx.send(true);
-            let _ = http_stop.wait_for(|s| *s).await;
-        })
-        .await;
+    let served = accept_loop(listener, router(server), async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    })
+    .await;
     let _ = sweeper.await;
     match dispatcher.await {
         Ok(Err(e)) => tracing::warn!(error = %e, "the notification dispatcher stopped"),
@@ -200,6 +206,60 @@ pub async fn serve(
     }
     served?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves HTTP/1 connections until `stop` resolves, then lets the requests in
+/// flight finish. A client gets [`HEADER_TIMEOUT`] to send a request head (the
+/// body timeout is a layer), and at most [`MAX_CONNECTIONS`] are served at once:
+/// a flood of half-sent requests cannot exhaust the server's file descriptors.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(true);
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(stop);
+    loop {
+        // A slot first: past the cap, connections wait in the listen queue.
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => match s {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            () = &mut stop => break,
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors or a reset before accept: wait a little.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = http.serve_connection(TokioIo::new(stream), service.clone());
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
     Ok(())
 }
 

@@ -31,6 +31,10 @@ pub struct Change {
     /// delivery recorded before makes the whole change a
     /// [`StoreError::Duplicate`].
     pub delivery: Option<Delivery>,
+    /// The identity of the webhook payload this change carries out (a CI run,
+    /// an alert firing), recorded like `delivery`: one recorded before makes
+    /// the whole change a [`StoreError::Duplicate`].
+    pub payload: Option<Delivery>,
     /// The idempotency claim (actor, key) of the API request this change
     /// carries out: marked committed in the same transaction, so a request
     /// whose server died before answering is never carried out twice.
@@ -125,7 +129,7 @@ async fn apply(
     mut hash: String,
     change: &Change,
 ) -> Result<Vec<StoredEvent>> {
-    if let Some(d) = &change.delivery {
+    for d in change.delivery.iter().chain(&change.payload) {
         let done = sqlx::query(
             "INSERT INTO webhook_deliveries (source, delivery, received_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )

@@ -66,6 +66,7 @@ fn patch(n: i64, deadline: Option<&str>, status: PatchStatus) -> Patch {
         updated_at: at,
         ports: vec![],
         base_commit: None,
+        started_by: None,
     }
 }
 

@@ -57,7 +57,10 @@ fn two_promotions_at_once(backend: Backend) {
     let loser = outs.iter().find(|o| o.status.code() == Some(1)).unwrap();
     let err = String::from_utf8_lossy(&loser.stderr).to_lowercase();
     assert!(
-        err.contains("conflict") || err.contains("already") || err.contains("promotion running"),
+        err.contains("conflict")
+            || err.contains("already")
+            || err.contains("promotion running")
+            || err.contains("is running"),
         "the loser must say why:\n{report}"
     );
 

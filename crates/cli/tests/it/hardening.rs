@@ -57,7 +57,7 @@ fn git_fix(repo: &Repo, title: &str) -> String {
             DAVE,
         ],
     );
-    let p = repo.json(BOB, &["patch", "start", &key]);
+    let p = repo.json(DAVE, &["patch", "start", &key]);
     let branch = p["branch"].as_str().unwrap().to_string();
     std::fs::write(repo.path().join(format!("{key}.txt")), title).unwrap();
     git(repo, &["add", "-A"]);
@@ -429,7 +429,11 @@ fn one_deployment_at_a_time_per_environment() {
         },
     );
     let script = repo.path().join("long.sh");
-    std::fs::write(&script, "#!/bin/sh\nsleep 3\necho \"deployed $*\"\n").unwrap();
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho \"$*\" >> started.log\nsleep 3\necho \"deployed $*\"\n",
+    )
+    .unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -446,17 +450,16 @@ fn one_deployment_at_a_time_per_environment() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut refused = None;
-    for _ in 0..100 {
-        let o = repo.run(BOB, &["promote", &v2, "--to", "dev"]);
-        if o.code == 1 && o.stderr.contains("is running") {
-            refused = Some(o);
+    // Once the first deploy runs, the second is refused.
+    for _ in 0..200 {
+        if repo.path().join("started.log").exists() {
             break;
         }
-        assert_eq!(o.code, 1, "the second deploy did not run: {o}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(25));
     }
-    let o = refused.expect("the second deployment was refused while the first ran");
+    let o = repo.run(BOB, &["promote", &v2, "--to", "dev"]);
+    assert_eq!(o.code, 1, "the second deploy was refused: {o}");
+    assert!(o.stderr.contains("is running"), "{o}");
     assert!(o.stderr.contains(&format!("deploy {v1} into `dev`")), "{o}");
     assert!(first.wait().unwrap().success());
     repo.ok(BOB, &["promote", &v2, "--to", "dev"]);
@@ -520,4 +523,71 @@ fn deploy_commands_get_only_the_variables_they_are_given() {
         )
         .unwrap();
     }
+}
+
+/// Separation of duties: with `author_may_approve = false`, neither the
+/// patch's owner, nor whoever started it, nor an author of its commits may
+/// review it.
+#[test]
+fn starters_and_commit_authors_may_not_review() {
+    let repo = Repo::new(Backend::Sqlite);
+    replace_in_process(
+        &repo,
+        "dev_lead = [\"bob@example.com\"]",
+        "dev_lead = [\"bob@example.com\", \"carol@example.com\", \"erin@example.com\"]",
+    );
+    git_init(&repo);
+    let p = repo.json(
+        ALICE,
+        &[
+            "patch",
+            "report",
+            "Cart empties",
+            "--source",
+            "bug",
+            "--ref",
+            "B-2",
+        ],
+    );
+    let key = p["key"].as_str().unwrap().to_string();
+    repo.ok(
+        BOB,
+        &[
+            "patch",
+            "triage",
+            &key,
+            "--severity",
+            "major",
+            "--kind",
+            "fix",
+            "--owner",
+            DAVE,
+        ],
+    );
+    // Bob starts it for Dave; Carol writes a commit on its branch.
+    repo.ok(BOB, &["patch", "start", &key]);
+    std::fs::write(repo.path().join("cart.txt"), "fixed").unwrap();
+    git(&repo, &["add", "-A"]);
+    let o = Command::new("git")
+        .args(["commit", "-q", "-m", "fix: keep the cart"])
+        .current_dir(repo.path())
+        .env("GIT_AUTHOR_NAME", "Carol")
+        .env("GIT_AUTHOR_EMAIL", crate::harness::CAROL)
+        .env("GIT_COMMITTER_NAME", "Carol")
+        .env("GIT_COMMITTER_EMAIL", crate::harness::CAROL)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let o = repo.run(BOB, &["patch", "review", &key, "--approve"]);
+    assert_eq!(o.code, 1, "{o}");
+    assert!(o.stderr.contains("they started it"), "{o}");
+    let o = repo.run(
+        crate::harness::CAROL,
+        &["patch", "review", &key, "--approve"],
+    );
+    assert_eq!(o.code, 1, "{o}");
+    assert!(o.stderr.contains("wrote commits on its branch"), "{o}");
+    // Someone who neither wrote nor started it may.
+    repo.ok("erin@example.com", &["patch", "review", &key, "--approve"]);
+    repo.ok(DAVE, &["patch", "ready", &key]);
 }

@@ -91,7 +91,7 @@ devops = ["dave@example.com"]
 
 [responsibilities]
 identify = "dev_lead"
-develop = "dev_lead"
+develop = ["dev_lead", "devops"]
 review = "dev_lead"
 test = "qa"
 approve = "product_owner"
@@ -214,6 +214,11 @@ pub struct Served {
 }
 
 impl Served {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the server with SIGKILL, as a crash would, and reaps it.
     pub fn crash(&mut self) {
         let _ = self.child.kill();
@@ -544,7 +549,7 @@ impl Repo {
         }
         let p = self.json(BOB, &triage);
         assert_eq!(p["status"], "triaged", "{p}");
-        let p = self.json(BOB, &["patch", "start", &key]);
+        let p = self.json(DAVE, &["patch", "start", &key]);
         assert_eq!(p["status"], "in_progress", "{p}");
         assert_eq!(p["owner"], DAVE, "{p}");
         self.ok(DAVE, &["patch", "review", &key]);

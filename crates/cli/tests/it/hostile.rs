@@ -384,3 +384,67 @@ fn in_a_browser_script_links_redirects_and_forced_sign_in_go_nowhere() {
         drop(server);
     });
 }
+
+/// Open file descriptors of a process.
+fn fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A thousand half-sent requests neither exhaust the server's descriptors nor
+/// stay open: heads and bodies have read timeouts, connections a cap.
+#[test]
+fn slow_clients_are_bounded() {
+    let (repo, _v) = release_in_dev(Backend::Sqlite);
+    let served = repo.server.as_ref().unwrap();
+    let addr = served.url.trim_start_matches("http://").to_string();
+    let pid = served.pid();
+    let before = fds(pid);
+    let mut held = Vec::new();
+    for i in 0..1000 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        // Half a request head, or a whole head and half a body.
+        let part = if i >= 10 {
+            "GET /healthz HTTP/1.1\r\nHost: x\r\n".to_string()
+        } else {
+            "POST /api/v1/incidents HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"env\"".to_string()
+        };
+        s.write_all(part.as_bytes()).unwrap();
+        held.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let during = fds(pid);
+    assert!(
+        during <= before + sluice_server::MAX_CONNECTIONS + 16,
+        "descriptors: {before} before, {during} with 1000 half-sent requests"
+    );
+    // Within the timeouts (10 s for a head, 30 s for a body; the connections
+    // past the cap are served as slots free) every one of them is answered or
+    // closed by the server; reads are bounded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut closed = 0;
+    for s in &mut held {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        s.set_read_timeout(Some(left.max(Duration::from_millis(10))))
+            .unwrap();
+        let mut buf = Vec::new();
+        match s.read_to_end(&mut buf) {
+            Ok(_) => closed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => closed += 1,
+            Err(e) => panic!("a half-sent request was held open past its timeout: {e}"),
+        }
+    }
+    assert_eq!(closed, 1000);
+    drop(held);
+    // And the server still answers.
+    let http = Http::new(&repo.server.as_ref().unwrap().url);
+    let r = http.call("GET", "/healthz", None, None, &[]);
+    assert_eq!(r.status, 200);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        fds(pid) <= before + 4,
+        "descriptors back to {before}: {}",
+        fds(pid)
+    );
+}

@@ -331,3 +331,88 @@ fn gitlab_and_alerts(backend: Backend) {
             .is_empty()
     );
 }
+
+/// A `workflow_run` payload written here: run `id`, `attempt`, finished at
+/// `at` with `conclusion`.
+fn workflow_run(id: u64, attempt: u32, at: &str, conclusion: &str) -> Vec<u8> {
+    serde_json::json!({
+        "action": "completed",
+        "workflow_run": {
+            "id": id, "name": "CI", "run_number": id - 90, "run_attempt": attempt,
+            "status": "completed", "conclusion": conclusion,
+            "head_branch": "main", "head_sha": "0000000000000000000000000000000000000000",
+            "html_url": format!("https://github.com/acme/shop/actions/runs/{id}"),
+            "created_at": "2026-11-30T09:00:00Z", "updated_at": at,
+        },
+        "repository": {"full_name": "acme/shop"},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+both!(
+    replayed_runs_never_rewrite_results,
+    replayed_runs_never_rewrite_results
+);
+
+/// A signed run re-sent under a new delivery id (or none) is recognised by
+/// its own identity, and an older run arriving late never replaces a newer
+/// result: the order is the runs' own, not the deliveries'.
+fn replayed_runs_never_rewrite_results(backend: Backend) {
+    let (repo, http) = served(backend);
+    let tk = repo.token(BOB);
+    repo.fix("Checkout total is wrong");
+    let v = repo.cut();
+    repo.ok(BOB, &["promote", &v, "--to", "local"]);
+    let latest = || {
+        let rel = http.get(&format!("/api/v1/releases/{v}"), &tk);
+        let tests = rel.body["release"]["tests"].as_array().unwrap().clone();
+        let last = tests
+            .iter()
+            .rev()
+            .find(|t| t["env"] == "local" && t["suite"] == "unit")
+            .cloned();
+        (tests.len(), last)
+    };
+    let old_pass = workflow_run(101, 1, "2026-11-30T10:00:00Z", "success");
+    let new_fail = workflow_run(102, 1, "2026-11-30T10:05:00Z", "failure");
+
+    let r = github(&http, "workflow_run", "d-1", &new_fail, GH);
+    assert_eq!(r.status, 202, "{r:?}");
+    let (n, last) = latest();
+    assert_eq!(last.as_ref().unwrap()["passed"], false);
+
+    // The older, passing run arrives late: recorded, never the latest.
+    let r = github(&http, "workflow_run", "d-2", &old_pass, GH);
+    assert_eq!(r.status, 202, "{r:?}");
+    let (n2, last) = latest();
+    assert_eq!(n2, n + 1, "kept in the record");
+    assert_eq!(
+        last.unwrap()["passed"],
+        false,
+        "the newer failure still counts"
+    );
+    let o = repo.run(BOB, &["promote", &v, "--to", "dev"]);
+    assert_eq!(o.code, 1, "the gate reads the failure: {o}");
+
+    // Replays under a new delivery id, and under none: nothing happens.
+    let before = events(&http, &tk);
+    for delivery in ["d-3", ""] {
+        let r = github(&http, "workflow_run", delivery, &old_pass, GH);
+        assert_eq!(r.status, 202, "{r:?}");
+        assert_eq!(r.body["effects"][0]["effect"], "replayed", "{r:?}");
+        assert_eq!(
+            r.body["effects"][0]["identity"], "run:github/workflow_run/101/1",
+            "{r:?}"
+        );
+    }
+    assert_eq!(events(&http, &tk), before, "no event for a replay");
+    assert_eq!(latest().0, n2);
+
+    // A re-run is a new attempt: it counts.
+    let rerun = workflow_run(102, 2, "2026-11-30T10:20:00Z", "success");
+    let r = github(&http, "workflow_run", "d-4", &rerun, GH);
+    assert_eq!(r.status, 202, "{r:?}");
+    assert_eq!(latest().1.unwrap()["passed"], true);
+    repo.ok(BOB, &["promote", &v, "--to", "dev"]);
+}

@@ -137,6 +137,7 @@ pub fn report(ctx: &Ctx, number: i64, input: ReportInput) -> Decision<(Patch, Ev
         updated_at: ctx.now,
         ports: Vec::new(),
         base_commit: None,
+        started_by: None,
     };
     p.deadline = deadline(ctx, &p);
     let e = Event::new(
@@ -235,6 +236,7 @@ pub fn start(ctx: &Ctx, p: &Patch) -> Decision<(Patch, Event)> {
     }
     let mut n = p.clone();
     n.owner.get_or_insert_with(|| ctx.actor.to_string());
+    n.started_by = Some(ctx.actor.to_string());
     n.branch = Some(branch_name(ctx, &n));
     n.status = PatchStatus::InProgress;
     n.updated_at = ctx.now;
@@ -247,11 +249,15 @@ pub fn start(ctx: &Ctx, p: &Patch) -> Decision<(Patch, Event)> {
 }
 
 /// `patch review`: without a verdict, asks for review; with one, records it.
+/// `commit_authors` are the authors (email or name) of the commits on the
+/// patch's branch: with `author_may_approve = false`, none of them, nor its
+/// owner, nor whoever started it, may review it.
 pub fn review(
     ctx: &Ctx,
     p: &Patch,
     verdict: Option<bool>,
     comment: Option<String>,
+    commit_authors: &[String],
 ) -> Decision<(Patch, Event)> {
     let allowed = [PatchStatus::InProgress, PatchStatus::InReview];
     if !allowed.contains(&p.status) {
@@ -267,14 +273,20 @@ pub fn review(
         ));
     };
     require_step(ctx, Step::Review, "review patches")?;
-    if !ctx.process.review.author_may_approve && p.author() == ctx.actor {
+    let why = if p.author() == ctx.actor {
+        Some("they are its author")
+    } else if p.started_by.as_deref() == Some(ctx.actor) {
+        Some("they started it")
+    } else if commit_authors.iter().any(|a| a == ctx.actor) {
+        Some("they wrote commits on its branch")
+    } else {
+        None
+    };
+    if let (false, Some(why)) = (ctx.process.review.author_may_approve, why) {
         return Err(Denied::one(
-            format!(
-                "{} may not review {}: they are its author",
-                ctx.actor, p.key
-            ),
+            format!("{} may not review {}: {why}", ctx.actor, p.key),
             Unmet::new(
-                "a review by someone other than the author (the process sets author_may_approve = false)",
+                "a review by someone who did not write or start it (the process sets author_may_approve = false)",
             ),
         ));
     }
@@ -310,7 +322,9 @@ pub fn review_approvals(ctx: &Ctx, p: &Patch) -> Vec<String> {
     }
     latest
         .into_iter()
-        .filter(|(who, ok)| *ok && (ctx.process.review.author_may_approve || *who != p.author()))
+        .filter(|(who, ok)| {
+            *ok && (ctx.process.review.author_may_approve || !p.makers().contains(who))
+        })
         .map(|(who, _)| who.to_string())
         .collect()
 }

@@ -454,6 +454,26 @@ pub fn report_test(
     passed: bool,
     url: Option<String>,
 ) -> Decision<(Release, Vec<Patch>, Vec<Event>)> {
+    report_test_run(ctx, r, patches, env_name, suite, passed, url, None)
+}
+
+/// [`report_test`] of a CI run that names itself: results are ordered by the
+/// run's own time, so a run that finished before one already recorded (a late
+/// or replayed delivery) is kept in the record but never becomes the latest.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "report_test's arguments and the run"
+)]
+pub fn report_test_run(
+    ctx: &Ctx,
+    r: &Release,
+    patches: &[&Patch],
+    env_name: &str,
+    suite: &str,
+    passed: bool,
+    url: Option<String>,
+    run: Option<&crate::inbound::RunRef>,
+) -> Decision<(Release, Vec<Patch>, Vec<Event>)> {
     require_step(ctx, Step::Test, "report test results")?;
     let url = crate::link::optional(url).map_err(Denied::Invalid)?;
     let (idx, e) = env(ctx, env_name)?;
@@ -490,7 +510,14 @@ pub fn report_test(
     }
     let v = r.version.to_string();
     let mut n = r.clone();
-    n.tests.push(TestRun {
+    let same = |t: &TestRun| t.env == env_name && t.suite == suite;
+    let run_at = run.and_then(|x| x.at);
+    let newer = run_at.and_then(|at| {
+        n.tests
+            .iter()
+            .position(|t| same(t) && t.run_at.is_some_and(|x| x > at))
+    });
+    let entry = TestRun {
         env: env_name.into(),
         suite: suite.into(),
         passed,
@@ -498,10 +525,16 @@ pub fn report_test(
         reporter: ctx.actor.into(),
         at: ctx.now,
         content_hash: Some(r.content_hash.clone()),
-    });
+        run_id: run.map(|x| x.id.clone()),
+        run_at,
+    };
+    match newer {
+        // A newer run is recorded already: this one goes before it.
+        Some(i) => n.tests.insert(i, entry),
+        None => n.tests.push(entry),
+    }
     // The release keeps the last runs of each suite in each environment, so
     // it stays small however often CI reports; every run is in the audit log.
-    let same = |t: &TestRun| t.env == env_name && t.suite == suite;
     let extra = n
         .tests
         .iter()
@@ -523,7 +556,11 @@ pub fn report_test(
     let mut events = vec![Event::new(
         "release.test_reported",
         &v,
-        json!({"env": env_name, "suite": suite, "passed": passed, "url": url}),
+        json!({
+            "env": env_name, "suite": suite, "passed": passed, "url": url,
+            "run": run.map(|x| &x.id), "run_at": run_at.map(|t| t.to_string()),
+            "superseded": newer.is_some(),
+        }),
     )];
     let mut changed = Vec::new();
     let is_last = idx + 1 == ctx.process.environments.len();

@@ -46,6 +46,7 @@ fn firing(
             title,
             severity,
             url,
+            since: None,
         },
         None => Intent::ignored(format!(
             "alert `{title}` names no environment (label `{}`) and no default `env` is configured",
@@ -89,15 +90,21 @@ fn alert_list(cfg: &AlertHooks, v: &Value, source: &str) -> Result<Vec<Intent>, 
             .or_else(|| label("alertname"))
             .unwrap_or_else(|| format!("{source} alert {}", i + 1));
         match status.as_deref() {
-            Some("firing") => out.push(firing(
-                cfg,
-                label(&cfg.env_label),
-                label(&cfg.service_label),
-                fingerprint,
-                title,
-                label("severity"),
-                text(a, "generatorURL"),
-            )),
+            Some("firing") => {
+                let mut f = firing(
+                    cfg,
+                    label(&cfg.env_label),
+                    label(&cfg.service_label),
+                    fingerprint,
+                    title,
+                    label("severity"),
+                    text(a, "generatorURL"),
+                );
+                if let Intent::IncidentFiring { since, .. } = &mut f {
+                    *since = text(a, "startsAt");
+                }
+                out.push(f);
+            }
             Some("resolved") => out.push(Intent::IncidentResolved { fingerprint }),
             other => out.push(Intent::ignored(format!(
                 "alert `{title}` has status `{}`",
@@ -121,7 +128,9 @@ pub fn grafana(cfg: &AlertHooks, body: &[u8]) -> Result<Vec<Intent>, InboundErro
     alert_list(cfg, &object(body)?, "Grafana")
 }
 
-/// A tag's value in Sentry's `[["name", "value"], ...]` list.
+/// A tag's value in Sentry's `[["name", "value"], ...]` list, trimmed; empty
+/// counts as absent, as for Alertmanager labels (so an empty `environment`
+/// tag falls back to the configured `env`).
 fn tag(event: &Value, name: &str) -> Option<String> {
     field(event, "tags")?
         .as_array()?
@@ -129,6 +138,8 @@ fn tag(event: &Value, name: &str) -> Option<String> {
         .filter_map(Value::as_array)
         .find(|t| t.first().and_then(Value::as_str) == Some(name))
         .and_then(|t| t.get(1)?.as_str())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
         .map(str::to_string)
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{InboundError, Intent, field, id_text, object, text};
+use super::{InboundError, Intent, RunRef, field, forge_time, id_text, object, text};
 use crate::commits::{key_in_branch, patch_keys};
 use crate::process::{ForgeHooks, Process};
 
@@ -124,6 +124,7 @@ fn test_run(
     git_ref: Option<String>,
     sha: Option<String>,
     url: Option<String>,
+    run: Option<RunRef>,
 ) -> Intent {
     let Some(m) = cfg.workflow(name) else {
         return Intent::ignored(format!("workflow `{name}` is not mapped to a suite"));
@@ -138,6 +139,7 @@ fn test_run(
         sha,
         passed,
         url,
+        run,
     }
 }
 
@@ -220,6 +222,14 @@ pub fn github(
                 .or_else(|| field(&v, "workflow").and_then(|w| text(w, "name")))
                 .unwrap_or_default();
             let passed = github_conclusion(text(run, "conclusion").as_deref());
+            let at = text(run, "updated_at").and_then(|t| forge_time(&t));
+            let identity = id_text(run, "id").map(|id| RunRef {
+                id: format!(
+                    "github/workflow_run/{id}/{}",
+                    id_text(run, "run_attempt").unwrap_or_else(|| "1".into())
+                ),
+                at,
+            });
             Ok(vec![test_run(
                 cfg,
                 &name,
@@ -227,6 +237,7 @@ pub fn github(
                 text(run, "head_branch"),
                 text(run, "head_sha"),
                 text(run, "html_url"),
+                identity,
             )])
         }
         "check_suite" => {
@@ -238,6 +249,15 @@ pub fn github(
                 .and_then(|a| text(a, "name"))
                 .unwrap_or_default();
             let passed = github_conclusion(text(cs, "conclusion").as_deref());
+            // A suite re-requested completes again under the same id, later.
+            let updated = text(cs, "updated_at");
+            let identity = id_text(cs, "id").map(|id| RunRef {
+                id: format!(
+                    "github/check_suite/{id}/{}",
+                    updated.as_deref().unwrap_or("")
+                ),
+                at: updated.as_deref().and_then(forge_time),
+            });
             Ok(vec![test_run(
                 cfg,
                 &name,
@@ -245,6 +265,7 @@ pub fn github(
                 text(cs, "head_branch"),
                 text(cs, "head_sha"),
                 text(cs, "url"),
+                identity,
             )])
         }
         e if GITHUB_QUIET.contains(&e) => {
@@ -334,6 +355,12 @@ pub fn gitlab(p: &Process, cfg: &ForgeHooks, body: &[u8]) -> Result<Vec<Intent>,
                 let web = field(&v, "project").and_then(|p| text(p, "web_url"))?;
                 Some(format!("{web}/-/pipelines/{}", id_text(oa, "id")?))
             });
+            // A retried pipeline finishes again under the same id, later.
+            let finished = text(oa, "finished_at");
+            let identity = id_text(oa, "id").map(|id| RunRef {
+                id: format!("gitlab/pipeline/{id}/{}", finished.as_deref().unwrap_or("")),
+                at: finished.as_deref().and_then(forge_time),
+            });
             Ok(vec![test_run(
                 cfg,
                 &name,
@@ -341,6 +368,7 @@ pub fn gitlab(p: &Process, cfg: &ForgeHooks, body: &[u8]) -> Result<Vec<Intent>,
                 text(oa, "ref"),
                 text(oa, "sha"),
                 url,
+                identity,
             )])
         }
         k if GITLAB_QUIET.contains(&k) => {

@@ -46,6 +46,8 @@ pub enum Intent {
         sha: Option<String>,
         passed: bool,
         url: Option<String>,
+        /// The run's own identity and time, when the payload has them.
+        run: Option<RunRef>,
     },
     /// An alert fires in `env`.
     IncidentFiring {
@@ -56,11 +58,48 @@ pub enum Intent {
         /// The alert's own severity label, as sent.
         severity: Option<String>,
         url: Option<String>,
+        /// When this firing started, as sent (`startsAt`): with the
+        /// fingerprint, the firing's identity.
+        since: Option<String>,
     },
     /// The alert with this fingerprint is resolved.
     IncidentResolved { fingerprint: String },
     /// Nothing to do, and why.
     Ignored { reason: String },
+}
+
+/// A CI run as the payload names it: its identity (the same run re-sent, under
+/// any delivery id, has the same one; a re-run has another) and when it finished.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunRef {
+    pub id: String,
+    pub at: Option<jiff::Timestamp>,
+}
+
+/// A time as forges write it: RFC 3339, or GitLab's `2016-08-12 15:26:29 UTC`.
+pub(crate) fn forge_time(s: &str) -> Option<jiff::Timestamp> {
+    let s = s.trim();
+    s.parse().ok().or_else(|| {
+        let t = s.strip_suffix(" UTC")?.replacen(' ', "T", 1);
+        format!("{t}Z").parse().ok()
+    })
+}
+
+impl Intent {
+    /// What makes this intent the same as one carried out before, whatever
+    /// delivery brought it: a CI run's id and attempt, an alert's fingerprint
+    /// and start. `None` when the payload does not say.
+    pub fn identity(&self) -> Option<String> {
+        match self {
+            Intent::TestReport { run: Some(r), .. } => Some(format!("run:{}", r.id)),
+            Intent::IncidentFiring {
+                fingerprint,
+                since: Some(since),
+                ..
+            } => Some(format!("alert:{fingerprint}:{since}")),
+            _ => None,
+        }
+    }
 }
 
 impl Intent {
@@ -118,5 +157,49 @@ pub(crate) fn id_text(v: &Value, name: &str) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+
+    #[test]
+    fn forge_times_in_both_notations() {
+        let a = forge_time("2026-11-30T10:05:00Z").unwrap();
+        let b = forge_time("2026-11-30 10:05:00 UTC").unwrap();
+        assert_eq!(a, b);
+        assert!(forge_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn identities_of_runs_and_firings() {
+        let run = Intent::TestReport {
+            suite: "unit".into(),
+            env: "dev".into(),
+            git_ref: None,
+            sha: None,
+            passed: true,
+            url: None,
+            run: Some(RunRef {
+                id: "github/workflow_run/7/2".into(),
+                at: None,
+            }),
+        };
+        assert_eq!(run.identity().as_deref(), Some("run:github/workflow_run/7/2"));
+        let firing = Intent::IncidentFiring {
+            env: "prod".into(),
+            service: None,
+            fingerprint: "abc".into(),
+            title: "x".into(),
+            severity: None,
+            url: None,
+            since: Some("2026-11-30T10:00:00Z".into()),
+        };
+        assert_eq!(
+            firing.identity().as_deref(),
+            Some("alert:abc:2026-11-30T10:00:00Z")
+        );
+        assert_eq!(Intent::ignored("x").identity(), None);
     }
 }

@@ -16,7 +16,9 @@ c u "chore: bump deps"
 for k in 1 2; do
   run $SLUICE patch start SHOP-$k --as erin@example.com >/dev/null 2>&1 || true
   git checkout -q main
-  $SLUICE patch review SHOP-$k --approve --as bob@example.com >/dev/null
+  # A reviewer who neither started the patch nor wrote its branch's commits (all by bob).
+  reviewer=frank@example.com; [ $k = 2 ] && reviewer=bob@example.com
+  $SLUICE patch review SHOP-$k --approve --as $reviewer >/dev/null
   $SLUICE patch ready SHOP-$k --as bob@example.com >/dev/null
 done
 run $SLUICE release plan
