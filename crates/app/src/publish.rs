@@ -131,7 +131,8 @@ impl App {
         c.releases.push((r.clone(), Some(rev)));
         c.events.push(e);
         self.commit(c).await?;
-        if let Some(ev) = vcs::evidence(&self.process, &r, &patches) {
+        if let Some(mut ev) = vcs::evidence(&self.process, &r, &patches) {
+            ev.audit_head = Some(self.audit_head(now).await?);
             vcs::write_evidence(repo, &ev)?;
         }
         Ok(r)
@@ -151,8 +152,12 @@ impl App {
             Ok(ps) => ps.into_iter().map(|(p, _)| p).collect(),
             Err(_) => return,
         };
-        if let Some(ev) = vcs::evidence(&self.process, &r, &patches)
-            && let Err(e) = vcs::write_evidence(repo, &ev)
+        let head = self.audit_head(jiff::Timestamp::now()).await.ok();
+        if let Some(mut ev) = vcs::evidence(&self.process, &r, &patches)
+            && let Err(e) = {
+                ev.audit_head = head;
+                vcs::write_evidence(repo, &ev)
+            }
         {
             eprintln!("warning: the evidence note of {version} was not updated: {e}");
         }

@@ -499,6 +499,10 @@ pub struct Evidence {
     pub tests: Vec<sluice_core::model::TestRun>,
     pub checklist: Vec<sluice_core::model::ChecklistTick>,
     pub scope_override: Option<sluice_core::model::ScopeOverride>,
+    /// The audit chain's head when this note was written: a witness outside
+    /// the database (see `sluice audit verify --against-git`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<crate::audit::Anchor>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -534,6 +538,7 @@ pub(crate) fn evidence(p: &Process, r: &Release, patches: &[Patch]) -> Option<Ev
         tests: r.tests.clone(),
         checklist: r.checklist.clone(),
         scope_override: g.scope_override.clone(),
+        audit_head: None,
     })
 }
 

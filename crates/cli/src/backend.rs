@@ -637,6 +637,16 @@ impl Backend {
         both!(self, |app| app.audit_verify(), |r| r.get("/audit/verify"))
     }
 
+    pub async fn audit_against_git(&self) -> Result<sluice_app::AnchorReport> {
+        both!(self, |app| app.audit_verify_against_git(), |r| r
+            .get("/audit/anchors"))
+    }
+
+    pub async fn audit_anchor(&self, now: Timestamp) -> Result<Option<sluice_app::Anchor>> {
+        both!(self, |app| app.audit_anchor(now), |r| r
+            .post("/audit/anchor", &serde_json::json!({})))
+    }
+
     pub async fn flush_notifications(
         &self,
         a: &str,

@@ -221,6 +221,36 @@ impl Repo {
         Ok(())
     }
 
+    /// Appends `line` to the note on `at` under `notes_ref` (creating it), so
+    /// earlier lines stay: a note used as a log.
+    pub fn append_note(&self, notes_ref: &str, at: &CommitId, line: &str) -> Result<(), GitError> {
+        let mut text = self.note(notes_ref, at)?.unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+        self.add_note(notes_ref, at, &text)
+    }
+
+    /// Every (annotated object, note text) under `notes_ref`.
+    pub fn notes(&self, notes_ref: &str) -> Result<Vec<(String, String)>, GitError> {
+        let full = notes_ref_name(notes_ref)?;
+        if !self.has_ref(&full)? {
+            return Ok(Vec::new());
+        }
+        let list = self.git(&["notes", "--ref", &full, "list"])?.text();
+        let mut out = Vec::new();
+        for line in list.lines() {
+            let Some((blob, object)) = line.split_once(' ') else {
+                continue;
+            };
+            let text = self.git(&["cat-file", "blob", blob.trim()])?.text();
+            out.push((object.trim().to_string(), text));
+        }
+        Ok(out)
+    }
+
     /// Puts `path` (relative to the root) back as HEAD has it, in the index and
     /// the working tree.
     pub fn restore_file(&self, path: &str) -> Result<(), GitError> {

@@ -332,6 +332,20 @@ pub fn ops() -> Vec<Op> {
             "Recompute the hash chain",
             get(audit_verify),
         ),
+        op::<sluice_app::AnchorReport>(
+            M::GET,
+            "/audit/anchors",
+            "auditAnchors",
+            "Check the chain against the heads git witnessed",
+            get(audit_anchors),
+        ),
+        op::<Option<sluice_app::Anchor>>(
+            M::POST,
+            "/audit/anchor",
+            "auditAnchor",
+            "Write the chain's head into git (refs/notes/sluice-audit)",
+            post(audit_anchor),
+        ),
         op::<Vec<sluice_app::OutboxRow>>(
             M::GET,
             "/notifications",
@@ -707,6 +721,14 @@ async fn audit(
 
 async fn audit_verify(State(s): State<Shared>) -> Res<sluice_app::AuditVerify> {
     Ok(Json(s.app.audit_verify().await?))
+}
+
+async fn audit_anchors(State(s): State<Shared>) -> Res<sluice_app::AnchorReport> {
+    Ok(Json(s.app.audit_verify_against_git().await?))
+}
+
+async fn audit_anchor(State(s): State<Shared>) -> Res<Option<sluice_app::Anchor>> {
+    Ok(Json(s.app.audit_anchor(now()).await?))
 }
 
 async fn notifications(

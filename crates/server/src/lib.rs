@@ -31,6 +31,9 @@ use sluice_app::wire::ProcessFile;
 /// The largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// How often a server in a git checkout anchors the audit chain's head in git.
+pub const ANCHOR_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// How long a client may take to send a request's head (line and headers).
 pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long a client may take to send a request's body.
@@ -170,11 +173,24 @@ pub async fn serve(
     tokio::spawn(async move { warm.ui.warm_chain(&warm.app).await });
     // Deployments whose server died (this one, before a restart, or another
     // one sharing the database) are ended at start and then every few seconds.
+    // In a git checkout the audit chain's head is anchored in git every
+    // ANCHOR_EVERY when it moved (`sluice audit anchor` does it on demand).
     let sweeper = {
         let app = server.app.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
+            let mut last_anchor = tokio::time::Instant::now();
             loop {
+                if app.git.is_some() && last_anchor.elapsed() >= ANCHOR_EVERY {
+                    last_anchor = tokio::time::Instant::now();
+                    match app.audit_anchor(jiff::Timestamp::now()).await {
+                        Ok(Some(a)) => tracing::info!(seq = a.seq, "audit chain anchored in git"),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot anchor the audit chain in git")
+                        }
+                    }
+                }
                 match app.resolve_abandoned(jiff::Timestamp::now()).await {
                     Ok(ended) if !ended.is_empty() => {
                         tracing::warn!(

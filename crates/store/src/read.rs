@@ -437,6 +437,24 @@ impl Store {
         Ok((v, out))
     }
 
+    /// The chain head: the last event's sequence number and hash (0 and the
+    /// genesis hash before any event).
+    pub async fn chain_head(&self) -> Result<(i64, String)> {
+        let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// The hash of event `seq`, if the log holds it.
+    pub async fn event_hash(&self, seq: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT hash FROM events WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
+    }
+
     /// The newest events first, optionally of one subject and kind, before a
     /// sequence number (0: from the newest).
     pub async fn events_newest(

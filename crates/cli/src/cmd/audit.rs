@@ -1,4 +1,4 @@
-//! `audit [verify]`.
+//! `audit [verify [--against-git] | anchor]`.
 
 use crate::backend::Backend;
 
@@ -8,7 +8,7 @@ use crate::output::{self, Failure};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
-    verify: Option<AuditCmd>,
+    cmd: Option<AuditCmd>,
     /// Only events about this patch key or release version.
     #[arg(long)]
     subject: Option<String>,
@@ -22,11 +22,89 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum AuditCmd {
     /// Recompute the hash chain and name the first altered event.
-    Verify,
+    Verify {
+        /// Also check that every chain head git witnessed (anchors under
+        /// refs/notes/sluice-audit, and each release's evidence note) is
+        /// still in the chain: removing events and rewinding the head shows.
+        #[arg(long)]
+        against_git: bool,
+    },
+    /// Write the chain's head (sequence number and hash) into git, as a note
+    /// on the checked-out commit under refs/notes/sluice-audit. Push it
+    /// (`git push origin refs/notes/sluice-audit`) and git is the witness.
+    Anchor,
 }
 
 pub async fn run(cli: &Cli, app: &Backend, a: &Args) -> Result<(), Failure> {
-    if a.verify.is_some() {
+    if let Some(AuditCmd::Anchor) = a.cmd {
+        let anchored = app.audit_anchor(jiff::Timestamp::now()).await?;
+        if cli.json {
+            output::json(&anchored);
+        } else {
+            match anchored {
+                Some(x) => output::ok(&format!(
+                    "anchored the audit chain at event {} ({}) in refs/notes/sluice-audit; push it with `git push origin refs/notes/sluice-audit`",
+                    x.seq,
+                    x.hash.get(..12).unwrap_or(&x.hash)
+                )),
+                None => output::ok("the chain's head is anchored on this commit already"),
+            }
+        }
+        return Ok(());
+    }
+    if let Some(AuditCmd::Verify { against_git: true }) = a.cmd {
+        let r = app.audit_against_git().await?;
+        if cli.json {
+            output::json(&r);
+        } else {
+            let bad: Vec<&sluice_app::AnchorCheck> =
+                r.anchors.iter().filter(|x| x.problem.is_some()).collect();
+            if r.chain.ok {
+                outln!("chain: {} events verified", r.chain.checked);
+            }
+            outln!(
+                "git witnessed {} chain heads; {} still in the chain",
+                r.anchors.len(),
+                r.anchors.len() - bad.len()
+            );
+            if r.anchors.is_empty() {
+                outln!(
+                    "nothing to check against: run `sluice audit anchor` (and push refs/notes/sluice-audit)"
+                );
+            }
+        }
+        if r.ok {
+            if !cli.json {
+                output::ok("audit log agrees with git");
+            }
+            return Ok(());
+        }
+        let mut problems: Vec<sluice_core::decide::Unmet> = r
+            .anchors
+            .iter()
+            .filter_map(|x| {
+                x.problem
+                    .as_ref()
+                    .map(|p| sluice_core::decide::Unmet::new(format!("{}: {p}", x.source)))
+            })
+            .collect();
+        if let Some(b) = &r.chain.first_break {
+            problems.insert(
+                0,
+                sluice_core::decide::Unmet::new(format!(
+                    "event {} fails verification: {}",
+                    b.seq, b.problem
+                )),
+            );
+        }
+        return Err(Failure {
+            code: 1,
+            message: "audit log does not agree with git".into(),
+            unmet: problems,
+            quiet: cli.json,
+        });
+    }
+    if a.cmd.is_some() {
         let v = app.audit_verify().await?;
         if cli.json {
             output::json(&v);

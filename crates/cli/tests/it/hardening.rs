@@ -591,3 +591,81 @@ fn starters_and_commit_authors_may_not_review() {
     repo.ok("erin@example.com", &["patch", "review", &key, "--approve"]);
     repo.ok(DAVE, &["patch", "ready", &key]);
 }
+
+fn sql(repo: &Repo, backend: Backend, sql: &str) {
+    match backend {
+        Backend::Sqlite => {
+            let o = Command::new("sqlite3")
+                .arg(repo.sqlite_file())
+                .arg(sql)
+                .output()
+                .expect("sqlite3 must be installed");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        Backend::Postgres => crate::harness::psql_ok(&repo.db_url, sql),
+    }
+}
+
+/// Deleting the tail of the log and rewinding `chain_head` verifies as
+/// intact in the database alone; git, which witnessed the heads (anchors and
+/// evidence notes), shows it.
+fn audit_chain_is_anchored_in_git(backend: Backend) {
+    let repo = Repo::new(backend);
+    git_init(&repo);
+    git_fix(&repo, "Checkout total is wrong");
+    repo.cut();
+    // The evidence note of the release holds the head at its writing.
+    let tag_commit = git(&repo, &["rev-parse", "v0.1.0^{commit}"]);
+    let evidence = git(
+        &repo,
+        &["notes", "--ref", "sluice", "show", tag_commit.trim()],
+    );
+    assert!(evidence.contains("\"audit_head\""), "{evidence}");
+    let o = repo.ok(BOB, &["audit", "anchor"]);
+    assert!(
+        o.stdout.contains("anchored the audit chain at event"),
+        "{o}"
+    );
+    let o = repo.ok(BOB, &["audit", "anchor"]);
+    assert!(o.stdout.contains("anchored on this commit already"), "{o}");
+    git_fix(&repo, "Search is slow");
+    repo.ok(BOB, &["audit", "anchor"]);
+    let witnessed = repo.json(BOB, &["audit", "verify", "--against-git"]);
+    assert_eq!(witnessed["ok"], true, "{witnessed}");
+    let heads = witnessed["anchors"].as_array().unwrap();
+    assert!(
+        heads.len() >= 3,
+        "two anchors and an evidence note: {witnessed}"
+    );
+    let last = heads
+        .iter()
+        .map(|a| a["anchor"]["seq"].as_i64().unwrap())
+        .max()
+        .unwrap();
+
+    // A database administrator removes the last events and rewinds the head.
+    let keep = last - 3;
+    sql(
+        &repo,
+        backend,
+        &format!(
+            "DELETE FROM outbox WHERE event_seq > {keep}; DELETE FROM events WHERE seq > {keep}; \
+             UPDATE chain_head SET seq = {keep}, hash = (SELECT hash FROM events WHERE seq = {keep}) WHERE id = 1;"
+        ),
+    );
+    // The database alone cannot tell.
+    repo.ok(BOB, &["audit", "verify"]);
+    // Git can.
+    let o = repo.run(BOB, &["audit", "verify", "--against-git"]);
+    assert_eq!(o.code, 1, "{o}");
+    assert!(o.stderr.contains("does not agree with git"), "{o}");
+    assert!(
+        o.stderr.contains(&format!("git witnessed event {last}")),
+        "{o}"
+    );
+    assert!(o.stderr.contains("events were removed"), "{o}");
+}
+both!(
+    audit_chain_is_anchored_in_git_on,
+    audit_chain_is_anchored_in_git
+);

@@ -186,7 +186,10 @@ mod identity_tests {
                 at: None,
             }),
         };
-        assert_eq!(run.identity().as_deref(), Some("run:github/workflow_run/7/2"));
+        assert_eq!(
+            run.identity().as_deref(),
+            Some("run:github/workflow_run/7/2")
+        );
         let firing = Intent::IncidentFiring {
             env: "prod".into(),
             service: None,
