@@ -18,6 +18,16 @@ pub struct Anchor {
     pub at: String,
 }
 
+/// What `audit anchor` did.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Anchored {
+    /// False when this head was anchored on this commit already.
+    pub written: bool,
+    /// The commit the note is on.
+    pub commit: String,
+    pub anchor: Anchor,
+}
+
 /// One anchor found in git and what the database says about it.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct AnchorCheck {
@@ -75,9 +85,9 @@ impl App {
     /// `audit anchor`: appends the chain's head to the note on the checked-out
     /// commit under [`ANCHOR_REF`]. Pushed to the forge, git then witnesses
     /// that the database held this chain: deleting its tail and rewinding the
-    /// head no longer verifies. Returns the anchor, or `None` when the head was
-    /// anchored there already.
-    pub async fn audit_anchor(&self, now: jiff::Timestamp) -> Result<Option<Anchor>> {
+    /// head no longer verifies. Writes nothing when this head is anchored on
+    /// that commit already.
+    pub async fn audit_anchor(&self, now: jiff::Timestamp) -> Result<Anchored> {
         let repo = self.git.as_ref().ok_or_else(|| {
             AppError::Config("anchoring the audit chain needs a git repository".into())
         })?;
@@ -86,15 +96,18 @@ impl App {
             AppError::Config(format!("the repository has no commit to anchor on: {e}"))
         })?;
         let known = repo.note(ANCHOR_REF, &at)?.unwrap_or_default();
-        if parse_anchors(&known)
+        let written = !parse_anchors(&known)
             .iter()
-            .any(|a| a.seq == head.seq && a.hash == head.hash)
-        {
-            return Ok(None);
+            .any(|a| a.seq == head.seq && a.hash == head.hash);
+        if written {
+            let line = serde_json::to_string(&head).expect("an anchor serializes");
+            repo.append_note(ANCHOR_REF, &at, &line)?;
         }
-        let line = serde_json::to_string(&head).expect("an anchor serializes");
-        repo.append_note(ANCHOR_REF, &at, &line)?;
-        Ok(Some(head))
+        Ok(Anchored {
+            written,
+            commit: at.to_string(),
+            anchor: head,
+        })
     }
 
     /// `audit verify --against-git`: the chain verifies, and every head that

@@ -34,7 +34,9 @@ use sluice_core::decide::{Ctx, Denied, Unmet};
 use sluice_core::process::{self, Diagnostics, Process};
 use sluice_store::{Store, StoreError};
 
-pub use audit::{ANCHOR_REF, Anchor, AnchorCheck, AnchorReport, AuditReport, AuditVerify};
+pub use audit::{
+    ANCHOR_REF, Anchor, AnchorCheck, AnchorReport, Anchored, AuditReport, AuditVerify,
+};
 pub use incidents::IncidentView;
 pub use patches::{PatchList, PatchView};
 pub use promote::{PromoteOutcome, RollbackOutcome};

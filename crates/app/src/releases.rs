@@ -132,6 +132,11 @@ impl App {
         assemble: bool,
     ) -> Result<(Plan, Vec<Patch>, Option<crate::vcs::GitPlan>)> {
         self.check_target(target)?;
+        if target_rev.is_some_and(|t| t.trim().is_empty()) {
+            return Err(AppError::Invalid(
+                "--target is empty; give a branch, tag or commit, or leave it out".into(),
+            ));
+        }
         let ready = self.store.ready_patches().await?;
         let refs: Vec<&Patch> = ready.iter().collect();
         let versions = self.store.versions().await?;
@@ -444,7 +449,7 @@ impl App {
             let tags = crate::vcs::release_tags(&self.process, Some(repo), "HEAD")?;
             if tags.find(&v).is_none() {
                 let tag = tags.template().render(&v);
-                return Err(AppError::Invalid(format!(
+                return Err(AppError::NotFound(format!(
                     "no tag {tag} in {}: import records releases git holds (tags named like `{}`); tag the commit that shipped {v} first (git tag {tag} COMMIT), or check the version",
                     repo.root().display(),
                     tags.template().as_str()

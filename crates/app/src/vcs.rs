@@ -197,7 +197,15 @@ pub(crate) fn source(
     assemble: bool,
 ) -> Result<Source> {
     let line = match (target_rev, target) {
-        (Some(r), _) => return Ok(Source::Rev(r.to_string())),
+        (Some(r), _) => {
+            if repo.resolve(r).is_err() {
+                return Err(AppError::NotFound(format!(
+                    "no revision `{r}` in {}; give a branch, tag or commit that exists (git rev-parse {r})",
+                    repo.root().display()
+                )));
+            }
+            return Ok(Source::Rev(r.to_string()));
+        }
         (None, Target::Main) => return Ok(Source::Rev("HEAD".into())),
         (None, Target::Line(l)) => l,
     };

@@ -244,8 +244,8 @@ pub struct NotificationQuery {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Flush {
-    /// At most this many messages (default 100).
-    #[serde(default)]
+    /// At most this many messages (default 100; at most 1,000,000).
+    #[serde(default, deserialize_with = "whole_number")]
     pub max: Option<usize>,
 }
 
@@ -356,5 +356,27 @@ impl crate::App {
                     .join(", ")
             ))),
         }
+    }
+}
+
+/// The largest count a request may ask for.
+pub const MAX_COUNT: u64 = 1_000_000;
+
+/// A count that JSON may write as `250` or `250.0` (JSON Schema calls both
+/// integers); a fraction or a negative number is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+            .map(|f| f as u64)
+    });
+    match whole {
+        Some(w) if w <= MAX_COUNT => Ok(Some(w as usize)),
+        _ => Err(serde::de::Error::custom(format!(
+            "{n} is not a whole number from 0 to {MAX_COUNT}"
+        ))),
     }
 }

@@ -642,7 +642,7 @@ impl Backend {
             .get("/audit/anchors"))
     }
 
-    pub async fn audit_anchor(&self, now: Timestamp) -> Result<Option<sluice_app::Anchor>> {
+    pub async fn audit_anchor(&self, now: Timestamp) -> Result<sluice_app::Anchored> {
         both!(self, |app| app.audit_anchor(now), |r| r
             .post("/audit/anchor", &serde_json::json!({})))
     }

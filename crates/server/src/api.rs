@@ -339,7 +339,7 @@ pub fn ops() -> Vec<Op> {
             "Check the chain against the heads git witnessed",
             get(audit_anchors),
         ),
-        op::<Option<sluice_app::Anchor>>(
+        op::<sluice_app::Anchored>(
             M::POST,
             "/audit/anchor",
             "auditAnchor",
@@ -431,6 +431,10 @@ async fn list_patches(
     Query(f): Query<wire::PatchFilter>,
 ) -> Res<sluice_app::PatchList> {
     let statuses = f.statuses().map_err(ApiError::invalid)?;
+    if let Some(l) = f.line.as_deref() {
+        l.parse::<sluice_core::model::Target>()
+            .map_err(|e| ApiError::invalid(format!("line: {e}")))?;
+    }
     let q = PatchQuery {
         statuses,
         all: f.all,
@@ -727,7 +731,7 @@ async fn audit_anchors(State(s): State<Shared>) -> Res<sluice_app::AnchorReport>
     Ok(Json(s.app.audit_verify_against_git().await?))
 }
 
-async fn audit_anchor(State(s): State<Shared>) -> Res<Option<sluice_app::Anchor>> {
+async fn audit_anchor(State(s): State<Shared>) -> Res<sluice_app::Anchored> {
     Ok(Json(s.app.audit_anchor(now()).await?))
 }
 

@@ -21,7 +21,6 @@ pub struct ErrorBody {
     pub message: String,
     /// For `refused`: each requirement not met, who can meet it, the command that would.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(with = "Vec<serde_json::Value>")]
     pub unmet: Vec<Unmet>,
 }
 

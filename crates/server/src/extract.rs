@@ -27,10 +27,20 @@ pub struct Body<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Body<T>, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(e) => Err(json_rejection(e)),
+        // Every request body is a JSON object: serde would also read a struct
+        // from an array of its fields, which the document does not allow.
+        let v = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(e) => return Err(json_rejection(e)),
+        };
+        if !v.is_object() {
+            return Err(ApiError::invalid("the body must be a JSON object"));
         }
+        serde_json::from_value(v).map(Body).map_err(|e| {
+            ApiError::invalid(format!(
+                "Failed to deserialize the JSON body into the target type: {e}"
+            ))
+        })
     }
 }
 

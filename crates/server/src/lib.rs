@@ -65,7 +65,9 @@ pub type Shared = Arc<Server>;
 /// The whole HTTP surface.
 pub fn router(server: Shared) -> Router {
     let ops = api::ops();
-    let doc = Arc::new(openapi::document(&ops));
+    let mut doc = openapi::document(&ops);
+    openapi::tighten(&mut doc, &server.app.process);
+    let doc = Arc::new(doc);
     let mut v1: Router<Shared> = Router::new();
     for op in ops {
         v1 = v1.route(op.path, op.route);
@@ -91,6 +93,13 @@ pub fn router(server: Shared) -> Router {
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "no such API route; see /api/v1/openapi.json",
+            )
+        })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            error::ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{method} is not served on this route; see /api/v1/openapi.json for the methods it takes"),
             )
         });
     Router::new()
@@ -184,8 +193,10 @@ pub async fn serve(
                 if app.git.is_some() && last_anchor.elapsed() >= ANCHOR_EVERY {
                     last_anchor = tokio::time::Instant::now();
                     match app.audit_anchor(jiff::Timestamp::now()).await {
-                        Ok(Some(a)) => tracing::info!(seq = a.seq, "audit chain anchored in git"),
-                        Ok(None) => {}
+                        Ok(a) if a.written => {
+                            tracing::info!(seq = a.anchor.seq, "audit chain anchored in git")
+                        }
+                        Ok(_) => {}
                         Err(e) => {
                             tracing::warn!(error = %e, "cannot anchor the audit chain in git")
                         }

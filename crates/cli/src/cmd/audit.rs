@@ -41,13 +41,18 @@ pub async fn run(cli: &Cli, app: &Backend, a: &Args) -> Result<(), Failure> {
         if cli.json {
             output::json(&anchored);
         } else {
-            match anchored {
-                Some(x) => output::ok(&format!(
+            let x = &anchored.anchor;
+            if anchored.written {
+                output::ok(&format!(
                     "anchored the audit chain at event {} ({}) in refs/notes/sluice-audit; push it with `git push origin refs/notes/sluice-audit`",
                     x.seq,
                     x.hash.get(..12).unwrap_or(&x.hash)
-                )),
-                None => output::ok("the chain's head is anchored on this commit already"),
+                ));
+            } else {
+                output::ok(&format!(
+                    "the chain's head (event {}) is anchored on this commit already",
+                    x.seq
+                ));
             }
         }
         return Ok(());

@@ -49,7 +49,7 @@ devops = ["dave@example.com"]
 
 [responsibilities]
 identify = "dev_lead"
-develop = "dev_lead"
+develop = ["dev_lead", "devops"]
 review = "dev_lead"
 test = "qa"
 approve = "product_owner"
@@ -270,18 +270,19 @@ async fn patch(
         }
         _ => {}
     }
-    app.start_patch(BOB, c.tick(30), &k).await?;
+    // Dave owns it and starts it; whoever starts a patch may not review it.
+    app.start_patch(DAVE, c.tick(30), &k).await?;
     if until == "in_progress" {
         return Ok(k);
     }
-    app.review_patch(BOB, c.tick(60), &k, None, None).await?;
+    app.review_patch(DAVE, c.tick(60), &k, None, None).await?;
     if until == "in_review" {
         return Ok(k);
     }
     // Dave owns (wrote) it; Bob, the dev lead, reviews it.
     app.review_patch(BOB, c.tick(30), &k, Some(true), Some("looks right".into()))
         .await?;
-    app.ready_patch(BOB, c.tick(10), &k).await?;
+    app.ready_patch(DAVE, c.tick(10), &k).await?;
     Ok(k)
 }
 

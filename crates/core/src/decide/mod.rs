@@ -84,6 +84,11 @@ impl Denied {
     pub fn one(summary: impl Into<String>, unmet: Unmet) -> Denied {
         Denied::refused(summary, vec![unmet])
     }
+    /// A request that is well formed but that the state of things refuses
+    /// (done already, nothing to close): a refusal, not invalid input.
+    pub fn state(summary: impl Into<String>) -> Denied {
+        Denied::refused(summary, Vec::new())
+    }
 }
 
 pub type Decision<T> = Result<T, Denied>;

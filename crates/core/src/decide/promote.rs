@@ -212,13 +212,13 @@ pub fn baseline(
     env(ctx, env_name)?;
     let v = r.version.to_string();
     if !r.imported {
-        return Err(Denied::Invalid(format!(
+        return Err(Denied::state(format!(
             "{v} was released through Sluice: its deployments are recorded already"
         )));
     }
     match holds {
         Some(h) if h == v => {
-            return Err(Denied::Invalid(format!("`{env_name}` already holds {v}")));
+            return Err(Denied::state(format!("`{env_name}` already holds {v}")));
         }
         _ => {}
     }
@@ -282,7 +282,7 @@ pub fn plan_rollback(
     let cur_v = cur.version.to_string();
     if let Some(t) = to {
         if t == cur_v {
-            return Err(Denied::Invalid(format!(
+            return Err(Denied::state(format!(
                 "{t} is what `{env_name}` already holds"
             )));
         }
@@ -644,7 +644,7 @@ pub fn approve(
         ));
     }
     if r.has_reached(env_name) {
-        return Err(Denied::Invalid(format!(
+        return Err(Denied::state(format!(
             "{v} has already entered `{env_name}`"
         )));
     }
@@ -656,10 +656,17 @@ pub fn approve(
     if r.valid_approvals()
         .any(|a| a.env == env_name && a.role == role && a.approver == ctx.actor && a.kind == kind)
     {
-        return Err(Denied::Invalid(format!(
-            "{} has already approved {v} for `{env_name}` as `{role}`",
-            ctx.actor
-        )));
+        // The state of the release, not a malformed request: a refusal.
+        return Err(Denied::one(
+            format!(
+                "{} has already approved {v} for `{env_name}` as `{role}`",
+                ctx.actor
+            ),
+            Unmet::new(format!(
+                "an approval for `{env_name}` as `{role}` not yet given by {}",
+                ctx.actor
+            )),
+        ));
     }
     let mut n = r.clone();
     n.approvals.push(Approval {
@@ -710,7 +717,7 @@ pub fn tick(ctx: &Ctx, r: &Release, id: &str) -> Decision<(Release, Event)> {
         ));
     }
     if r.checklist.iter().any(|t| t.id == id) {
-        return Err(Denied::Invalid(format!(
+        return Err(Denied::state(format!(
             "`{id}` is already ticked for {}",
             r.version
         )));
@@ -746,7 +753,7 @@ pub fn close_follow_up(
         .iter_mut()
         .find(|f| f.env == env_name && f.closed_at.is_none())
     else {
-        return Err(Denied::Invalid(format!(
+        return Err(Denied::state(format!(
             "{} has no open follow-up review for `{env_name}`",
             r.version
         )));

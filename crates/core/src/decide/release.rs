@@ -376,7 +376,7 @@ pub fn cut(
 pub fn import(ctx: &Ctx, version: Version, existing: &[Version]) -> Decision<(Release, Event)> {
     require_step(ctx, Step::Release, "import releases")?;
     if existing.contains(&version) {
-        return Err(Denied::Invalid(format!(
+        return Err(Denied::state(format!(
             "release {version} is already recorded"
         )));
     }
