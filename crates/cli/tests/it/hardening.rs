@@ -339,12 +339,30 @@ fn deploy_dies_with_its_server(backend: Backend) {
     repo.serve();
     let log_path = repo.path().join("deploy.log");
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    let mut first = repo
-        .command(Some(BOB), &["promote", &v, "--to", "dev"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // The first promotion, over HTTP with an Idempotency-Key.
+    let key = "promote-once-7f3a";
+    let body = serde_json::json!({"to": "dev"});
+    let promote = {
+        let (url, token, v, body) = (
+            repo.server.as_ref().unwrap().url.clone(),
+            repo.token(BOB),
+            v.clone(),
+            body.clone(),
+        );
+        move || {
+            Http::new(&url).call(
+                "POST",
+                &format!("/api/v1/releases/{v}/promotions"),
+                Some(&token),
+                Some(&body),
+                &[("idempotency-key", key)],
+            )
+        }
+    };
+    // The answer never comes: the server dies first (the thread's panic is expected).
+    let first = std::thread::spawn(move || {
+        let _ = std::panic::catch_unwind(promote);
+    });
     let mut started = String::new();
     for _ in 0..200 {
         started = log();
@@ -360,7 +378,7 @@ fn deploy_dies_with_its_server(backend: Backend) {
         .to_string();
     assert!(!leftovers_of(&id).is_empty(), "the deploy runs");
     repo.server.as_mut().unwrap().crash();
-    let _ = first.wait();
+    let _ = first.join();
 
     // The restarted server ends it: nothing of it runs any more, and its row
     // is failed with the reason (bounded wait: the server checks at start).
@@ -392,6 +410,38 @@ fn deploy_dies_with_its_server(backend: Backend) {
         leftovers_of(&id),
         Vec::<u32>::new(),
         "the first deploy was killed"
+    );
+
+    // The same request again: while the dead server's claim is within its
+    // lease it is in progress; then, since its write committed (the promotion
+    // was recorded as started), it is answered as committed, never run again.
+    let http = Http::new(&repo.server.as_ref().unwrap().url);
+    let token = repo.token(BOB);
+    let again = || {
+        http.call(
+            "POST",
+            &format!("/api/v1/releases/{v}/promotions"),
+            Some(&token),
+            Some(&body),
+            &[("idempotency-key", key)],
+        )
+    };
+    let mut answer = again();
+    for _ in 0..250 {
+        if answer.status != 409 {
+            break;
+        }
+        assert_eq!(answer.code(), "idempotency_in_progress", "{answer:?}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        answer = again();
+    }
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["committed"], true, "{answer:?}");
+    assert_eq!(
+        log().matches("start").count(),
+        1,
+        "not deployed again: {}",
+        log()
     );
 
     // The next deploy runs alone and succeeds; the first never finishes.
