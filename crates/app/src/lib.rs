@@ -46,7 +46,9 @@ pub use sluice_store::{
     ApiToken, Claim, IDEMPOTENCY_LEASE_MS, IncidentQuery, OutboxRow, OutboxStatus, PatchQuery,
     Replay,
 };
-pub use tokens::{AuthError, NewToken, TOKEN_PREFIX, random_hex, sha256_hex, token_hash};
+pub use tokens::{
+    AuthError, NewToken, SESSION_HOURS, Session, TOKEN_PREFIX, random_hex, sha256_hex, token_hash,
+};
 pub use webhooks::{
     Effect, InboundRequest, MAX_WEBHOOK_BODY, WebhookError, WebhookOutcome, WebhookSource,
 };

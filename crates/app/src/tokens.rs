@@ -174,3 +174,94 @@ impl App {
         Ok(t.user)
     }
 }
+
+/// A web session: who, the token it came from, its CSRF token and its end.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: String,
+    /// The hash of the token it was made from: revoking the token ends it.
+    pub token_hash: String,
+    pub csrf: String,
+    pub expires_ms: i64,
+}
+
+/// The longest a web session lasts; never longer than its token.
+pub const SESSION_HOURS: i64 = 12;
+
+impl App {
+    /// Signs in with an API token: a new session, kept in the database (only
+    /// the hash of its id), so every server on the database knows it. Returns
+    /// the session id for the cookie, and the session.
+    pub async fn open_session(
+        &self,
+        now: Timestamp,
+        secret: &str,
+    ) -> std::result::Result<(String, Session), AuthError> {
+        let user = self.authenticate(now, secret).await?;
+        let hash = token_hash(secret.trim());
+        let store = |e: sluice_store::StoreError| AuthError::Store(e.to_string());
+        let mut expires_ms = now.as_millisecond() + SESSION_HOURS * 3_600_000;
+        if let Some(e) = self
+            .store
+            .token_by_hash(&hash)
+            .await
+            .map_err(store)?
+            .and_then(|t| t.expires_ms)
+        {
+            expires_ms = expires_ms.min(e);
+        }
+        let (id, csrf) = match (random_hex::<32>(), random_hex::<32>()) {
+            (Ok(id), Ok(csrf)) => (id, csrf),
+            _ => return Err(AuthError::Store("no randomness for a session".into())),
+        };
+        let s = Session {
+            user,
+            token_hash: hash,
+            csrf,
+            expires_ms,
+        };
+        let stored = sluice_store::StoredSession {
+            user: s.user.clone(),
+            token_hash: s.token_hash.clone(),
+            csrf: s.csrf.clone(),
+            expires_ms: s.expires_ms,
+        };
+        self.store
+            .session_insert(&sha256_hex(id.as_bytes()), &stored, now.as_millisecond())
+            .await
+            .map_err(store)?;
+        Ok((id, s))
+    }
+
+    /// The live session with this id: unexpired, and its token still live.
+    pub async fn session(&self, now: Timestamp, id: &str) -> Result<Option<Session>> {
+        let id_hash = sha256_hex(id.as_bytes());
+        let now_ms = now.as_millisecond();
+        let Some(s) = self.store.session(&id_hash, now_ms).await? else {
+            return Ok(None);
+        };
+        let live = self
+            .store
+            .token_by_hash(&s.token_hash)
+            .await?
+            .is_some_and(|t| t.revoked_ms.is_none() && t.expires_ms.is_none_or(|e| e > now_ms));
+        if !live {
+            self.store.session_delete(&id_hash).await?;
+            return Ok(None);
+        }
+        Ok(Some(Session {
+            user: s.user,
+            token_hash: s.token_hash,
+            csrf: s.csrf,
+            expires_ms: s.expires_ms,
+        }))
+    }
+
+    /// Signs out.
+    pub async fn close_session(&self, id: &str) -> Result<()> {
+        Ok(self
+            .store
+            .session_delete(&sha256_hex(id.as_bytes()))
+            .await?)
+    }
+}

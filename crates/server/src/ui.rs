@@ -5,7 +5,6 @@
 //! JavaScript; one small script refreshes the board.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use axum::Form;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -21,23 +20,13 @@ use sluice_core::audit::Verifier;
 use crate::Shared;
 
 const COOKIE: &str = "sluice_session";
-/// A session lasts at most this long, and never longer than its token.
-const SESSION_HOURS: i64 = 12;
+use sluice_app::{SESSION_HOURS, Session};
 
-/// A signed-in user.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub user: String,
-    /// The hash of the token it was made from: revoking the token ends it.
-    pub token_hash: String,
-    pub csrf: String,
-    pub expires_ms: i64,
-}
-
-/// Templates, sessions and the audit-chain check the UI keeps between requests.
+/// Templates and the audit-chain check the UI keeps between requests. The
+/// sessions live in the database (`App::open_session`), so every server on
+/// it knows them.
 pub struct Ui {
     env: Environment<'static>,
-    sessions: Mutex<HashMap<String, Session>>,
     chain: tokio::sync::Mutex<Option<(Verifier, Result<u64, String>)>>,
 }
 
@@ -92,7 +81,6 @@ impl Ui {
         });
         Ui {
             env,
-            sessions: Mutex::new(HashMap::new()),
             chain: tokio::sync::Mutex::new(None),
         }
     }
@@ -186,26 +174,17 @@ impl FromRequestParts<Shared> for SignedIn {
         let Some(id) = cookie(&parts.headers, COOKIE) else {
             return Err(to_login());
         };
-        let now = jiff::Timestamp::now().as_millisecond();
-        let session = {
-            let mut m = s.ui.sessions.lock().unwrap_or_else(|e| e.into_inner());
-            m.retain(|_, v| v.expires_ms > now);
-            m.get(&id).cloned()
-        };
-        let Some(session) = session else {
-            return Err(to_login());
-        };
-        // The token behind the session must still be live.
-        match s.app.store.token_by_hash(&session.token_hash).await {
-            Ok(Some(t)) if t.revoked_ms.is_none() && t.expires_ms.is_none_or(|e| e > now) => {
-                Ok(SignedIn(session))
-            }
-            _ => {
-                s.ui.sessions
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
-                Err(to_login())
+        // Unexpired, and the token behind it still live.
+        match s.app.session(jiff::Timestamp::now(), &id).await {
+            Ok(Some(session)) => Ok(SignedIn(session)),
+            Ok(None) => Err(to_login()),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a session");
+                Err((
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "sessions cannot be read now; try again",
+                )
+                    .into_response())
             }
         }
     }
@@ -369,8 +348,16 @@ async fn login(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<LoginF
         return cross_site_refused();
     }
     let now = jiff::Timestamp::now();
-    let user = match s.app.authenticate(now, &f.token).await {
-        Ok(u) => u,
+    let id = match s.app.open_session(now, &f.token).await {
+        Ok((id, _)) => id,
+        Err(e @ sluice_app::AuthError::Store(_)) => {
+            tracing::error!(error = %e, "cannot open a session");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "sessions cannot be made now; try again",
+            )
+                .into_response();
+        }
         Err(e) => {
             let ctx = context! { ..base(&s, None, "login", "Sign in"), ..context! {
                 next => safe_next(&f.next), flash => e.to_string(), flash_kind => "bad",
@@ -378,36 +365,6 @@ async fn login(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<LoginF
             return page(&s, StatusCode::UNAUTHORIZED, "login.html", ctx);
         }
     };
-    let token_hash = sluice_app::token_hash(f.token.trim());
-    let mut expires_ms = now.as_millisecond() + SESSION_HOURS * 3_600_000;
-    if let Ok(Some(t)) = s.app.store.token_by_hash(&token_hash).await
-        && let Some(e) = t.expires_ms
-    {
-        expires_ms = expires_ms.min(e);
-    }
-    // Without the system's randomness no session can be made safely.
-    let (Ok(id), Ok(csrf)) = (
-        sluice_app::random_hex::<32>(),
-        sluice_app::random_hex::<32>(),
-    ) else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no randomness for a session",
-        )
-            .into_response();
-    };
-    s.ui.sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(
-            id.clone(),
-            Session {
-                user,
-                token_hash,
-                csrf,
-                expires_ms,
-            },
-        );
     let secure = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -455,11 +412,10 @@ async fn logout(
     if !csrf_ok(&session, &f.csrf) {
         return csrf_refused();
     }
-    if let Some(id) = cookie(&headers, COOKIE) {
-        s.ui.sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+    if let Some(id) = cookie(&headers, COOKIE)
+        && let Err(e) = s.app.close_session(&id).await
+    {
+        tracing::error!(error = %e, "cannot end a session");
     }
     let mut r = Redirect::to("/login").into_response();
     r.headers_mut().insert(

@@ -20,6 +20,16 @@ pub struct ApiToken {
     pub revoked_ms: Option<i64>,
 }
 
+/// A web session as stored: the hash of its id, never the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    pub user: String,
+    /// The hash of the token it was made from: revoking the token ends it.
+    pub token_hash: String,
+    pub csrf: String,
+    pub expires_ms: i64,
+}
+
 /// How long a claim stays held without renewal. The server renews the claims
 /// of the requests it runs every third of this.
 pub const IDEMPOTENCY_LEASE_MS: i64 = 15_000;
@@ -246,6 +256,63 @@ impl Store {
         )
             .bind(actor.to_string())
             .bind(key.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a web session under the hash of its id.
+    pub async fn session_insert(
+        &self,
+        id_hash: &str,
+        s: &StoredSession,
+        now_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ui_sessions (id_hash, user_name, token_hash, csrf, created_ms, expires_ms)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id_hash.to_string())
+        .bind(s.user.clone())
+        .bind(s.token_hash.clone())
+        .bind(s.csrf.clone())
+        .bind(now_ms)
+        .bind(s.expires_ms)
+        .execute(&self.pool)
+        .await?;
+        // Expired sessions go as new ones come.
+        sqlx::query("DELETE FROM ui_sessions WHERE expires_ms <= $1")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The session whose id hashes to `id_hash`, if it has not expired.
+    pub async fn session(&self, id_hash: &str, now_ms: i64) -> Result<Option<StoredSession>> {
+        let row = sqlx::query(
+            "SELECT user_name, token_hash, csrf, expires_ms FROM ui_sessions
+             WHERE id_hash = $1 AND expires_ms > $2",
+        )
+        .bind(id_hash.to_string())
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(StoredSession {
+                user: r.try_get(0)?,
+                token_hash: r.try_get(1)?,
+                csrf: r.try_get(2)?,
+                expires_ms: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends a session.
+    pub async fn session_delete(&self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM ui_sessions WHERE id_hash = $1")
+            .bind(id_hash.to_string())
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -24,7 +24,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Connection, Executor};
 
-pub use api::{ApiToken, Claim, IDEMPOTENCY_LEASE_MS, Replay};
+pub use api::{ApiToken, Claim, IDEMPOTENCY_LEASE_MS, Replay, StoredSession};
 pub use incidents::IncidentQuery;
 pub use outbox::{LEASE_MS, OutboxMessage, OutboxRow, OutboxStatus};
 pub use read::{PatchPage, PatchQuery};
@@ -91,6 +91,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "leases",
                 include_str!("../migrations/sqlite/0006_leases.sql"),
             ),
+            (
+                7,
+                "sessions",
+                include_str!("../migrations/sqlite/0007_sessions.sql"),
+            ),
         ],
         Backend::Postgres => vec![
             (
@@ -117,6 +122,11 @@ fn migrator(backend: Backend) -> Migrator {
                 6,
                 "leases",
                 include_str!("../migrations/postgres/0006_leases.sql"),
+            ),
+            (
+                7,
+                "sessions",
+                include_str!("../migrations/postgres/0007_sessions.sql"),
             ),
         ],
     };

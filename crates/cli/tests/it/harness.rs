@@ -364,8 +364,22 @@ impl Repo {
 
     /// Starts `sluice serve` with extra environment variables (webhook secrets).
     pub fn serve_with(&mut self, env: &[(&str, &str)]) {
+        self.server = Some(self.spawn_server(env));
+    }
+
+    /// Starts one more `sluice serve` on this repository and database, beside
+    /// any other (several servers on one PostgreSQL database).
+    pub fn spawn_server(&self, env: &[(&str, &str)]) -> Served {
         use std::io::BufRead;
-        let log = std::fs::File::create(self.path().join("serve.log")).unwrap();
+        // serve.log, then serve-2.log... for servers beside it.
+        static SERVERS: AtomicU64 = AtomicU64::new(0);
+        let n = SERVERS.fetch_add(1, Ordering::Relaxed);
+        let log_name = if self.server.is_none() {
+            "serve.log".to_string()
+        } else {
+            format!("serve-{}.log", n + 2)
+        };
+        let log = std::fs::File::create(self.path().join(&log_name)).unwrap();
         let mut cmd = self.local_command(
             None,
             &["serve", "--bind", "127.0.0.1:0", "--log-format", "json"],
@@ -387,17 +401,17 @@ impl Repo {
                 let _ = child.kill();
                 panic!(
                     "sluice serve did not start: {first:?}\n{}",
-                    std::fs::read_to_string(self.path().join("serve.log")).unwrap_or_default()
+                    std::fs::read_to_string(self.path().join(&log_name)).unwrap_or_default()
                 )
             })
             .to_string();
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        self.server = Some(Served {
+        Served {
             child,
             url,
             tokens: Default::default(),
-        });
+        }
     }
 
     /// The token of `user` on this repository's server, created on first use.

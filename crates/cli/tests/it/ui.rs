@@ -361,3 +361,94 @@ print(json.dumps(out))
     assert_eq!(freeze["all_day"], true);
     assert!(events.iter().all(|e| e["stamp"] == true));
 }
+
+/// A proxy on 127.0.0.1 that hands each new connection to the next backend in
+/// turn, as a load balancer would. Serves at most `conns` connections.
+fn round_robin(backends: Vec<String>, conns: usize) -> String {
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for i in 0..conns {
+            let Ok((client, _)) = listener.accept() else {
+                return;
+            };
+            let Ok(server) = TcpStream::connect(&backends[i % backends.len()]) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    addr
+}
+
+/// Two servers on one PostgreSQL database behind a round-robin proxy: a
+/// session opened through one is known to the other, and signing out through
+/// either ends it everywhere.
+#[test]
+fn sessions_are_shared_by_servers_on_one_database() {
+    let (mut repo, v) = {
+        let mut repo = Repo::new(Backend::Postgres);
+        repo.fix("Checkout total is wrong");
+        let v = repo.cut();
+        repo.serve();
+        (repo, v)
+    };
+    let mut second = repo.spawn_server(&[]);
+    let hosts: Vec<String> = [&repo.server.as_ref().unwrap().url, &second.url]
+        .iter()
+        .map(|u| u.trim_start_matches("http://").to_string())
+        .collect();
+    let proxy = round_robin(hosts.clone(), 40);
+    let token = repo.token(ALICE);
+    let mut b = Browser::new(&format!("http://{proxy}"));
+    // No connection is reused: each request goes to the next server.
+    b.client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let p = b.go("POST", "/login", &[("token", &token), ("next", "/board")]);
+    assert_eq!(p.status, 303, "{}", p.body);
+    for _ in 0..4 {
+        let p = b.go("GET", &format!("/releases/{v}"), &[]);
+        assert_eq!(p.status, 200, "signed in on every server: {}", p.location);
+    }
+    // And on each server directly, with the same cookie.
+    for host in &hosts {
+        let mut direct = Browser::new(&format!("http://{host}"));
+        direct.cookie = b.cookie.clone();
+        assert_eq!(direct.go("GET", "/board", &[]).status, 200, "{host}");
+    }
+    // A form's CSRF token, read through one server, is good on the other.
+    let csrf = b.csrf();
+    let p = b.go(
+        "POST",
+        &format!("/releases/{v}/tick"),
+        &[("csrf", &csrf), ("item", "notes")],
+    );
+    assert_ne!(p.status, 403, "the CSRF token is the session's: {}", p.body);
+    // Signing out through the proxy ends the session on both (the old cookie
+    // is sent again, as a stolen one would be).
+    let signed_in = b.cookie.clone();
+    let csrf = b.csrf();
+    let p = b.go("POST", "/logout", &[("csrf", &csrf)]);
+    assert_eq!(p.status, 303);
+    for host in &hosts {
+        let mut direct = Browser::new(&format!("http://{host}"));
+        direct.cookie = signed_in.clone();
+        let p = direct.go("GET", "/board", &[]);
+        assert_eq!(p.status, 303, "{host}: signed out");
+        assert!(p.location.starts_with("/login"), "{}", p.location);
+    }
+    second.stop();
+    repo.server.as_mut().unwrap().stop();
+}
