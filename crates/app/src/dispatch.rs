@@ -4,7 +4,6 @@
 //! jitter. `notify flush` runs one pass ([`App::flush_notifications`]);
 //! `sluice serve` runs [`dispatch_loop`].
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +11,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 use sluice_core::notify::Transport as NotifyTransport;
-use sluice_core::process::{Process, Rate};
+use sluice_core::process::Process;
 use sluice_store::OutboxRow;
 
 use crate::deliver::{Outbound, Transport};
@@ -99,46 +98,6 @@ impl XorShift {
     }
 }
 
-/// Per-channel rate limits (a generic cell rate algorithm): each
-/// (channel, transport) pair may take `count` messages at once and then one
-/// every `per / count`. A message over the limit is given the next free slot
-/// and waits for it as pending; when it comes back at its slot it is sent
-/// without being counted again. The limit holds within one dispatcher.
-#[derive(Debug, Default)]
-pub struct Pacer {
-    /// (channel, transport) -> theoretical arrival time of the next message.
-    tat: HashMap<(String, String), i64>,
-    /// Message id -> the slot it was given.
-    reserved: HashMap<String, i64>,
-}
-
-impl Pacer {
-    /// `None`: send now; `Some(t)`: wait until `t`, the slot kept for it.
-    pub fn admit(&mut self, m: &OutboxRow, rate: Option<&Rate>, now_ms: i64) -> Option<i64> {
-        let rate = rate?;
-        if let Some(slot) = self.reserved.get(&m.id).copied() {
-            if slot <= now_ms {
-                self.reserved.remove(&m.id);
-                return None;
-            }
-            return Some(slot);
-        }
-        let per = rate.per.as_millis() as i64;
-        let interval = (per / i64::from(rate.count.max(1))).max(1);
-        let tolerance = per - interval;
-        let key = (m.channel.clone(), m.transport.clone());
-        let tat = self.tat.get(&key).copied().unwrap_or(now_ms).max(now_ms);
-        self.tat.insert(key, tat + interval);
-        let at = tat - tolerance;
-        if at <= now_ms {
-            None
-        } else {
-            self.reserved.insert(m.id.clone(), at);
-            Some(at)
-        }
-    }
-}
-
 fn transport_of(name: &str) -> Option<NotifyTransport> {
     match name {
         "slack" => Some(NotifyTransport::Slack),
@@ -148,13 +107,12 @@ fn transport_of(name: &str) -> Option<NotifyTransport> {
     }
 }
 
-/// A dispatcher: a transport, its retry timing, rate limits and jitter.
-/// Keep one for as long as the process runs, so rate limits hold across
-/// passes ([`dispatch_loop`] does).
+/// A dispatcher: a transport, its retry timing and jitter. Rate limits are
+/// kept in the database ([`sluice_store::Store::pace`]), so they hold across
+/// passes and across every server's dispatcher.
 pub struct Dispatcher<T> {
     pub transport: T,
     pub backoff: Backoff,
-    pacer: Pacer,
     rng: XorShift,
 }
 
@@ -163,7 +121,6 @@ impl<T: Transport> Dispatcher<T> {
         Dispatcher {
             transport,
             backoff,
-            pacer: Pacer::default(),
             rng: XorShift::seeded(seed),
         }
     }
@@ -258,8 +215,21 @@ impl App {
                 }
                 let rate =
                     transport_of(&m.transport).and_then(|t| self.process.rate_for(&m.channel, t));
-                if let Some(at) = d.pacer.admit(&m, rate.as_ref(), now_ms) {
-                    self.store.defer(&m.id, at).await?;
+                // The limit is the database's, so it holds across every
+                // server's dispatcher, not per process.
+                if let Some(r) = &rate
+                    && let Some(_at) = self
+                        .store
+                        .pace(
+                            &m.id,
+                            &m.channel,
+                            &m.transport,
+                            r.count,
+                            r.per.as_millis() as i64,
+                            now_ms,
+                        )
+                        .await?
+                {
                     report.deferred += 1;
                     continue;
                 }

@@ -288,6 +288,24 @@ struct World {
     _dir: tempfile::TempDir,
 }
 
+/// A dispatcher as a server makes one, sending to the test's receivers.
+fn dispatcher_for(
+    p: &sluice_core::process::Process,
+    dir: &std::path::Path,
+    http_port: u16,
+    seed: u64,
+) -> Dispatcher<Outbound> {
+    // Secrets come from this map, never from the process environment.
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("OPS_HOOK", format!("http://127.0.0.1:{http_port}/ops")),
+        ("OPS_SECRET", "a-signing-key".to_string()),
+        ("CHAT_SLACK", format!("http://127.0.0.1:{http_port}/slack")),
+    ]);
+    let env = Box::new(move |k: &str| vars.get(k).cloned());
+    let t = Outbound::with_env(p, Arc::new(Templates::load(p, dir).unwrap()), env);
+    Dispatcher::new(t, Backoff::for_process(p), seed)
+}
+
 async fn world(db_url: Option<String>) -> World {
     require_aiosmtpd();
     let dir = tempfile::tempdir().unwrap();
@@ -301,15 +319,7 @@ async fn world(db_url: Option<String>) -> World {
     let app = App::open(p.clone(), &url, dir.path().to_path_buf())
         .await
         .unwrap();
-    // Secrets come from this map, never from the process environment.
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("OPS_HOOK", format!("http://127.0.0.1:{http_port}/ops")),
-        ("OPS_SECRET", "a-signing-key".to_string()),
-        ("CHAT_SLACK", format!("http://127.0.0.1:{http_port}/slack")),
-    ]);
-    let env = Box::new(move |k: &str| vars.get(k).cloned());
-    let t = Outbound::with_env(&p, Arc::new(Templates::load(&p, dir.path()).unwrap()), env);
-    let dispatcher = Dispatcher::new(t, Backoff::for_process(&p), 7);
+    let dispatcher = dispatcher_for(&p, dir.path(), http_port, 7);
     let maildir = dir.path().join("maildir");
     World {
         app,
@@ -575,6 +585,56 @@ async fn slack_rate_limit_defers_without_failing() {
     );
     let r = w.pass(p0 + SignedDuration::from_secs(2)).await;
     assert_eq!((r.delivered, r.deferred), (2, 0), "{r:?}");
+    http.stop();
+    smtp.stop();
+}
+
+/// Two servers on one PostgreSQL database, each with its own dispatcher:
+/// together they send to Slack at the channel's rate, not twice it.
+#[tokio::test]
+async fn slack_rate_limit_holds_across_two_servers_postgres() {
+    let url = sluice_store::testing::fresh_postgres_url().await.unwrap();
+    let mut w = world(Some(url.clone())).await;
+    let (http, smtp) = w.receivers();
+    let dir = w._dir.path().to_path_buf();
+    let p = sluice_app::load_process(&dir.join("sluice.toml")).unwrap();
+    let other = App::open(p.clone(), &url, dir.clone()).await.unwrap();
+    let mut other_dispatcher = dispatcher_for(&p, &dir, w.http_port, 11);
+    w.report(5, t0()).await;
+    let p0 = t0() + SignedDuration::from_millis(10);
+    // The first server takes a few messages, the second the rest.
+    let a = w.app.dispatch_once(&mut w.dispatcher, p0, 3).await.unwrap();
+    let b = other
+        .dispatch_once(&mut other_dispatcher, p0, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            a.delivered + b.delivered,
+            a.deferred + b.deferred,
+            a.failed + b.failed
+        ),
+        (11, 4, 0),
+        "as one server would: {a:?} {b:?}"
+    );
+    let mut slots: Vec<i64> = w
+        .app
+        .notifications(Some(OutboxStatus::Pending), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.next_at_ms - p0.as_millisecond())
+        .collect();
+    slots.sort();
+    assert_eq!(slots, [1000, 2000, 3000, 4000], "one a second, across both");
+    // At +2 s, whichever server looks first sends the two due; the other none.
+    let two = SignedDuration::from_secs(2);
+    let b = other
+        .dispatch_once(&mut other_dispatcher, p0 + two, 10_000)
+        .await
+        .unwrap();
+    let a = w.pass(p0 + two).await;
+    assert_eq!((a.delivered + b.delivered, a.deferred + b.deferred), (2, 0));
     http.stop();
     smtp.stop();
 }

@@ -213,6 +213,84 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Rate limiting shared by every dispatcher on the database (a generic
+    /// cell rate algorithm): message `id` on (`channel`, `transport`), which
+    /// take `count` messages at once and then one every `per_ms / count`.
+    /// `None`: send it now; `Some(t)`: over the limit, it waits for slot `t`
+    /// (kept on the message, so coming back at its slot it is sent without
+    /// being counted again). One transaction, serialized per channel.
+    pub async fn pace(
+        &self,
+        id: &str,
+        channel: &str,
+        transport: &str,
+        count: u32,
+        per_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>> {
+        let mut tx = self.pool.begin().await?;
+        // A write first: it takes SQLite's lock and the row's lock on PostgreSQL.
+        sqlx::query(
+            "INSERT INTO rate_limits (channel, transport, tat_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(channel.to_string())
+        .bind(transport.to_string())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE rate_limits SET tat_ms = tat_ms WHERE channel = $1 AND transport = $2")
+            .bind(channel.to_string())
+            .bind(transport.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let slot: Option<i64> = sqlx::query_scalar("SELECT slot_ms FROM outbox WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+        if let Some(slot) = slot {
+            if slot <= now_ms {
+                sqlx::query("UPDATE outbox SET slot_ms = NULL WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                return Ok(None);
+            }
+            tx.commit().await?;
+            return Ok(Some(slot));
+        }
+        let tat: i64 = sqlx::query_scalar(
+            "SELECT tat_ms FROM rate_limits WHERE channel = $1 AND transport = $2",
+        )
+        .bind(channel.to_string())
+        .bind(transport.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let interval = (per_ms / i64::from(count.max(1))).max(1);
+        let tolerance = per_ms - interval;
+        let tat = tat.max(now_ms);
+        sqlx::query("UPDATE rate_limits SET tat_ms = $1 WHERE channel = $2 AND transport = $3")
+            .bind(tat + interval)
+            .bind(channel.to_string())
+            .bind(transport.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let at = tat - tolerance;
+        let out = if at <= now_ms {
+            None
+        } else {
+            sqlx::query("UPDATE outbox SET slot_ms = $1, next_at_ms = $1 WHERE id = $2")
+                .bind(at)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            Some(at)
+        };
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// When the next pending message is due, if any.
     pub async fn next_due_ms(&self) -> Result<Option<i64>> {
         let r: Option<i64> =
