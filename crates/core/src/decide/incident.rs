@@ -126,3 +126,110 @@ pub fn resolve_incident(
     );
     Ok((n, e))
 }
+
+#[cfg(test)]
+mod table {
+    //! Opening and resolving incidents, as a table of who, what and the answer.
+    use super::*;
+    use crate::process::{self, Process};
+
+    fn process() -> Process {
+        process::load("sluice.toml", process::DEFAULT_PROCESS).expect("the default process")
+    }
+
+    fn input(env: &str, title: &str, severity: Option<&str>, url: Option<&str>) -> IncidentInput {
+        IncidentInput {
+            env: env.into(),
+            title: title.into(),
+            severity: severity.map(String::from),
+            source: "manual".into(),
+            url: url.map(String::from),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn opening() {
+        let p = process();
+        let now: jiff::Timestamp = "2026-11-03T08:00:00Z".parse().unwrap();
+        // Anyone may open one; what they give must make sense.
+        let ctx = Ctx {
+            process: &p,
+            actor: "someone@example.com",
+            now,
+        };
+        let cases: &[(IncidentInput, Result<(), &str>)] = &[
+            (input("prod", "Errors up", None, None), Ok(())),
+            (
+                input(
+                    "prod",
+                    "Errors up",
+                    Some("critical"),
+                    Some("https://a.example/1"),
+                ),
+                Ok(()),
+            ),
+            (
+                input("staging", "x", None, None),
+                Err("unknown environment `staging`"),
+            ),
+            (input("prod", "   ", None, None), Err("needs a title")),
+            (
+                input("prod", "x", Some("sev9"), None),
+                Err("unknown severity `sev9`"),
+            ),
+            (
+                input("prod", "x", None, Some("javascript:alert(1)")),
+                Err("http:// or https://"),
+            ),
+        ];
+        for (i, (given, want)) in cases.iter().enumerate() {
+            let got = open_incident(&ctx, i as i64 + 1, Some("1.2.3".into()), given.clone());
+            match (want, got) {
+                (Ok(()), Ok((inc, e))) => {
+                    assert_eq!(e.kind, "incident.opened");
+                    assert!(inc.is_open());
+                    assert_eq!(inc.title, given.title.trim());
+                }
+                (Err(needle), Err(Denied::Invalid(m))) => {
+                    assert!(m.contains(needle), "case {i}: {m}")
+                }
+                (want, got) => panic!("case {i}: wanted {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn resolving() {
+        let p = process();
+        let now: jiff::Timestamp = "2026-11-03T08:00:00Z".parse().unwrap();
+        let opener = Ctx {
+            process: &p,
+            actor: "webhook:alertmanager",
+            now,
+        };
+        let (open, _) =
+            open_incident(&opener, 1, None, input("prod", "Errors up", None, None)).unwrap();
+        // (actor, allowed): whoever opened it, or the monitor role (devops).
+        for (actor, allowed) in [
+            ("webhook:alertmanager", true),
+            ("dave@example.com", true),
+            ("erin@example.com", false),
+            ("nobody@example.com", false),
+        ] {
+            let ctx = Ctx {
+                process: &p,
+                actor,
+                now,
+            };
+            let got = resolve_incident(&ctx, &open, Some("fixed".into()));
+            assert_eq!(got.is_ok(), allowed, "{actor}: {got:?}");
+            if let Ok((closed, e)) = got {
+                assert_eq!(e.kind, "incident.resolved");
+                assert!(!closed.is_open());
+                // Resolved once: a second time is refused, by anyone.
+                assert!(resolve_incident(&ctx, &closed, None).is_err());
+            }
+        }
+    }
+}

@@ -413,3 +413,185 @@ pub fn reject(ctx: &Ctx, p: &Patch, reason: String) -> Decision<(Patch, Event)> 
 pub fn defer(ctx: &Ctx, p: &Patch, reason: String) -> Decision<(Patch, Event)> {
     close(ctx, p, PatchStatus::Deferred, "patch.deferred", reason)
 }
+
+#[cfg(test)]
+mod transitions {
+    //! Every patch status against every transition, as a table: what each
+    //! status allows, and that each allowed move lands where it should.
+    use super::*;
+    use crate::model::{Source, SourceKind};
+    use crate::process::{self, Process};
+    use PatchStatus::*;
+
+    fn process() -> Process {
+        process::load("sluice.toml", process::DEFAULT_PROCESS).expect("the default process")
+    }
+
+    fn patch(status: PatchStatus) -> Patch {
+        let at: jiff::Timestamp = "2026-11-02T08:00:00Z".parse().unwrap();
+        Patch {
+            key: "SHOP-1".into(),
+            number: 1,
+            title: "Cart empties".into(),
+            description: None,
+            kind: Some("fix".into()),
+            severity: Some("major".into()),
+            priority: None,
+            source: Source {
+                kind: SourceKind::Bug,
+                reference: None,
+            },
+            reporter: "alice@example.com".into(),
+            owner: Some("erin@example.com".into()),
+            targets: vec![crate::model::Target::Main],
+            branch: None,
+            reviews: vec![PatchReview {
+                reviewer: "frank@example.com".into(),
+                approved: true,
+                comment: None,
+                at,
+            }],
+            status,
+            release: None,
+            resolution: None,
+            reopened: 0,
+            reported_at: at,
+            triaged_at: Some(at),
+            deadline: None,
+            updated_at: at,
+            ports: vec![],
+            base_commit: None,
+            started_by: Some("erin@example.com".into()),
+        }
+    }
+
+    type Move = fn(&Ctx, &Patch) -> Decision<(Patch, Event)>;
+
+    /// (transition, actor, the statuses it is allowed from, where it leads).
+    const TABLE: &[(&str, &str, &[PatchStatus], Option<PatchStatus>)] = &[
+        (
+            "triage",
+            "bob@example.com",
+            &[Reported, Triaged, Deferred],
+            Some(Triaged),
+        ),
+        ("start", "erin@example.com", &[Triaged], Some(InProgress)),
+        (
+            "ask review",
+            "erin@example.com",
+            &[InProgress, InReview],
+            Some(InReview),
+        ),
+        (
+            "approve",
+            "frank@example.com",
+            &[InProgress, InReview],
+            Some(InReview),
+        ),
+        (
+            "request changes",
+            "frank@example.com",
+            &[InProgress, InReview],
+            Some(InProgress),
+        ),
+        (
+            "ready",
+            "erin@example.com",
+            &[InProgress, InReview],
+            Some(Ready),
+        ),
+        (
+            "reject",
+            "bob@example.com",
+            &[Reported, Triaged, InProgress, InReview, Ready, Deferred],
+            Some(Rejected),
+        ),
+        (
+            "defer",
+            "bob@example.com",
+            &[Reported, Triaged, InProgress, InReview, Ready],
+            Some(Deferred),
+        ),
+    ];
+
+    fn mover(name: &str) -> Move {
+        match name {
+            "triage" => |c, p| triage(c, p, TriageInput::default()),
+            "start" => start,
+            "ask review" => |c, p| review(c, p, None, None, &[]),
+            "approve" => |c, p| review(c, p, Some(true), None, &[]),
+            "request changes" => |c, p| review(c, p, Some(false), None, &[]),
+            "ready" => ready,
+            "reject" => |c, p| reject(c, p, "not a bug".into()),
+            "defer" => |c, p| defer(c, p, "after the holidays".into()),
+            other => panic!("no transition {other}"),
+        }
+    }
+
+    #[test]
+    fn every_status_against_every_transition() {
+        let p = process();
+        let now: jiff::Timestamp = "2026-11-03T08:00:00Z".parse().unwrap();
+        for (name, actor, from, to) in TABLE {
+            let ctx = Ctx {
+                process: &p,
+                actor,
+                now,
+            };
+            for &status in PatchStatus::ALL {
+                let got = mover(name)(&ctx, &patch(status));
+                if from.contains(&status) {
+                    let (n, e) = got.unwrap_or_else(|d| {
+                        panic!("{name} from {status} should be allowed: {d:?}")
+                    });
+                    assert_eq!(Some(n.status), *to, "{name} from {status}");
+                    assert!(e.kind.starts_with("patch."), "{name}: {}", e.kind);
+                } else {
+                    assert!(got.is_err(), "{name} from {status} should be refused");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn who_may_move_a_patch() {
+        let p = process();
+        let now: jiff::Timestamp = "2026-11-03T08:00:00Z".parse().unwrap();
+        // (transition, actor, from, allowed): roles and separation of duties.
+        let cases: &[(&str, &str, PatchStatus, bool)] = &[
+            ("triage", "alice@example.com", Reported, false),
+            ("start", "carol@example.com", Triaged, false),
+            ("approve", "erin@example.com", InReview, false),
+            ("approve", "alice@example.com", InReview, false),
+            ("approve", "bob@example.com", InReview, true),
+            ("reject", "erin@example.com", Triaged, false),
+        ];
+        for (name, actor, status, allowed) in cases {
+            let ctx = Ctx {
+                process: &p,
+                actor,
+                now,
+            };
+            let got = mover(name)(&ctx, &patch(*status));
+            assert_eq!(
+                got.is_ok(),
+                *allowed,
+                "{name} by {actor} from {status}: {got:?}"
+            );
+        }
+        // A commit author on the patch's branch may not approve it either.
+        let ctx = Ctx {
+            process: &p,
+            actor: "frank@example.com",
+            now,
+        };
+        let got = review(
+            &ctx,
+            &patch(InReview),
+            Some(true),
+            None,
+            &["frank@example.com".to_string()],
+        );
+        assert!(got.is_err(), "{got:?}");
+    }
+}
