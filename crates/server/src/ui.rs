@@ -200,16 +200,17 @@ fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// Everything but unreserved characters and `/`, percent-encoded (for a path
+/// or a query value).
+const ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
 fn urlencode(s: &str) -> String {
-    let mut o = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            o.push(b as char);
-        } else {
-            o.push_str(&format!("%{b:02X}"));
-        }
-    }
-    o
+    percent_encoding::utf8_percent_encode(s, ENCODED).to_string()
 }
 
 /// Only a path of this site may be redirected to after sign-in: one leading
@@ -388,11 +389,10 @@ struct CsrfForm {
 }
 
 fn csrf_ok(session: &Session, given: &str) -> bool {
-    let a = session.csrf.as_bytes();
-    let b = given.as_bytes();
-    !a.is_empty()
-        && a.len() == b.len()
-        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    // `ct_eq` of slices of different lengths is false, at once: the length of
+    // a CSRF token is no secret.
+    !session.csrf.is_empty() && bool::from(session.csrf.as_bytes().ct_eq(given.as_bytes()))
 }
 
 fn csrf_refused() -> Response {
