@@ -396,21 +396,12 @@ impl App {
         let (cur, rev) = current.expect("plan_rollback refuses an empty environment");
         let v = cur.version.to_string();
         let id = deployment_id(now);
-        let dep = decide::rollback_deployment(&ctx, &cur, env, &target, &id);
-        let mut claimed = cur.clone();
-        claimed.in_flight = Some(sluice_core::model::InFlight {
-            deployment: id.clone(),
-            env: env.to_string(),
-            actor: actor.to_string(),
-            started_at: now,
-            expires_at: now
-                .checked_add(jiff::SignedDuration::from_hours(1))
-                .unwrap_or(now),
-        });
+        let (claimed, dep, ev) = decide::start_rollback(&ctx, &cur, env, &target, &id)?;
         let env_row = self.environment_free(env).await?;
         let mut c = self.change(actor, now);
         c.releases.push((claimed, Some(rev)));
         c.deployments.push(dep.clone());
+        c.events.push(ev);
         c.environments.push(env_lock(env, &env_row));
         self.commit(c)
             .await

@@ -46,6 +46,7 @@ pub const KINDS: &[&str] = &[
     "release.promotion_started",
     "release.deployed",
     "release.failed",
+    "release.rollback_started",
     "release.rolled_back",
     "release.rollback_failed",
     "release.follow_up_closed",

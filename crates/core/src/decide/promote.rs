@@ -384,6 +384,42 @@ pub fn finish_rollback(
     }
 }
 
+/// `rollback`, first half (after [`plan_rollback`] chose `to`): the release
+/// in `env` gets an in-flight claim that counts as abandoned after twice the
+/// deploy timeout, as a promotion's does, and a running deployment record.
+pub fn start_rollback(
+    ctx: &Ctx,
+    cur: &Release,
+    env_name: &str,
+    to: &str,
+    id: &str,
+) -> Decision<(Release, Deployment, Event)> {
+    let (_, e) = env(ctx, env_name)?;
+    let dep = rollback_deployment(ctx, cur, env_name, to, id);
+    let mut n = cur.clone();
+    n.in_flight = Some(InFlight {
+        deployment: id.to_string(),
+        env: env_name.to_string(),
+        actor: ctx.actor.to_string(),
+        started_at: ctx.now,
+        expires_at: ctx
+            .now
+            .checked_add(
+                e.deploy_timeout
+                    .checked_mul(2)
+                    .unwrap_or(SignedDuration::MAX),
+            )
+            .unwrap_or(Timestamp::MAX),
+    });
+    n.updated_at = ctx.now;
+    let ev = Event::new(
+        "release.rollback_started",
+        cur.version.to_string(),
+        json!({"env": env_name, "to": to, "deployment": id}),
+    );
+    Ok((n, dep, ev))
+}
+
 /// The rollback deployment record, before its command runs.
 pub fn rollback_deployment(ctx: &Ctx, cur: &Release, env: &str, to: &str, id: &str) -> Deployment {
     Deployment {
