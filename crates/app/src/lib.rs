@@ -40,7 +40,7 @@ pub use audit::{
 pub use incidents::IncidentView;
 pub use patches::{PatchList, PatchView};
 pub use promote::{PromoteOutcome, RollbackOutcome};
-pub use releases::{ChecklistLine, ChecklistView, CutOptions, PlanView, ReleaseView};
+pub use releases::{Approved, ChecklistLine, ChecklistView, CutOptions, PlanView, ReleaseView};
 pub use runner::{CommandRun, run_command};
 pub use sluice_store::{
     ApiToken, Claim, IDEMPOTENCY_LEASE_MS, IncidentQuery, OutboxRow, OutboxStatus, PatchQuery,

@@ -82,6 +82,13 @@ pub(crate) fn parse_version(v: &str) -> Result<Version> {
     })
 }
 
+/// What `approve` did: the release, and the role the approval was given as.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Approved {
+    pub release: Release,
+    pub role: String,
+}
+
 impl App {
     pub(crate) async fn release_rev(&self, v: &str) -> Result<(Release, i64)> {
         let v = parse_version(v)?.to_string();
@@ -656,19 +663,25 @@ impl App {
         clippy::too_many_arguments,
         reason = "one argument per field of the CLI and API request"
     )]
+    /// `role`: the one asked for, else the approver's one role among those
+    /// the gate asks for ([`App::approver_role`]); the answer says which.
     pub async fn approve(
         &self,
         actor: &str,
         now: Timestamp,
         version: &str,
         env: &str,
-        role: &str,
+        role: Option<&str>,
         emergency: bool,
         comment: Option<String>,
-    ) -> Result<Release> {
+    ) -> Result<Approved> {
+        let role = self.approver_role(actor, env, emergency, role)?;
         let (r, rev) = self.release_rev(version).await?;
-        let (n, e) = decide::approve(&self.ctx(actor, now), &r, env, role, emergency, comment)?;
-        self.save_release(actor, now, n, rev, vec![], vec![e]).await
+        let (n, e) = decide::approve(&self.ctx(actor, now), &r, env, &role, emergency, comment)?;
+        let release = self
+            .save_release(actor, now, n, rev, vec![], vec![e])
+            .await?;
+        Ok(Approved { release, role })
     }
 
     /// `checklist`: the items and who ticked them.

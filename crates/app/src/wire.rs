@@ -305,7 +305,7 @@ impl crate::App {
     /// The role an approval is given as: the one asked for, else the approver's
     /// one role among those the gate asks for. Shared by every interface, so
     /// `approve` without `--role` behaves the same locally and remotely.
-    pub fn approver_role(
+    pub(crate) fn approver_role(
         &self,
         actor: &str,
         env: &str,

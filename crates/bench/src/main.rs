@@ -576,7 +576,7 @@ async fn lifecycles(
         timed(
             &mut s,
             "approve",
-            app.approve("qa", now(), v, "test", "qa", false, None),
+            app.approve("qa", now(), v, "test", Some("qa"), false, None),
         )
         .await?;
         timed(&mut s, "promote", app.promote("rm", now(), v, "test", None)).await?;
@@ -589,7 +589,7 @@ async fn lifecycles(
         timed(
             &mut s,
             "approve",
-            app.approve("po", now(), v, "prod", "product_owner", false, None),
+            app.approve("po", now(), v, "prod", Some("product_owner"), false, None),
         )
         .await?;
         timed(

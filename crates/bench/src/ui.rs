@@ -105,11 +105,11 @@ async fn real_release(
     ];
     for (env, suites) in steps {
         if env == "test" {
-            app.approve("qa", now(), &v, "test", "qa", false, None)
+            app.approve("qa", now(), &v, "test", Some("qa"), false, None)
                 .await?;
         }
         if env == "prod" {
-            app.approve("po", now(), &v, "prod", "product_owner", false, None)
+            app.approve("po", now(), &v, "prod", Some("product_owner"), false, None)
                 .await?;
             app.tick("rm", now(), &v, "notes").await?;
         }

@@ -481,11 +481,10 @@ impl Backend {
     ) -> Result<(Release, String)> {
         match &self.kind {
             Kind::Local(app) => {
-                let role = app.approver_role(a, env, emergency, role)?;
                 let r = app
-                    .approve(a, now, v, env, &role, emergency, comment)
+                    .approve(a, now, v, env, role, emergency, comment)
                     .await?;
-                Ok((r, role))
+                Ok((r.release, r.role))
             }
             Kind::Remote(r) => {
                 let b = wire::Approve {
@@ -494,17 +493,10 @@ impl Backend {
                     emergency,
                     comment,
                 };
-                let rel: Release = r
+                let done: sluice_app::Approved = r
                     .post(&format!("/releases/{}/approvals", seg(v)), &b)
                     .await?;
-                let role = rel
-                    .approvals
-                    .iter()
-                    .rev()
-                    .find(|x| x.approver == a && x.env == env)
-                    .map(|x| x.role.clone())
-                    .unwrap_or_default();
-                Ok((rel, role))
+                Ok((done.release, done.role))
             }
         }
     }

@@ -245,7 +245,7 @@ pub fn ops() -> Vec<Op> {
             post(report_test),
         )
         .body::<wire::ReportTest>(),
-        op::<sluice_core::model::Release>(
+        op::<sluice_app::Approved>(
             M::POST,
             "/releases/{version}/approvals",
             "approve",
@@ -645,13 +645,18 @@ async fn approve(
     Actor(a): Actor,
     Path(v): Path<String>,
     Body(b): Body<wire::Approve>,
-) -> ReleaseRes {
-    let role = s
-        .app
-        .approver_role(&a, &b.env, b.emergency, b.role.as_deref())?;
+) -> Res<sluice_app::Approved> {
     Ok(Json(
         s.app
-            .approve(&a, now(), &v, &b.env, &role, b.emergency, b.comment)
+            .approve(
+                &a,
+                now(),
+                &v,
+                &b.env,
+                b.role.as_deref(),
+                b.emergency,
+                b.comment,
+            )
             .await?,
     ))
 }

@@ -577,13 +577,11 @@ async fn approve(
     let role = Some(f.role.trim()).filter(|r| !r.is_empty());
     let now = jiff::Timestamp::now();
     let res = async {
-        let role = s
+        let done = s
             .app
-            .approver_role(&session.user, &f.env, emergency, role)?;
-        s.app
-            .approve(&session.user, now, &v, &f.env, &role, emergency, None)
+            .approve(&session.user, now, &v, &f.env, role, emergency, None)
             .await?;
-        Ok(format!("Approved {v} for {} as {role}", f.env))
+        Ok(format!("Approved {v} for {} as {}", f.env, done.role))
     }
     .await;
     after_action(&s, &session, &v, res)

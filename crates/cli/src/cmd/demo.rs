@@ -318,7 +318,7 @@ async fn to_test(app: &App, c: &mut Clock, v: &str) -> Result<(), Failure> {
         c.tick(30),
         v,
         "test",
-        "qa",
+        Some("qa"),
         false,
         Some("regression plan ready".into()),
     )
@@ -329,8 +329,16 @@ async fn to_test(app: &App, c: &mut Clock, v: &str) -> Result<(), Failure> {
 
 async fn to_prod(app: &App, c: &mut Clock, v: &str) -> Result<(), Failure> {
     pass(app, c, v, "test", &["regression"]).await?;
-    app.approve(CAROL, c.tick(60), v, "prod", "product_owner", false, None)
-        .await?;
+    app.approve(
+        CAROL,
+        c.tick(60),
+        v,
+        "prod",
+        Some("product_owner"),
+        false,
+        None,
+    )
+    .await?;
     app.tick(BOB, c.tick(5), v, "notes").await?;
     let at = c.next_window();
     app.promote(BOB, at, v, "prod", None).await?;
@@ -400,7 +408,7 @@ pub async fn seed(app: &mut App, now: Timestamp) -> Result<(), Failure> {
         c.tick(10),
         &v111,
         "prod",
-        "dev_lead",
+        Some("dev_lead"),
         true,
         Some("payments failing".into()),
     )
@@ -410,7 +418,7 @@ pub async fn seed(app: &mut App, now: Timestamp) -> Result<(), Failure> {
         c.tick(5),
         &v111,
         "prod",
-        "product_owner",
+        Some("product_owner"),
         false,
         None,
     )
