@@ -72,6 +72,33 @@ impl App {
         })
     }
 
+    /// The log newest first, optionally of one subject and kind, before a
+    /// sequence number (0: from the newest): the audit page.
+    pub async fn audit_newest(
+        &self,
+        subject: Option<&str>,
+        kind: Option<&str>,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>> {
+        Ok(self
+            .store
+            .events_newest(subject, kind, before, limit)
+            .await?)
+    }
+
+    /// Verifies the chain from where `v` stopped (a fresh one: from the
+    /// first event), so a page shown often checks only what is new.
+    pub async fn audit_verify_from(
+        &self,
+        v: sluice_core::audit::Verifier,
+    ) -> Result<(
+        sluice_core::audit::Verifier,
+        std::result::Result<u64, Break>,
+    )> {
+        Ok(self.store.verify_chain_from(v).await?)
+    }
+
     /// The chain's head now, as an anchor.
     pub async fn audit_head(&self, now: jiff::Timestamp) -> Result<Anchor> {
         let (seq, hash) = self.store.chain_head().await?;

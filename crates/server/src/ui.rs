@@ -92,7 +92,7 @@ impl Ui {
         if cached.is_some() {
             return;
         }
-        match app.store.verify_chain_from(Verifier::default()).await {
+        match app.audit_verify_from(Verifier::default()).await {
             Ok((v, res)) => {
                 if let Err(b) = &res {
                     tracing::error!(seq = b.seq, problem = %b.problem, "the audit chain is broken");
@@ -763,8 +763,7 @@ async fn audit(
     let before: i64 = get("before").and_then(|b| b.parse().ok()).unwrap_or(0);
     let events = match s
         .app
-        .store
-        .events_newest(
+        .audit_newest(
             get("subject").as_deref(),
             get("kind").as_deref(),
             before,
@@ -773,7 +772,7 @@ async fn audit(
         .await
     {
         Ok(e) => e,
-        Err(e) => return error_page(&s, &session, e.into(), "/audit"),
+        Err(e) => return error_page(&s, &session, e, "/audit"),
     };
     // The chain is checked incrementally: each view verifies only the events
     // added since the last one; "verify the whole chain" starts over.
@@ -784,7 +783,7 @@ async fn audit(
             _ => Verifier::default(),
         };
         let full = start.last_seq() == 0;
-        match s.app.store.verify_chain_from(start).await {
+        match s.app.audit_verify_from(start).await {
             Ok((v, res)) => {
                 let res = res.map_err(|b| format!("event {}: {}", b.seq, b.problem));
                 *cached = Some((v, res.clone()));
