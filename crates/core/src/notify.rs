@@ -33,24 +33,9 @@ pub struct Facts {
     pub release_type: Option<Bump>,
 }
 
-/// How a message travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    Slack,
-    Email,
-    Webhook,
-}
-
-impl std::fmt::Display for Transport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Transport::Slack => "slack",
-            Transport::Email => "email",
-            Transport::Webhook => "webhook",
-        })
-    }
-}
+/// How a message travels: part of the process model (channels and their
+/// rates name it), used here.
+pub use crate::process::Transport;
 
 /// One message to one address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]

@@ -560,13 +560,13 @@ impl Process {
     }
     /// The rate limit of messages to one channel over one transport: the
     /// channel's `rate`, else one a second for Slack, else none.
-    pub fn rate_for(&self, channel: &str, transport: crate::notify::Transport) -> Option<Rate> {
+    pub fn rate_for(&self, channel: &str, transport: Transport) -> Option<Rate> {
         let own = self
             .channels
             .iter()
             .find(|c| c.name == channel)
             .and_then(|c| c.rate.clone());
-        own.or_else(|| (transport == crate::notify::Transport::Slack).then(Rate::slack_default))
+        own.or_else(|| (transport == Transport::Slack).then(Rate::slack_default))
     }
 
     /// Roles a user holds.
@@ -600,5 +600,24 @@ fn ser_opt_weekday<S: serde::Serializer>(d: &Option<Weekday>, s: S) -> Result<S:
     match d {
         Some(d) => s.serialize_some(weekday_name(*d)),
         None => s.serialize_none(),
+    }
+}
+
+/// How a message travels: Slack, email or a generic webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Slack,
+    Email,
+    Webhook,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Slack => "slack",
+            Transport::Email => "email",
+            Transport::Webhook => "webhook",
+        })
     }
 }
