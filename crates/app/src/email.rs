@@ -16,8 +16,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sluice_core::process::{Smtp, SmtpTls};
 use sluice_store::OutboxRow;
 
-use crate::deliver::{DeliveryError, EnvLookup, resolve};
 use crate::messages::Rendered;
+use crate::sending::{DeliveryError, EnvLookup, resolve};
 
 type Mailer = AsyncSmtpTransport<Tokio1Executor>;
 

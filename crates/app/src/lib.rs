@@ -20,6 +20,7 @@ mod promote;
 pub mod publish;
 mod releases;
 mod runner;
+mod sending;
 mod tokens;
 pub mod vcs;
 pub mod views;
