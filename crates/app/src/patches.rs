@@ -54,11 +54,27 @@ impl App {
             .expect("the change holds the new patch"))
     }
 
-    async fn patch_rev(&self, key: &str) -> Result<(Patch, i64)> {
+    pub(crate) async fn patch_rev(&self, key: &str) -> Result<(Patch, i64)> {
         self.store
-            .patch(key)
+            .patch(&self.canonical_key(key))
             .await?
             .ok_or_else(|| not_found_patch(key))
+    }
+
+    /// A patch key as Sluice writes it: `shop-12` and ` SHOP-12 ` are `SHOP-12`
+    /// (the project's key, as the process file spells it, then the number).
+    pub(crate) fn canonical_key(&self, key: &str) -> String {
+        let key = key.trim();
+        let project = &self.process.project.key;
+        match key.rsplit_once('-') {
+            Some((prefix, n))
+                if prefix.eq_ignore_ascii_case(project)
+                    && n.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                format!("{project}-{n}")
+            }
+            _ => key.to_string(),
+        }
     }
 
     /// One patch command: read the patch, let the decider rule, save the result
@@ -214,7 +230,7 @@ impl App {
     /// `patch show`.
     pub async fn show_patch(&self, now: Timestamp, key: &str) -> Result<PatchView> {
         let (p, _) = self.patch_rev(key).await?;
-        let events = self.store.events(Some(key), 0, 1000).await?;
+        let events = self.store.events(Some(&p.key), 0, 1000).await?;
         Ok(PatchView {
             overdue: p.is_overdue(now),
             patch: p,

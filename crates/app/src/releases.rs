@@ -511,21 +511,11 @@ impl App {
         let current = self.release_patches(&r).await?;
         let mut adds = Vec::new();
         for k in add {
-            adds.push(
-                self.store
-                    .patch(k)
-                    .await?
-                    .ok_or_else(|| not_found_patch(k))?,
-            );
+            adds.push(self.patch_rev(k).await?);
         }
         let mut removes = Vec::new();
         for k in remove {
-            removes.push(
-                self.store
-                    .patch(k)
-                    .await?
-                    .ok_or_else(|| not_found_patch(k))?,
-            );
+            removes.push(self.patch_rev(k).await?);
         }
         let cur_refs: Vec<&Patch> = current.iter().map(|(p, _)| p).collect();
         let add_refs: Vec<&Patch> = adds.iter().map(|(p, _)| p).collect();

@@ -227,3 +227,17 @@ fn no_identity() {
     let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(p["reporter"], "erin@example.com", "{p}");
 }
+
+both!(patch_keys_in_any_case, patch_keys_in_any_case);
+
+/// `shop-1` and ` Shop-1 ` name SHOP-1: keys are read the way people type them.
+fn patch_keys_in_any_case(backend: Backend) {
+    let repo = Repo::new(backend);
+    let key = repo.fix("Broken footer");
+    assert_eq!(key, "SHOP-1");
+    for typed in ["shop-1", "Shop-1", " SHOP-1 "] {
+        let p = repo.json(BOB, &["patch", "show", typed]);
+        assert_eq!(p["patch"]["key"], "SHOP-1", "{typed}: {p}");
+    }
+    repo.error(BOB, &["patch", "show", "shop-99"], &["no patch `shop-99`"]);
+}
