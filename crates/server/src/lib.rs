@@ -112,6 +112,7 @@ pub fn router(server: Shared) -> Router {
             axum::routing::post(webhooks::receive)
                 .layer(DefaultBodyLimit::max(sluice_app::MAX_WEBHOOK_BODY + 1)),
         )
+        .fallback(ui::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(layers::body_timeout))
         .layer(axum::middleware::from_fn(layers::security_headers))

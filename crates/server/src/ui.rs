@@ -158,6 +158,29 @@ pub fn routes() -> axum::Router<Shared> {
         )
 }
 
+/// Any page that does not exist: a 404 that says so and where to go.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    let path = uri
+        .path()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Html(format!(
+            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Not found · Sluice</title>\
+             <link rel=\"stylesheet\" href=\"/static/sluice.css\"><main id=\"main\"><h1>Not found</h1>\
+             <p>There is no page at <code>{path}</code>.</p>\
+             <p>Go to <a href=\"/board\">the board</a>, <a href=\"/patches\">the patches</a> or \
+             <a href=\"/audit\">the audit log</a>. The API is under <code>/api/v1</code> \
+             (<a href=\"/api/v1/openapi.json\">its description</a>).</p></main></html>"
+        )),
+    )
+        .into_response()
+}
+
 /// A page that needs a signed-in user; otherwise the answer is a redirect to sign in.
 pub struct SignedIn(pub Session);
 

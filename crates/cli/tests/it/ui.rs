@@ -452,3 +452,18 @@ fn sessions_are_shared_by_servers_on_one_database() {
     second.stop();
     repo.server.as_mut().unwrap().stop();
 }
+
+#[test]
+fn unknown_pages_say_where_to_go() {
+    let (repo, _v) = release_in_dev();
+    let mut b = Browser::new(&repo.server.as_ref().unwrap().url);
+    let p = b.go("GET", "/no/such/<page>", &[]);
+    assert_eq!(p.status, 404);
+    assert!(p.body.contains("There is no page at"), "{}", p.body);
+    assert!(
+        !p.body.contains("<page>"),
+        "the path is never markup: {}",
+        p.body
+    );
+    assert!(p.body.contains("href=\"/board\""), "{}", p.body);
+}
