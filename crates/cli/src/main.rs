@@ -63,7 +63,7 @@ pub enum Command {
     /// The team's process document.
     #[command(subcommand)]
     Process(cmd::init::ProcessCmd),
-    /// Who is told what: preview the stakeholder matrix for an event (nothing is sent).
+    /// Notifications: preview who is told what (nothing sent), send the due ones, list and retry them.
     #[command(subcommand)]
     Notify(cmd::notify::NotifyCmd),
     /// Report, triage and move patches.
@@ -92,7 +92,7 @@ pub enum Command {
     Audit(cmd::audit::Args),
     /// Check a release offline from its tag and the evidence attached to it in git.
     Verify(cmd::verify::Args),
-    /// Serve the HTTP API (and the outbox dispatcher) on this repository's database.
+    /// Serve the web UI (/board, sign in with a token), the HTTP API (/api/v1) and inbound webhooks, with the notification dispatcher, on this repository's database.
     Serve(cmd::serve::Args),
     /// Create, list and revoke API tokens (on the server's database).
     #[command(subcommand)]
