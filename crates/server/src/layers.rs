@@ -148,33 +148,27 @@ pub async fn idempotency(State(s): State<Shared>, req: Request, next: Next) -> R
             let rbytes = axum::body::to_bytes(rbody, usize::MAX)
                 .await
                 .unwrap_or_default();
-            let stored = if rparts.status.is_server_error() {
-                // Nothing was decided: let the client try the same key again.
-                // (A claim whose write committed is kept, with this answer.)
-                match s.app.store.idempotency_release(&actor, &key).await {
-                    Ok(()) => {
-                        s.app
-                            .store
-                            .idempotency_finish(
-                                &actor,
-                                &key,
-                                rparts.status.as_u16(),
-                                &String::from_utf8_lossy(&rbytes),
-                            )
-                            .await
-                    }
-                    Err(e) => Err(e),
-                }
+            // A server error decided nothing: the claim is released so the
+            // client may try the same key again, unless its write committed;
+            // then (and for every other answer) the answer is stored.
+            let released = if rparts.status.is_server_error() {
+                s.app.store.idempotency_release(&actor, &key).await
             } else {
-                s.app
-                    .store
-                    .idempotency_finish(
-                        &actor,
-                        &key,
-                        rparts.status.as_u16(),
-                        &String::from_utf8_lossy(&rbytes),
-                    )
-                    .await
+                Ok(())
+            };
+            let stored = match released {
+                Ok(()) => {
+                    s.app
+                        .store
+                        .idempotency_finish(
+                            &actor,
+                            &key,
+                            rparts.status.as_u16(),
+                            &String::from_utf8_lossy(&rbytes),
+                        )
+                        .await
+                }
+                Err(e) => Err(e),
             };
             if let Err(e) = stored {
                 tracing::error!(error = %e, "cannot record the answer to an idempotency key");

@@ -201,18 +201,6 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Holds a pending message back until `at_ms` (a rate limit's slot),
-    /// without counting an attempt.
-    pub async fn defer(&self, id: &str, at_ms: i64) -> Result<bool> {
-        let r =
-            sqlx::query("UPDATE outbox SET next_at_ms = $1 WHERE id = $2 AND status = 'pending'")
-                .bind(at_ms)
-                .bind(id.to_string())
-                .execute(&self.pool)
-                .await?;
-        Ok(r.rows_affected() == 1)
-    }
-
     /// Rate limiting shared by every dispatcher on the database (a generic
     /// cell rate algorithm): message `id` on (`channel`, `transport`), which
     /// take `count` messages at once and then one every `per_ms / count`.

@@ -9,13 +9,18 @@ use crate::harness::{ALICE, BOB, Backend, DAVE, Proc, Repo};
 use crate::http::Http;
 
 fn git(repo: &Repo, args: &[&str]) -> String {
+    git_as(repo, ("Dave", DAVE), args)
+}
+
+/// Git run in the repository with `who` as author and committer.
+fn git_as(repo: &Repo, who: (&str, &str), args: &[&str]) -> String {
     let o = Command::new("git")
         .args(args)
         .current_dir(repo.path())
-        .env("GIT_AUTHOR_NAME", "Dave")
-        .env("GIT_AUTHOR_EMAIL", DAVE)
-        .env("GIT_COMMITTER_NAME", "Dave")
-        .env("GIT_COMMITTER_EMAIL", DAVE)
+        .env("GIT_AUTHOR_NAME", who.0)
+        .env("GIT_AUTHOR_EMAIL", who.1)
+        .env("GIT_COMMITTER_NAME", who.0)
+        .env("GIT_COMMITTER_EMAIL", who.1)
         .output()
         .unwrap();
     assert!(
@@ -26,16 +31,8 @@ fn git(repo: &Repo, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// Makes the repository a git repository with one commit on `main`.
-fn git_init(repo: &Repo) {
-    std::fs::write(repo.path().join(".gitignore"), "state/\n*.log\n").unwrap();
-    git(repo, &["init", "-q", "-b", "main"]);
-    git(repo, &["add", "-A"]);
-    git(repo, &["commit", "-q", "-m", "init"]);
-}
-
-/// A fix carried through git: its branch, a commit, review, merged into main.
-fn git_fix(repo: &Repo, title: &str) -> String {
+/// A reported patch, triaged by Bob as a major fix owned by Dave.
+fn triaged_fix(repo: &Repo, title: &str) -> String {
     let p = repo.json(
         ALICE,
         &[
@@ -57,6 +54,20 @@ fn git_fix(repo: &Repo, title: &str) -> String {
             DAVE,
         ],
     );
+    key
+}
+
+/// Makes the repository a git repository with one commit on `main`.
+fn git_init(repo: &Repo) {
+    std::fs::write(repo.path().join(".gitignore"), "state/\n*.log\n").unwrap();
+    git(repo, &["init", "-q", "-b", "main"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "init"]);
+}
+
+/// A fix carried through git: its branch, a commit, review, merged into main.
+fn git_fix(repo: &Repo, title: &str) -> String {
+    let key = triaged_fix(repo, title);
     let p = repo.json(DAVE, &["patch", "start", &key]);
     let branch = p["branch"].as_str().unwrap().to_string();
     std::fs::write(repo.path().join(format!("{key}.txt")), title).unwrap();
@@ -87,7 +98,7 @@ fn replace_in_process(repo: &Repo, from: &str, to: &str) {
 }
 
 #[test]
-fn huge_values_are_refused_by_the_loader_without_a_panic_or_a_long_wait() {
+fn huge_values_are_refused_by_the_loader_without_a_panic() {
     let repo = Repo::new(Backend::Sqlite);
     // A role member of 70,000 characters: refused with its line, exit 2.
     let long = "m".repeat(70_000);
@@ -107,13 +118,11 @@ fn huge_values_are_refused_by_the_loader_without_a_panic_or_a_long_wait() {
     // A time zone of 100,000 characters: refused at once.
     let tz = "Z".repeat(100_000);
     replace_in_process(&repo, "timezone = \"UTC\"", &format!("timezone = \"{tz}\""));
-    let started = std::time::Instant::now();
+    // Refused by the size bound, before any spelling suggestion is looked for.
     let o = repo.run(BOB, &["check"]);
     assert_eq!(o.code, 2, "{o}");
     assert!(o.stderr.contains("100000 characters"), "{o}");
-    // Not a timing test: a bound far above the few milliseconds it takes, far
-    // below the seconds the unbounded spelling check took.
-    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+    assert!(!o.stderr.contains("did you mean"), "{o}");
 }
 
 #[test]
@@ -587,47 +596,16 @@ fn starters_and_commit_authors_may_not_review() {
         "dev_lead = [\"bob@example.com\", \"carol@example.com\", \"erin@example.com\"]",
     );
     git_init(&repo);
-    let p = repo.json(
-        ALICE,
-        &[
-            "patch",
-            "report",
-            "Cart empties",
-            "--source",
-            "bug",
-            "--ref",
-            "B-2",
-        ],
-    );
-    let key = p["key"].as_str().unwrap().to_string();
-    repo.ok(
-        BOB,
-        &[
-            "patch",
-            "triage",
-            &key,
-            "--severity",
-            "major",
-            "--kind",
-            "fix",
-            "--owner",
-            DAVE,
-        ],
-    );
+    let key = triaged_fix(&repo, "Cart empties");
     // Bob starts it for Dave; Carol writes a commit on its branch.
     repo.ok(BOB, &["patch", "start", &key]);
     std::fs::write(repo.path().join("cart.txt"), "fixed").unwrap();
     git(&repo, &["add", "-A"]);
-    let o = Command::new("git")
-        .args(["commit", "-q", "-m", "fix: keep the cart"])
-        .current_dir(repo.path())
-        .env("GIT_AUTHOR_NAME", "Carol")
-        .env("GIT_AUTHOR_EMAIL", crate::harness::CAROL)
-        .env("GIT_COMMITTER_NAME", "Carol")
-        .env("GIT_COMMITTER_EMAIL", crate::harness::CAROL)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    git_as(
+        &repo,
+        ("Carol", crate::harness::CAROL),
+        &["commit", "-q", "-m", "fix: keep the cart"],
+    );
     let o = repo.run(BOB, &["patch", "review", &key, "--approve"]);
     assert_eq!(o.code, 1, "{o}");
     assert!(o.stderr.contains("they started it"), "{o}");
