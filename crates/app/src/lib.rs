@@ -11,6 +11,7 @@ pub mod commit_mode;
 pub mod deliver;
 pub mod dispatch;
 mod email;
+mod idempotency;
 mod incidents;
 pub mod messages;
 pub mod notes;
@@ -107,13 +108,15 @@ impl From<StoreError> for AppError {
 pub type Result<T> = std::result::Result<T, AppError>;
 
 /// One Sluice: a process, its database, and the repository it lives in.
+/// Every interface (CLI, API, webhooks, web UI) reaches the process, the
+/// database and the repository through its methods only.
 pub struct App {
-    pub process: Process,
-    pub store: Store,
+    process: Process,
+    store: Store,
     /// The repository root: deploy commands run here.
-    pub root: PathBuf,
+    root: PathBuf,
     /// The git repository around the root, if there is one.
-    pub git: Option<sluice_git::Repo>,
+    git: Option<sluice_git::Repo>,
 }
 
 tokio::task_local! {
@@ -234,6 +237,48 @@ impl App {
             root,
             git,
         })
+    }
+
+    /// The process this application enforces.
+    pub fn process(&self) -> &Process {
+        &self.process
+    }
+
+    /// The repository root (deploy commands run here).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the root is inside a git repository.
+    pub fn has_git(&self) -> bool {
+        self.git.is_some()
+    }
+
+    /// Takes the git repository away: from now on nothing is tagged, committed
+    /// or read from git until [`App::attach_git`] (the demo seeds its history
+    /// this way).
+    pub fn detach_git(&mut self) -> Option<sluice_git::Repo> {
+        self.git.take()
+    }
+
+    pub fn attach_git(&mut self, git: Option<sluice_git::Repo>) {
+        self.git = git;
+    }
+
+    /// The database, for tests and benchmarks that seed or inspect it below
+    /// the application's rules. Interfaces use the methods of `App`.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Closes the database connections (waits for those in use).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
     }
 
     pub(crate) fn ctx<'a>(&'a self, actor: &'a str, now: Timestamp) -> Ctx<'a> {

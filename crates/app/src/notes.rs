@@ -22,7 +22,35 @@ pub enum NotesFormat {
     Slack,
 }
 
+impl std::str::FromStr for NotesFormat {
+    type Err = String;
+    /// `md` (or `markdown`), `html`, `text` or `slack`.
+    fn from_str(s: &str) -> std::result::Result<NotesFormat, String> {
+        Ok(match s {
+            "md" | "markdown" => NotesFormat::Markdown,
+            "html" => NotesFormat::Html,
+            "text" => NotesFormat::Text,
+            "slack" => NotesFormat::Slack,
+            other => {
+                return Err(format!(
+                    "unknown notes format `{other}`; use md, html, text or slack"
+                ));
+            }
+        })
+    }
+}
+
 impl NotesFormat {
+    /// The name a request gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotesFormat::Markdown => "md",
+            NotesFormat::Html => "html",
+            NotesFormat::Text => "text",
+            NotesFormat::Slack => "slack",
+        }
+    }
+
     pub const ALL: [NotesFormat; 4] = [
         NotesFormat::Markdown,
         NotesFormat::Html,

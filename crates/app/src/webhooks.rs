@@ -121,15 +121,21 @@ pub enum WebhookError {
 
 impl WebhookError {
     /// The HTTP status of the answer.
-    pub fn status(&self) -> u16 {
+    /// The error code of the answer (its HTTP status follows from the code).
+    pub fn code(&self) -> crate::wire::ErrorCode {
+        use crate::wire::ErrorCode as C;
         match self {
-            WebhookError::NotConfigured(_) => 404,
-            WebhookError::Unauthorized(_) => 401,
-            WebhookError::TooLarge(_) => 413,
-            WebhookError::Malformed(_) => 400,
-            WebhookError::UnknownEvent(_) => 422,
-            WebhookError::Internal(_) => 500,
+            WebhookError::NotConfigured(_) => C::NotConfigured,
+            WebhookError::Unauthorized(_) => C::Unauthorized,
+            WebhookError::TooLarge(_) => C::TooLarge,
+            WebhookError::Malformed(_) => C::Malformed,
+            WebhookError::UnknownEvent(_) => C::UnknownEvent,
+            WebhookError::Internal(_) => C::Internal,
         }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.code().status()
     }
 }
 

@@ -107,7 +107,7 @@ async fn send(
 }
 
 async fn event_count(app: &App) -> usize {
-    app.store.events(None, 0, 10_000).await.unwrap().len()
+    app.store().events(None, 0, 10_000).await.unwrap().len()
 }
 
 #[tokio::test]
@@ -126,7 +126,7 @@ async fn github_issue_becomes_one_patch() {
             key: "SHOP-1".into()
         }]
     );
-    let p = app.store.patch("SHOP-1").await.unwrap().unwrap().0;
+    let p = app.store().patch("SHOP-1").await.unwrap().unwrap().0;
     assert_eq!(p.reporter, "webhook:github");
     assert_eq!(
         (p.severity.as_deref(), p.kind.as_deref()),
@@ -229,7 +229,7 @@ async fn bad_deliveries_leave_no_trace() {
     .unwrap_err();
     assert_eq!(e.status(), 401);
     assert_eq!(event_count(&app).await, 0);
-    assert!(!app.store.delivery_seen("github", "d-3").await.unwrap());
+    assert!(!app.store().delivery_seen("github", "d-3").await.unwrap());
 }
 
 #[tokio::test]
@@ -374,11 +374,11 @@ async fn workflow_run_reports_a_test_on_the_release_in_the_env() {
     app.import_release("bob@example.com", now(), "1.3.0", None)
         .await
         .unwrap();
-    let (mut r, rev) = app.store.release("1.3.0").await.unwrap().unwrap();
+    let (mut r, rev) = app.store().release("1.3.0").await.unwrap().unwrap();
     r.reached.push("local".into());
     r.imported = false;
     r.status = sluice_core::model::ReleaseStatus::Candidate;
-    app.store
+    app.store()
         .commit(&sluice_store::Change {
             actor: "bob@example.com".into(),
             at_ms: now().as_millisecond(),
@@ -412,7 +412,7 @@ async fn workflow_run_reports_a_test_on_the_release_in_the_env() {
             passed: true
         }]
     );
-    let r = app.store.release("1.3.0").await.unwrap().unwrap().0;
+    let r = app.store().release("1.3.0").await.unwrap().unwrap().0;
     assert_eq!(r.tests.last().unwrap().reporter, "webhook:github");
 }
 

@@ -367,14 +367,14 @@ fn report_input(i: usize) -> ReportInput {
 async fn floor(cfg: &Config, backend: Backend, root: &Path) -> Result<FloorResult> {
     let db = Scratch::new(backend).await?;
     let app = open_app(&db.url, root).await?;
-    let settings = versions(&app.store).await?;
-    let pool = app.store.pool().clone();
+    let settings = versions(app.store()).await?;
+    let pool = app.store().pool().clone();
     pool.execute("CREATE TABLE bench_floor (id BIGINT PRIMARY KEY, payload TEXT)")
         .await?;
     // The bare insert writes a row as large as the patch row a report writes.
     let sample = decide::report(
         &Ctx {
-            process: &app.process,
+            process: app.process(),
             actor: "dev1",
             now: Timestamp::now(),
         },
@@ -430,10 +430,10 @@ async fn floor(cfg: &Config, backend: Backend, root: &Path) -> Result<FloorResul
                     // picks its number: Store::commit alone.
                     for _ in 0..n {
                         seq += 1;
-                        let number = app.store.next_patch_number().await?;
+                        let number = app.store().next_patch_number().await?;
                         let now = Timestamp::now();
                         let ctx = Ctx {
-                            process: &app.process,
+                            process: app.process(),
                             actor: "dev1",
                             now,
                         };
@@ -446,7 +446,7 @@ async fn floor(cfg: &Config, backend: Backend, root: &Path) -> Result<FloorResul
                             ..Default::default()
                         };
                         let t = Instant::now();
-                        app.store.commit(&change).await?;
+                        app.store().commit(&change).await?;
                         sink.1.push(t.elapsed());
                     }
                 }
@@ -458,11 +458,11 @@ async fn floor(cfg: &Config, backend: Backend, root: &Path) -> Result<FloorResul
             res.command.0.extend(sink.2.0);
         }
     }
-    match app.store.verify_chain().await? {
+    match app.store().verify_chain().await? {
         Ok(_) => {}
         Err(b) => bail!("the audit chain broke during the benchmark: {b:?}"),
     }
-    app.store.close().await;
+    app.store().close().await;
     db.drop_db().await?;
     Ok(res)
 }
@@ -625,12 +625,12 @@ async fn lifecycles(
             per_release * releases
         );
     }
-    match app.store.verify_chain().await? {
+    match app.store().verify_chain().await? {
         Ok(_) => {}
         Err(b) => bail!("the audit chain broke during the benchmark: {b:?}"),
     }
     let commands = s.values().map(|x| x.0.len()).sum();
-    app.store.close().await;
+    app.store().close().await;
     db.drop_db().await?;
     Ok(LifecycleResult {
         backend,
@@ -863,10 +863,10 @@ async fn list(cfg: &Config, backend: Backend, root: &Path) -> Result<ListResult>
     let db = Scratch::new(backend).await?;
     let app = open_app(&db.url, root).await?;
     let t = Instant::now();
-    let open = seed(&app.store, cfg.list_patches).await?;
+    let open = seed(app.store(), cfg.list_patches).await?;
     if backend == Backend::Postgres {
         // What autovacuum does within a minute of such an insert.
-        app.store.pool().execute("ANALYZE patches").await?;
+        app.store().pool().execute("ANALYZE patches").await?;
     }
     let seed_time = t.elapsed();
     let mut res = ListResult {
@@ -901,7 +901,7 @@ async fn list(cfg: &Config, backend: Backend, root: &Path) -> Result<ListResult>
         }
         res.app.push((label.to_string(), rows, s));
     }
-    app.store.close().await;
+    app.store().close().await;
 
     let bin = std::env::current_exe()?.with_file_name("sluice");
     if bin.is_file() {

@@ -146,7 +146,7 @@ pub(crate) async fn run(cfg: &Config, backend: Backend, root: &Path) -> Result<N
     }
     // Only the webhooks are delivered below: drop the email rows.
     sqlx::query("DELETE FROM outbox WHERE transport = 'email'")
-        .execute(loud.store.pool())
+        .execute(loud.store().pool())
         .await?;
 
     // 2. Throughput of the dispatcher to a local receiver.
@@ -156,7 +156,7 @@ pub(crate) async fn run(cfg: &Config, backend: Backend, root: &Path) -> Result<N
         ("BENCH_SECRET", "a bench signing key".to_string()),
     ];
     let env = Box::new(move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()));
-    let p = &loud.process;
+    let p = loud.process();
     let t = Outbound::with_env(p, Arc::new(Templates::embedded()), env);
     let mut d = Dispatcher::new(t, Backoff::for_process(p), 1);
     let start = Instant::now();
@@ -179,8 +179,8 @@ pub(crate) async fn run(cfg: &Config, backend: Backend, root: &Path) -> Result<N
             count.load(Ordering::Relaxed)
         );
     }
-    quiet.store.close().await;
-    loud.store.close().await;
+    quiet.store().close().await;
+    loud.store().close().await;
     qdb.drop_db().await?;
     ldb.drop_db().await?;
     Ok(res)

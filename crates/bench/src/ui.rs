@@ -233,10 +233,10 @@ struct PageResult {
 async fn one_backend(cfg: &UiConfig, backend: Backend, root: &Path) -> Result<Vec<PageResult>> {
     let db = Scratch::new(backend).await?;
     let mut app = open_app(&db.url, root).await?;
-    app.git = None;
+    app.detach_git();
     let t = Instant::now();
     eprintln!("[ui] {}: seeding {} patches", name(backend), cfg.patches);
-    seed(&app.store, cfg.patches).await?;
+    seed(app.store(), cfg.patches).await?;
     eprintln!("[ui] {}: real releases through the commands", name(backend));
     let mut seq = 0;
     let mut real = Vec::new();
@@ -248,21 +248,21 @@ async fn one_backend(cfg: &UiConfig, backend: Backend, root: &Path) -> Result<Ve
         candidates.push(real_release(&app, &mut seq, Some(stop)).await?);
     }
     let template = app
-        .store
+        .store()
         .release(&real[0])
         .await?
         .map(|(r, _)| r)
         .context("the first release")?;
     eprintln!("[ui] {}: seeding {} releases", name(backend), cfg.releases);
-    seed_releases(&app.store, &template, cfg.releases, cfg.patches).await?;
+    seed_releases(app.store(), &template, cfg.releases, cfg.patches).await?;
     eprintln!("[ui] {}: seeding {} events", name(backend), cfg.events);
-    seed_events(&app.store, cfg.events).await?;
+    seed_events(app.store(), cfg.events).await?;
     eprintln!(
         "[ui] {}: seeded in {:.1} s",
         name(backend),
         t.elapsed().as_secs_f64()
     );
-    if let Err(b) = app.store.verify_chain().await? {
+    if let Err(b) = app.store().verify_chain().await? {
         bail!("the seeded chain does not verify: {b:?}");
     }
     let token = app
@@ -355,7 +355,7 @@ async fn one_backend(cfg: &UiConfig, backend: Backend, root: &Path) -> Result<Ve
         });
     }
     task.abort();
-    server.app.store.close().await;
+    server.app.store().close().await;
     Ok(out)
 }
 

@@ -81,7 +81,7 @@ pub async fn backend(cli: &Cli) -> Result<Backend, Failure> {
     }
     let app = open(cli).await?;
     Ok(Backend {
-        root: app.root.clone(),
+        root: app.root().to_path_buf(),
         kind: Kind::Local(Box::new(app)),
     })
 }

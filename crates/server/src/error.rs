@@ -1,28 +1,13 @@
-//! The one error envelope of the API: `{"error": {"code", "message", "unmet"}}`.
+//! Errors on their way out as HTTP answers. The envelope, its codes and the
+//! status of each code are the application's wire contract
+//! ([`sluice_app::wire::ErrorCode`]); this module only turns them into responses.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use sluice_app::wire::{ErrorBody, ErrorCode, ErrorEnvelope};
 use sluice_app::{AppError, AuthError};
-use sluice_core::decide::Unmet;
 
-/// The body of every error answer.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Envelope {
-    pub error: ErrorBody,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ErrorBody {
-    /// Machine-readable: refused, conflict, not_found, invalid, malformed,
-    /// unauthorized, too_large, idempotency_in_progress, idempotency_key_reused,
-    /// unsupported_media_type, internal.
-    pub code: String,
-    pub message: String,
-    /// For `refused`: each requirement not met, who can meet it, the command that would.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unmet: Vec<Unmet>,
-}
+pub use sluice_app::wire::ErrorEnvelope as Envelope;
 
 /// An error on its way out as an HTTP answer.
 #[derive(Debug)]
@@ -32,46 +17,49 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+    /// An answer with `code`, at the status the contract gives it.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status,
+            status: StatusCode::from_u16(code.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             body: ErrorBody {
-                code: code.to_string(),
+                code,
                 message: message.into(),
                 unmet: Vec::new(),
             },
         }
     }
 
+    /// The database cannot be reached: try again later (503, `internal`).
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            ..ApiError::new(ErrorCode::Internal, message)
+        }
+    }
+
     pub fn malformed(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed", message)
+        ApiError::new(ErrorCode::Malformed, message)
     }
 
     pub fn invalid(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+        ApiError::new(ErrorCode::Invalid, message)
     }
 }
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> ApiError {
-        match e {
-            // Refused by the process: the request is well-formed, the state of
-            // the patch or release does not allow it yet.
-            AppError::Refused { summary, unmet } => ApiError {
-                status: StatusCode::CONFLICT,
-                body: ErrorBody {
-                    code: "refused".into(),
-                    message: summary,
-                    unmet,
-                },
-            },
-            AppError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            AppError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
-            AppError::Invalid(m) => ApiError::invalid(m),
-            e @ (AppError::Config(_) | AppError::Store(_) | AppError::Io(_)) => {
-                tracing::error!(error = %e, "request failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            }
+        if matches!(
+            e,
+            AppError::Config(_) | AppError::Store(_) | AppError::Io(_)
+        ) {
+            tracing::error!(error = %e, "request failed");
+        }
+        let body = ErrorBody::from(e);
+        ApiError {
+            status: StatusCode::from_u16(body.code.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
         }
     }
 }
@@ -79,15 +67,15 @@ impl From<AppError> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> ApiError {
         match e {
-            AuthError::Store(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", m),
-            e => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
+            AuthError::Store(m) => ApiError::unavailable(m),
+            e => ApiError::new(ErrorCode::Unauthorized, e.to_string()),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (self.status, axum::Json(Envelope { error: self.body })).into_response();
+        let mut r = (self.status, axum::Json(ErrorEnvelope { error: self.body })).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use sluice_app::wire::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -15,9 +16,11 @@ pub struct Actor(pub String);
 impl<S: Send + Sync> FromRequestParts<S> for Actor {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Actor, ApiError> {
-        parts.extensions.get::<Actor>().cloned().ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "no bearer token")
-        })
+        parts
+            .extensions
+            .get::<Actor>()
+            .cloned()
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "no bearer token"))
     }
 }
 
@@ -47,8 +50,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 fn json_rejection(e: JsonRejection) -> ApiError {
     match e {
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json`",
         ),
         JsonRejection::JsonDataError(e) => ApiError::invalid(e.body_text()),
@@ -58,14 +60,16 @@ fn json_rejection(e: JsonRejection) -> ApiError {
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             too_large()
         }
-        e => ApiError::new(e.status(), "malformed", e.body_text()),
+        e => ApiError {
+            status: e.status(),
+            ..ApiError::malformed(e.body_text())
+        },
     }
 }
 
 pub fn too_large() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
+        ErrorCode::TooLarge,
         format!("the body is larger than {} bytes", crate::BODY_LIMIT),
     )
 }

@@ -1,6 +1,7 @@
 //! Middleware: bearer-token authentication, idempotency keys for writes, and
 //! one structured log line per request.
 
+use sluice_app::wire::ErrorCode;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -80,16 +81,10 @@ pub async fn idempotency(State(s): State<Shared>, req: Request, next: Next) -> R
     h.update(&bytes);
     let hash = sluice_core::audit::hex(&h.finalize());
     let now = jiff::Timestamp::now().as_millisecond();
-    let claim = match s
-        .app
-        .store
-        .idempotency_claim(&actor, &key, &hash, now)
-        .await
-    {
+    let claim = match s.app.idempotency_claim(&actor, &key, &hash, now).await {
         Ok(c) => c,
         Err(e) => {
-            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string())
-                .into_response();
+            return ApiError::unavailable(e.to_string()).into_response();
         }
     };
     match claim {
@@ -105,14 +100,12 @@ pub async fn idempotency(State(s): State<Shared>, req: Request, next: Next) -> R
             r
         }
         Claim::InProgress => ApiError::new(
-            StatusCode::CONFLICT,
-            "idempotency_in_progress",
+            ErrorCode::IdempotencyInProgress,
             format!("a request with Idempotency-Key `{key}` is still running; try again shortly"),
         )
         .into_response(),
         Claim::Mismatch => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             format!(
                 "Idempotency-Key `{key}` was already used for a different request; use a new key"
             ),
@@ -131,7 +124,7 @@ pub async fn idempotency(State(s): State<Shared>, req: Request, next: Next) -> R
                     loop {
                         tokio::time::sleep(every).await;
                         let now = jiff::Timestamp::now().as_millisecond();
-                        if let Err(e) = s.app.store.idempotency_renew(&actor, &key, now).await {
+                        if let Err(e) = s.app.idempotency_renew(&actor, &key, now).await {
                             tracing::warn!(error = %e, "cannot renew an idempotency claim");
                         }
                     }
@@ -148,28 +141,15 @@ pub async fn idempotency(State(s): State<Shared>, req: Request, next: Next) -> R
             let rbytes = axum::body::to_bytes(rbody, usize::MAX)
                 .await
                 .unwrap_or_default();
-            // A server error decided nothing: the claim is released so the
-            // client may try the same key again, unless its write committed;
-            // then (and for every other answer) the answer is stored.
-            let released = if rparts.status.is_server_error() {
-                s.app.store.idempotency_release(&actor, &key).await
-            } else {
-                Ok(())
-            };
-            let stored = match released {
-                Ok(()) => {
-                    s.app
-                        .store
-                        .idempotency_finish(
-                            &actor,
-                            &key,
-                            rparts.status.as_u16(),
-                            &String::from_utf8_lossy(&rbytes),
-                        )
-                        .await
-                }
-                Err(e) => Err(e),
-            };
+            let stored = s
+                .app
+                .idempotency_settle(
+                    &actor,
+                    &key,
+                    rparts.status.as_u16(),
+                    &String::from_utf8_lossy(&rbytes),
+                )
+                .await;
             if let Err(e) = stored {
                 tracing::error!(error = %e, "cannot record the answer to an idempotency key");
             }
@@ -224,8 +204,7 @@ pub async fn body_timeout(req: Request, next: Next) -> Response {
         Ok(Err(_)) => too_large().into_response(),
         Err(_) => {
             let mut r = ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
+                ErrorCode::RequestTimeout,
                 format!(
                     "the request body did not arrive within {} s",
                     crate::BODY_TIMEOUT.as_secs()

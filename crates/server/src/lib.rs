@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod ui;
 pub mod webhooks;
 
+use sluice_app::wire::ErrorCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -66,7 +67,7 @@ pub type Shared = Arc<Server>;
 pub fn router(server: Shared) -> Router {
     let ops = api::ops();
     let mut doc = openapi::document(&ops);
-    openapi::tighten(&mut doc, &server.app.process);
+    openapi::tighten(&mut doc, server.app.process());
     let doc = Arc::new(doc);
     let mut v1: Router<Shared> = Router::new();
     for op in ops {
@@ -89,17 +90,11 @@ pub fn router(server: Shared) -> Router {
             layers::authenticate,
         ))
         .fallback(|| async {
-            error::ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such API route; see /api/v1/openapi.json",
+            error::ApiError::new(ErrorCode::NotFound, "no such API route; see /api/v1/openapi.json",
             )
         })
         .method_not_allowed_fallback(|method: axum::http::Method| async move {
-            error::ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("{method} is not served on this route; see /api/v1/openapi.json for the methods it takes"),
+            error::ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} is not served on this route; see /api/v1/openapi.json for the methods it takes"),
             )
         });
     Router::new()
@@ -121,7 +116,7 @@ pub fn router(server: Shared) -> Router {
 }
 
 async fn ready(State(s): State<Shared>) -> impl IntoResponse {
-    match s.app.store.ping().await {
+    match s.app.ping().await {
         Ok(()) => (StatusCode::OK, "ready".to_string()),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")),
     }
@@ -197,7 +192,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let mut last_anchor = tokio::time::Instant::now();
             loop {
-                if app.git.is_some() && last_anchor.elapsed() >= ANCHOR_EVERY {
+                if app.has_git() && last_anchor.elapsed() >= ANCHOR_EVERY {
                     last_anchor = tokio::time::Instant::now();
                     match app.audit_anchor(jiff::Timestamp::now()).await {
                         Ok(a) if a.written => {

@@ -104,12 +104,7 @@ pub fn document(ops: &[Op]) -> Value {
     })
 }
 
-/// `{name}` segments of a path template.
-pub fn path_params(path: &str) -> Vec<&str> {
-    path.split('/')
-        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .collect()
-}
+pub use sluice_app::wire::command::path_params;
 
 /// A release version as the API takes it: SemVer, with an optional `v`.
 /// (Numbers of at most 16 digits: SemVer's must fit in 64 bits.)

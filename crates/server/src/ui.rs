@@ -255,7 +255,7 @@ fn base(s: &Shared, session: Option<&Session>, page: &str, title: &str) -> Value
         Some(x) => (
             Some(x.user.clone()),
             s.app
-                .process
+                .process()
                 .roles_of(&x.user)
                 .into_iter()
                 .map(String::from)
@@ -265,7 +265,7 @@ fn base(s: &Shared, session: Option<&Session>, page: &str, title: &str) -> Value
         None => (None, vec![], String::new()),
     };
     context! {
-        project => s.app.process.project.name.clone(),
+        project => s.app.process().project.name.clone(),
         page => page,
         title => title,
         user => user,
@@ -526,7 +526,13 @@ async fn patches(
         .iter()
         .map(|s| s.as_str())
         .collect();
-    let kinds: Vec<String> = s.app.process.kinds.iter().map(|k| k.name.clone()).collect();
+    let kinds: Vec<String> = s
+        .app
+        .process()
+        .kinds
+        .iter()
+        .map(|k| k.name.clone())
+        .collect();
     let ctx = context! { ..base(&s, Some(&session), "patches", "Patches"), ..context! {
         list => ser(&list), rows => rows, statuses => statuses, kinds => kinds,
         filter => context! { status => get("status"), kind => get("kind"), line => get("line"), owner => get("owner") },
@@ -547,7 +553,7 @@ async fn release(
     };
     let envs: Vec<String> = s
         .app
-        .process
+        .process()
         .environments
         .iter()
         .map(|e| e.name.clone())
@@ -737,7 +743,7 @@ async fn rollback(
 
 async fn calendar(State(s): State<Shared>, SignedIn(session): SignedIn) -> Response {
     let days = 28;
-    let entries: Vec<Value> = sluice_core::calendar::entries(&s.app.process, jiff::Timestamp::now(), days)
+    let entries: Vec<Value> = sluice_core::calendar::entries(s.app.process(), jiff::Timestamp::now(), days)
         .into_iter()
         .map(|e| {
             let same_day = e.start.date() == e.end.date();
@@ -751,7 +757,7 @@ async fn calendar(State(s): State<Shared>, SignedIn(session): SignedIn) -> Respo
         })
         .collect();
     let ctx = context! { ..base(&s, Some(&session), "calendar", "Calendar"), ..context! {
-        entries => entries, days => days, tz => s.app.process.cadence.timezone_name.clone(),
+        entries => entries, days => days, tz => s.app.process().cadence.timezone_name.clone(),
     }};
     page(&s, StatusCode::OK, "calendar.html", ctx)
 }
@@ -759,7 +765,7 @@ async fn calendar(State(s): State<Shared>, SignedIn(session): SignedIn) -> Respo
 /// The iCalendar feed. It holds only what the process file says about time
 /// (cadence, windows, freezes), so calendar apps may subscribe without a token.
 async fn calendar_ics(State(s): State<Shared>) -> Response {
-    let body = sluice_core::calendar::ics(&s.app.process, jiff::Timestamp::now(), 400);
+    let body = sluice_core::calendar::ics(s.app.process(), jiff::Timestamp::now(), 400);
     (
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),

@@ -7,7 +7,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sluice_app::{InboundRequest, WebhookError, WebhookSource};
+use sluice_app::wire::ErrorCode;
+use sluice_app::{InboundRequest, WebhookSource};
 
 use crate::Shared;
 use crate::error::ApiError;
@@ -20,7 +21,7 @@ pub async fn receive(
 ) -> Response {
     let source: WebhookSource = match source.parse() {
         Ok(x) => x,
-        Err(m) => return ApiError::new(StatusCode::NOT_FOUND, "not_found", m).into_response(),
+        Err(m) => return ApiError::new(ErrorCode::NotFound, m).into_response(),
     };
     let headers: Vec<(String, String)> = headers
         .iter()
@@ -51,17 +52,8 @@ pub async fn receive(
             (status, axum::Json(outcome)).into_response()
         }
         Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            let code = match &e {
-                WebhookError::NotConfigured(_) => "not_configured",
-                WebhookError::Unauthorized(_) => "unauthorized",
-                WebhookError::TooLarge(_) => "too_large",
-                WebhookError::Malformed(_) => "malformed",
-                WebhookError::UnknownEvent(_) => "unknown_event",
-                WebhookError::Internal(_) => "internal",
-            };
-            tracing::warn!(source = source.as_str(), status = status.as_u16(), error = %e, "webhook refused");
-            ApiError::new(status, code, e.to_string()).into_response()
+            tracing::warn!(source = source.as_str(), status = e.status(), error = %e, "webhook refused");
+            ApiError::new(e.code(), e.to_string()).into_response()
         }
     }
 }

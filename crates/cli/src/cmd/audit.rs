@@ -1,6 +1,7 @@
 //! `audit [verify [--against-git] | anchor]`.
 
 use crate::backend::Backend;
+use sluice_app::wire;
 
 use crate::Cli;
 use crate::output::{self, Failure};
@@ -37,7 +38,9 @@ enum AuditCmd {
 
 pub async fn run(cli: &Cli, app: &Backend, a: &Args) -> Result<(), Failure> {
     if let Some(AuditCmd::Anchor) = a.cmd {
-        let anchored = app.audit_anchor(jiff::Timestamp::now()).await?;
+        let anchored = app
+            .run("", jiff::Timestamp::now(), &[], wire::AnchorAudit {})
+            .await?;
         if cli.json {
             output::json(&anchored);
         } else {
@@ -58,7 +61,9 @@ pub async fn run(cli: &Cli, app: &Backend, a: &Args) -> Result<(), Failure> {
         return Ok(());
     }
     if let Some(AuditCmd::Verify { against_git: true }) = a.cmd {
-        let r = app.audit_against_git().await?;
+        let r = app
+            .run("", jiff::Timestamp::now(), &[], wire::AuditAnchors {})
+            .await?;
         if cli.json {
             output::json(&r);
         } else {
@@ -110,7 +115,9 @@ pub async fn run(cli: &Cli, app: &Backend, a: &Args) -> Result<(), Failure> {
         });
     }
     if a.cmd.is_some() {
-        let v = app.audit_verify().await?;
+        let v = app
+            .run("", jiff::Timestamp::now(), &[], wire::VerifyAudit {})
+            .await?;
         if cli.json {
             output::json(&v);
         }
@@ -132,7 +139,18 @@ pub async fn run(cli: &Cli, app: &Backend, a: &Args) -> Result<(), Failure> {
             }),
         };
     }
-    let r = app.audit(a.subject.as_deref(), a.after, a.limit).await?;
+    let r = app
+        .run(
+            "",
+            jiff::Timestamp::now(),
+            &[],
+            wire::AuditQuery {
+                subject: a.subject.clone(),
+                after: Some(a.after),
+                limit: Some(a.limit),
+            },
+        )
+        .await?;
     if cli.json {
         output::json(&r.events);
         return Ok(());

@@ -350,7 +350,7 @@ async fn to_prod(app: &App, c: &mut Clock, v: &str) -> Result<(), Failure> {
 pub async fn seed(app: &mut App, now: Timestamp) -> Result<(), Failure> {
     // Git operations stay out of the seeding: the repository's tags were made
     // by `write_repository` to match.
-    let git = app.git.take();
+    let git = app.detach_git();
     let start = now
         .checked_sub(SignedDuration::from_hours(24 * 21))
         .unwrap_or(now);
@@ -561,7 +561,7 @@ pub async fn seed(app: &mut App, now: Timestamp) -> Result<(), Failure> {
         "rejected",
     )
     .await?;
-    app.git = git;
+    app.attach_git(git);
     Ok(())
 }
 

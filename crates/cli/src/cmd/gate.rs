@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use crate::backend::Backend;
 use jiff::Timestamp;
+use sluice_app::wire;
 
 use crate::output::{self, Failure};
 use crate::{Cli, context};
@@ -87,7 +88,17 @@ pub async fn test(cli: &Cli, app: &Backend, now: Timestamp, c: &TestCmd) -> Resu
     } = c;
     let actor = context::actor(cli, app)?;
     let r = app
-        .report_test(&actor, now, version, env, suite, *pass, url.clone())
+        .run(
+            &actor,
+            now,
+            &[version],
+            wire::ReportTest {
+                env: env.clone(),
+                suite: suite.clone(),
+                passed: *pass,
+                url: url.clone(),
+            },
+        )
         .await?;
     if cli.json {
         output::json(&r);
@@ -108,15 +119,17 @@ pub async fn approve(
     a: &ApproveArgs,
 ) -> Result<(), Failure> {
     let actor = context::actor(cli, app)?;
-    let (r, role) = app
-        .approve(
+    let sluice_app::Approved { release: r, role } = app
+        .run(
             &actor,
             now,
-            &a.version,
-            &a.env,
-            a.role.as_deref(),
-            a.emergency,
-            a.comment.clone(),
+            &[&a.version],
+            wire::Approve {
+                env: a.env.clone(),
+                role: a.role.clone(),
+                emergency: a.emergency,
+                comment: a.comment.clone(),
+            },
         )
         .await?;
     if cli.json {
@@ -139,9 +152,13 @@ pub async fn checklist(
     let view = match &a.tick {
         Some(id) => {
             let actor = context::actor(cli, app)?;
-            app.tick(&actor, now, &a.version, id).await?
+            app.run(&actor, now, &[&a.version, id], wire::TickItem {})
+                .await?
         }
-        None => app.checklist(&a.version).await?,
+        None => {
+            app.run("", now, &[&a.version], wire::ShowChecklist {})
+                .await?
+        }
     };
     if cli.json {
         output::json(&view);
@@ -177,7 +194,17 @@ pub async fn promote(
     } else {
         None
     };
-    let out = app.promote(&actor, now, &a.version, &a.to, reason).await?;
+    let out = app
+        .run(
+            &actor,
+            now,
+            &[&a.version],
+            wire::Promote {
+                to: a.to.clone(),
+                emergency_reason: reason.map(String::from),
+            },
+        )
+        .await?;
     if cli.json {
         output::json(&out);
         return Ok(());
@@ -224,7 +251,9 @@ pub async fn rollback(
             return Err(Failure::usage("not confirmed; nothing done"));
         }
     }
-    let out = app.rollback(&actor, now, &a.env, a.to.as_deref()).await?;
+    let out = app
+        .run(&actor, now, &[&a.env], wire::Rollback { to: a.to.clone() })
+        .await?;
     if cli.json {
         output::json(&out);
         return Ok(());
@@ -240,7 +269,7 @@ pub async fn rollback(
 }
 
 pub async fn status(cli: &Cli, app: &Backend) -> Result<(), Failure> {
-    let s = app.status().await?;
+    let s = app.run("", Timestamp::now(), &[], wire::Status {}).await?;
     if cli.json {
         output::json(&s);
         return Ok(());

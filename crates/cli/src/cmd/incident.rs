@@ -1,10 +1,9 @@
 //! `incident open|resolve|list|show`.
 
 use jiff::Timestamp;
-use sluice_app::IncidentQuery;
 
 use crate::backend::Backend;
-use sluice_core::decide::IncidentInput;
+use sluice_app::wire;
 use sluice_core::model::Incident;
 
 use crate::output::{self, Failure};
@@ -73,16 +72,14 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &IncidentCmd) -> R
             url,
         } => {
             let actor = context::actor(cli, app)?;
-            let input = IncidentInput {
+            let req = wire::OpenIncident {
                 env: env.clone(),
                 service: service.clone(),
                 title: title.clone(),
                 severity: severity.clone(),
-                source: "manual".into(),
-                fingerprint: None,
                 url: url.clone(),
             };
-            let i = app.open_incident(&actor, now, input).await?;
+            let i = app.run(&actor, now, &[], req).await?;
             let on = i
                 .release
                 .as_deref()
@@ -97,7 +94,14 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &IncidentCmd) -> R
         IncidentCmd::Resolve { id, comment } => {
             let actor = context::actor(cli, app)?;
             let i = app
-                .resolve_incident(&actor, now, *id, comment.clone())
+                .run(
+                    &actor,
+                    now,
+                    &[&id.to_string()],
+                    wire::ResolveIncident {
+                        comment: comment.clone(),
+                    },
+                )
                 .await?;
             done(cli, &i, &format!("incident {} resolved", i.id));
             Ok(())
@@ -109,12 +113,17 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &IncidentCmd) -> R
             limit,
         } => {
             let list = app
-                .incidents(IncidentQuery {
-                    open: *open,
-                    env: env.clone(),
-                    release: release.clone(),
-                    limit: *limit,
-                })
+                .run(
+                    "",
+                    now,
+                    &[],
+                    wire::IncidentFilter {
+                        open: *open,
+                        env: env.clone(),
+                        release: release.clone(),
+                        limit: Some(*limit),
+                    },
+                )
                 .await?;
             if cli.json {
                 output::json(&list);
@@ -137,7 +146,9 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &IncidentCmd) -> R
             Ok(())
         }
         IncidentCmd::Show { id } => {
-            let v = app.incident(*id).await?;
+            let v = app
+                .run("", now, &[&id.to_string()], wire::ShowIncident {})
+                .await?;
             if cli.json {
                 output::json(&v);
                 return Ok(());

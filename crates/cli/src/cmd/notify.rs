@@ -10,6 +10,7 @@ use sluice_app::messages::{Templates, sample_context};
 use sluice_core::notify::{self, Facts, Transport};
 
 use crate::backend::Backend;
+use sluice_app::wire;
 use sluice_core::process::{self, Bump};
 
 use crate::Cli;
@@ -86,7 +87,9 @@ pub async fn run_db(
         NotifyCmd::Preview { .. } => unreachable!("preview needs no database"),
         NotifyCmd::Flush { max } => {
             let actor = context::actor(cli, app)?;
-            let r = app.flush_notifications(&actor, now, *max).await?;
+            let r = app
+                .run(&actor, now, &[], wire::Flush { max: Some(*max) })
+                .await?;
             if cli.json {
                 output::json(&r);
             } else {
@@ -108,7 +111,17 @@ pub async fn run_db(
             } else {
                 None
             };
-            let rows = app.notifications(status, *limit).await?;
+            let rows = app
+                .run(
+                    "",
+                    now,
+                    &[],
+                    wire::NotificationQuery {
+                        status: status.map(|s| s.as_str().to_string()),
+                        limit: Some(*limit as i64),
+                    },
+                )
+                .await?;
             if cli.json {
                 output::json(&rows);
                 return Ok(());
@@ -142,7 +155,7 @@ pub async fn run_db(
             output::print_table(&t);
         }
         NotifyCmd::Status => {
-            let counts = app.notification_counts().await?;
+            let counts = app.run("", now, &[], wire::NotificationCounts {}).await?;
             if cli.json {
                 output::json(&counts);
                 return Ok(());
@@ -164,7 +177,9 @@ pub async fn run_db(
         }
         NotifyCmd::Retry { id } => {
             let actor = context::actor(cli, app)?;
-            let was = app.retry_notification(&actor, id, now).await?;
+            let was = app
+                .run(&actor, now, &[id], wire::RetryNotification {})
+                .await?;
             if cli.json {
                 output::json(&serde_json::json!({"id": id, "was": was, "status": "pending"}));
             } else if was == "dead" {

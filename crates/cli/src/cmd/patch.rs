@@ -1,11 +1,10 @@
 //! `patch report|triage|start|review|ready|reject|defer|list|show`.
 
 use jiff::Timestamp;
-use sluice_app::PatchQuery;
 
 use crate::backend::Backend;
-use sluice_core::decide::{ReportInput, TriageInput};
-use sluice_core::model::{Patch, PatchStatus, Source, SourceKind, Target};
+use sluice_app::wire;
+use sluice_core::model::{Patch, PatchStatus, SourceKind, Target};
 
 use crate::output::{self, Failure};
 use crate::{Cli, context};
@@ -129,18 +128,18 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Resu
             limit,
             count,
         } => {
-            let q = PatchQuery {
-                statuses: status.clone(),
+            let statuses: Vec<&str> = status.iter().map(|s| s.as_str()).collect();
+            let q = wire::PatchFilter {
+                status: (!statuses.is_empty()).then(|| statuses.join(",")),
                 all: *all,
                 kind: kind.clone(),
                 severity: severity.clone(),
                 owner: owner.clone(),
-                target: line.clone(),
-                now_ms: 0,
-                limit: *limit,
+                line: line.clone(),
+                limit: Some(*limit),
                 count: *count,
             };
-            let list = app.list_patches(now, q).await?;
+            let list = app.run("", now, &[], q).await?;
             if cli.json {
                 output::json(&list);
                 return Ok(());
@@ -179,7 +178,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Resu
             Ok(())
         }
         PatchCmd::Show { key } => {
-            let v = app.show_patch(now, key).await?;
+            let v = app.run("", now, &[key], wire::ShowPatch {}).await?;
             if cli.json {
                 output::json(&v);
                 return Ok(());
@@ -266,18 +265,16 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Resu
                     severity,
                     lines,
                 } => {
-                    let input = ReportInput {
+                    let req = wire::ReportPatch {
                         title: title.clone(),
                         description: description.clone(),
                         kind: kind.clone(),
                         severity: severity.clone(),
-                        source: Some(Source {
-                            kind: *source,
-                            reference: reference.clone(),
-                        }),
-                        targets: lines.clone(),
+                        source: Some(*source),
+                        reference: reference.clone(),
+                        lines: lines.clone(),
                     };
-                    (app.report_patch(a, now, input).await?, "reported")
+                    (app.run(a, now, &[], req).await?, "reported")
                 }
                 PatchCmd::Triage {
                     key,
@@ -287,16 +284,19 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Resu
                     owner,
                     lines,
                 } => {
-                    let input = TriageInput {
+                    let req = wire::TriagePatch {
                         severity: severity.clone(),
                         kind: kind.clone(),
                         priority: priority.clone(),
                         owner: owner.clone(),
-                        targets: lines.clone(),
+                        lines: lines.clone(),
                     };
-                    (app.triage_patch(a, now, key, input).await?, "triaged")
+                    (app.run(a, now, &[key], req).await?, "triaged")
                 }
-                PatchCmd::Start { key } => (app.start_patch(a, now, key).await?, "started"),
+                PatchCmd::Start { key } => (
+                    app.run(a, now, &[key], wire::StartPatch {}).await?,
+                    "started",
+                ),
                 PatchCmd::Review {
                     key,
                     approve,
@@ -315,22 +315,31 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Resu
                         Some(true) => "approved in review",
                         Some(false) => "sent back with requested changes",
                     };
-                    (
-                        app.review_patch(a, now, key, verdict, comment.clone())
-                            .await?,
-                        what,
-                    )
+                    let req = wire::ReviewPatch {
+                        approve: verdict,
+                        comment: comment.clone(),
+                    };
+                    (app.run(a, now, &[key], req).await?, what)
                 }
-                PatchCmd::Ready { key } => (app.ready_patch(a, now, key).await?, "ready"),
-                PatchCmd::Port { key, to } => (app.port_patch(a, now, key, *to).await?, "ported"),
-                PatchCmd::Reject { key, reason } => (
-                    app.reject_patch(a, now, key, reason.clone()).await?,
-                    "rejected",
+                PatchCmd::Ready { key } => {
+                    (app.run(a, now, &[key], wire::ReadyPatch {}).await?, "ready")
+                }
+                PatchCmd::Port { key, to } => (
+                    app.run(a, now, &[key], wire::PortPatch { to: *to }).await?,
+                    "ported",
                 ),
-                PatchCmd::Defer { key, reason } => (
-                    app.defer_patch(a, now, key, reason.clone()).await?,
-                    "deferred",
-                ),
+                PatchCmd::Reject { key, reason } => {
+                    let req = wire::RejectPatch {
+                        reason: reason.clone(),
+                    };
+                    (app.run(a, now, &[key], req).await?, "rejected")
+                }
+                PatchCmd::Defer { key, reason } => {
+                    let req = wire::DeferPatch {
+                        reason: reason.clone(),
+                    };
+                    (app.run(a, now, &[key], req).await?, "deferred")
+                }
                 PatchCmd::List { .. } | PatchCmd::Show { .. } => {
                     unreachable!("read commands handled above")
                 }

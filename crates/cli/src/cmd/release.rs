@@ -3,6 +3,7 @@
 use crate::backend::Backend;
 use jiff::Timestamp;
 use sluice_app::notes::NotesFormat;
+use sluice_app::wire;
 use sluice_core::model::Target;
 
 use super::patch::parse;
@@ -62,8 +63,8 @@ pub enum ReleaseCmd {
     /// Show a release's notes, or edit them (edits survive regeneration).
     Notes {
         version: String,
-        #[arg(long, value_enum, default_value = "md")]
-        format: NotesFormatArg,
+        #[arg(long, default_value = "md", value_parser = notes_format())]
+        format: NotesFormat,
         /// Edit the Markdown notes in $VISUAL or $EDITOR.
         #[arg(long, conflicts_with = "from")]
         edit: bool,
@@ -81,23 +82,11 @@ pub enum ReleaseCmd {
     },
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum NotesFormatArg {
-    Md,
-    Html,
-    Text,
-    Slack,
-}
-
-impl From<NotesFormatArg> for NotesFormat {
-    fn from(f: NotesFormatArg) -> NotesFormat {
-        match f {
-            NotesFormatArg::Md => NotesFormat::Markdown,
-            NotesFormatArg::Html => NotesFormat::Html,
-            NotesFormatArg::Text => NotesFormat::Text,
-            NotesFormatArg::Slack => NotesFormat::Slack,
-        }
-    }
+/// md, html, text or slack (listed in the help).
+fn notes_format() -> impl clap::builder::TypedValueParser<Value = NotesFormat> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["md", "html", "text", "slack"])
+        .try_map(|s| s.parse::<NotesFormat>())
 }
 
 /// Opens `text` in the user's editor and returns what they saved.
@@ -165,10 +154,13 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
             edit,
             from,
         } if !*edit && from.is_none() => {
-            let text = app.release_notes(version, (*format).into()).await?;
+            let req = wire::NotesQuery {
+                format: Some(format.name().to_string()),
+            };
+            let text = app.run("", now, &[version], req).await?;
             if cli.json {
                 output::json(
-                    &serde_json::json!({"version": version, "format": NotesFormat::from(*format), "notes": text}),
+                    &serde_json::json!({"version": version, "format": format, "notes": text}),
                 );
             } else {
                 out!("{text}");
@@ -177,9 +169,11 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
         }
         ReleaseCmd::Plan { line, target } => {
             let actor = context::actor(cli, app).unwrap_or_default();
-            let v = app
-                .plan_release(&actor, now, *line, target.as_deref())
-                .await?;
+            let req = wire::PlanRelease {
+                line: *line,
+                target: target.clone(),
+            };
+            let v = app.run(&actor, now, &[], req).await?;
             if cli.json {
                 output::json(&v);
                 return Ok(());
@@ -276,7 +270,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
             Ok(())
         }
         ReleaseCmd::Show { version } => {
-            let v = app.show_release(now, version).await?;
+            let v = app.run("", now, &[version], wire::ShowRelease {}).await?;
             if cli.json {
                 output::json(&v);
                 return Ok(());
@@ -390,7 +384,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
             Ok(())
         }
         ReleaseCmd::List => {
-            let rs = app.list_releases().await?;
+            let rs = app.run("", now, &[], wire::ListReleases {}).await?;
             if cli.json {
                 output::json(&rs);
                 return Ok(());
@@ -425,12 +419,13 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                     reason,
                     no_assemble,
                 } => {
-                    let opts = sluice_app::CutOptions {
+                    let req = wire::CutRelease {
+                        line: *line,
                         target: target.clone(),
                         allow_scope: if *allow_scope { reason.clone() } else { None },
                         no_assemble: *no_assemble,
                     };
-                    let r = app.cut_release(a, now, *line, opts).await?;
+                    let r = app.run(a, now, &[], req).await?;
                     if cli.json {
                         output::json(&r);
                     } else {
@@ -447,7 +442,11 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                     add,
                     remove,
                 } => {
-                    let r = app.amend_release(a, now, version, add, remove).await?;
+                    let req = wire::AmendRelease {
+                        add: add.clone(),
+                        remove: remove.clone(),
+                    };
+                    let r = app.run(a, now, &[version], req).await?;
                     if cli.json {
                         output::json(&r);
                     } else {
@@ -466,7 +465,11 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                     }
                     let mut out = Vec::new();
                     for v in versions {
-                        out.push(app.import_release(a, now, v, env.as_deref()).await?);
+                        let req = wire::ImportRelease {
+                            version: v.clone(),
+                            env: env.clone(),
+                        };
+                        out.push(app.run(a, now, &[], req).await?);
                     }
                     if cli.json {
                         output::json(&out);
@@ -483,7 +486,8 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                     }
                 }
                 ReleaseCmd::Notes { version, from, .. } => {
-                    let current = app.release_notes(version, NotesFormat::Markdown).await?;
+                    let req = wire::NotesQuery { format: None };
+                    let current = app.run("", now, &[version], req).await?;
                     let text = match from {
                         Some(p) if p.as_os_str() == "-" => {
                             let mut s = String::new();
@@ -501,7 +505,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                         outln!("notes of {version} unchanged");
                         return Ok(());
                     }
-                    let r = app.edit_notes(a, now, version, &text).await?;
+                    let r = app.run(a, now, &[version], wire::Notes { text }).await?;
                     if cli.json {
                         output::json(&r);
                     } else if r.notes.is_some() {
@@ -518,9 +522,11 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                     env,
                     comment,
                 } => {
-                    let r = app
-                        .close_follow_up(a, now, version, env, comment.clone())
-                        .await?;
+                    let req = wire::FollowUp {
+                        env: env.clone(),
+                        comment: comment.clone(),
+                    };
+                    let r = app.run(a, now, &[version], req).await?;
                     if cli.json {
                         output::json(&r);
                     } else {

@@ -32,7 +32,7 @@ pub async fn run(cli: &Cli, c: &TokenCmd) -> Result<(), Failure> {
     let app = context::open(cli).await?;
     let now = Timestamp::now();
     let r = run_on(cli, &app, now, c).await;
-    app.store.close().await;
+    app.store().close().await;
     r
 }
 
@@ -50,14 +50,14 @@ async fn run_on(
                 })?),
                 None => None,
             };
-            let actor = context::local_actor(cli, &app.root)?;
+            let actor = context::local_actor(cli, app.root())?;
             let t = app.create_token(&actor, now, user, valid_for).await?;
             if cli.json {
                 output::json(&t);
                 return Ok(());
             }
             output::ok(&format!("created {} for {}", t.token.id, t.token.user));
-            if app.process.roles_of(&t.token.user).is_empty() {
+            if app.process().roles_of(&t.token.user).is_empty() {
                 eprintln!(
                     "note: {} holds no role in the process file; the token can read but not act",
                     t.token.user
@@ -94,7 +94,7 @@ async fn run_on(
             output::print_table(&t);
         }
         TokenCmd::Revoke { id } => {
-            let actor = context::local_actor(cli, &app.root)?;
+            let actor = context::local_actor(cli, app.root())?;
             let t = app.revoke_token(&actor, now, id).await?;
             if cli.json {
                 output::json(&t);

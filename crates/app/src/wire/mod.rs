@@ -7,6 +7,53 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sluice_core::model::{PatchStatus, SourceKind, Target};
 
+pub mod command;
+mod table;
+
+pub use command::{Command, Input, Method};
+
+/// Requests that carry nothing beyond their path.
+macro_rules! empty_requests {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema)]
+            pub struct $name {}
+        )*
+    };
+}
+
+empty_requests!(
+    /// `GET /status`.
+    Status,
+    /// `GET /patches/{key}`.
+    ShowPatch,
+    /// `POST /patches/{key}/start`.
+    StartPatch,
+    /// `POST /patches/{key}/ready`.
+    ReadyPatch,
+    /// `GET /releases`.
+    ListReleases,
+    /// `GET /releases/{version}`.
+    ShowRelease,
+    /// `GET /releases/{version}/checklist`.
+    ShowChecklist,
+    /// `POST /releases/{version}/checklist/{item}`.
+    TickItem,
+    /// `GET /incidents/{id}`.
+    ShowIncident,
+    /// `GET /audit/verify`.
+    VerifyAudit,
+    /// `GET /audit/anchors`.
+    AuditAnchors,
+    /// `POST /audit/anchor`.
+    AnchorAudit,
+    /// `GET /notifications/status`.
+    NotificationCounts,
+    /// `POST /notifications/{id}/retry`.
+    RetryNotification,
+);
+
 /// `POST /patches`: report a patch.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -60,10 +107,17 @@ pub struct ReviewPatch {
     pub comment: Option<String>,
 }
 
-/// `POST /patches/{key}/reject` and `/defer`.
+/// `POST /patches/{key}/reject`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Reason {
+pub struct RejectPatch {
+    pub reason: String,
+}
+
+/// `POST /patches/{key}/defer`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeferPatch {
     pub reason: String,
 }
 
@@ -111,7 +165,19 @@ impl PatchFilter {
     }
 }
 
-/// `POST /releases/plan` and `POST /releases` (cut).
+/// `POST /releases/plan`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRelease {
+    /// `main` or a maintained line `MAJOR.MINOR`.
+    #[schemars(with = "String")]
+    pub line: Target,
+    /// The revision to release [default: the line's branch, or HEAD for main].
+    #[serde(default)]
+    pub target: Option<String>,
+}
+
+/// `POST /releases` (cut).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CutRelease {
@@ -121,10 +187,10 @@ pub struct CutRelease {
     /// The revision to release [default: the line's branch, or HEAD for main].
     #[serde(default)]
     pub target: Option<String>,
-    /// Let out-of-scope commits into a patch release, for this recorded reason (cut only).
+    /// Let out-of-scope commits into a patch release, for this recorded reason.
     #[serde(default)]
     pub allow_scope: Option<String>,
-    /// Refuse rather than create a maintained line's missing release branch (cut only).
+    /// Refuse rather than create a maintained line's missing release branch.
     #[serde(default)]
     pub no_assemble: bool,
 }
@@ -302,6 +368,19 @@ pub struct WhoAmI {
 }
 
 impl crate::App {
+    /// Who a token acts for, and the roles the process gives them.
+    pub fn whoami(&self, user: &str) -> WhoAmI {
+        WhoAmI {
+            user: user.to_string(),
+            roles: self
+                .process
+                .roles_of(user)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        }
+    }
+
     /// The role an approval is given as: the one asked for, else the approver's
     /// one role among those the gate asks for. Shared by every interface, so
     /// `approve` without `--role` behaves the same locally and remotely.
@@ -378,5 +457,131 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>,
         _ => Err(serde::de::Error::custom(format!(
             "{n} is not a whole number from 0 to {MAX_COUNT}"
         ))),
+    }
+}
+
+/// What went wrong, for a program: the `code` of every error answer. Each code
+/// has one HTTP status ([`ErrorCode::status`]) and one meaning for a client
+/// ([`ErrorBody::into_app_error`]); the server and the remote CLI share this
+/// table, so the two cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The process does not allow it yet; `unmet` says what is missing.
+    Refused,
+    /// Someone else changed the same thing first.
+    Conflict,
+    NotFound,
+    /// Well-formed, but a value is wrong.
+    Invalid,
+    /// Not the JSON the operation takes.
+    Malformed,
+    Unauthorized,
+    TooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+    MethodNotAllowed,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    /// A webhook source this server has no secret for.
+    NotConfigured,
+    /// A webhook event this source sends that Sluice does not take.
+    UnknownEvent,
+    Internal,
+    /// A code from a newer server.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The HTTP status of an answer with this code.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::Refused | ErrorCode::Conflict | ErrorCode::IdempotencyInProgress => 409,
+            ErrorCode::NotFound | ErrorCode::NotConfigured => 404,
+            ErrorCode::Invalid | ErrorCode::IdempotencyKeyReused | ErrorCode::UnknownEvent => 422,
+            ErrorCode::Malformed => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::TooLarge => 413,
+            ErrorCode::RequestTimeout => 408,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::Internal | ErrorCode::Unknown => 500,
+        }
+    }
+
+    /// The code the application's error is answered with.
+    pub fn of(e: &crate::AppError) -> ErrorCode {
+        use crate::AppError as E;
+        match e {
+            E::Refused { .. } => ErrorCode::Refused,
+            E::Conflict(_) => ErrorCode::Conflict,
+            E::NotFound(_) => ErrorCode::NotFound,
+            E::Invalid(_) => ErrorCode::Invalid,
+            E::Config(_) | E::Store(_) | E::Io(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// The body of every error answer: `{"error": {"code", "message", "unmet"}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    /// For `refused`: each requirement not met, who can meet it, the command that would.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmet: Vec<sluice_core::decide::Unmet>,
+}
+
+impl From<crate::AppError> for ErrorBody {
+    fn from(e: crate::AppError) -> ErrorBody {
+        let code = ErrorCode::of(&e);
+        match e {
+            crate::AppError::Refused { summary, unmet } => ErrorBody {
+                code,
+                message: summary,
+                unmet,
+            },
+            e => ErrorBody {
+                code,
+                message: e.to_string(),
+                unmet: Vec::new(),
+            },
+        }
+    }
+}
+
+impl ErrorBody {
+    /// The error a client reports for this answer: the same error (and exit
+    /// code) the command gives when it runs locally.
+    pub fn into_app_error(self) -> crate::AppError {
+        use crate::AppError as E;
+        match self.code {
+            ErrorCode::Refused => E::Refused {
+                summary: self.message,
+                unmet: self.unmet,
+            },
+            ErrorCode::Conflict | ErrorCode::IdempotencyInProgress => E::Conflict(self.message),
+            ErrorCode::NotFound | ErrorCode::NotConfigured => E::NotFound(self.message),
+            ErrorCode::Invalid
+            | ErrorCode::Malformed
+            | ErrorCode::TooLarge
+            | ErrorCode::IdempotencyKeyReused
+            | ErrorCode::UnsupportedMediaType
+            | ErrorCode::MethodNotAllowed
+            | ErrorCode::UnknownEvent => E::Invalid(self.message),
+            ErrorCode::Unauthorized => E::Config(format!(
+                "the server refused the token: {}\n  hint: check SLUICE_TOKEN",
+                self.message
+            )),
+            ErrorCode::RequestTimeout | ErrorCode::Internal | ErrorCode::Unknown => {
+                E::Io(format!("the server failed: {}", self.message))
+            }
+        }
     }
 }
