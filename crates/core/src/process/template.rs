@@ -34,69 +34,12 @@ pub(crate) fn unknown_placeholders<'t>(
 }
 
 /// Split a command line into arguments like a POSIX shell would, without
-/// expanding anything: whitespace separates words; single quotes keep text
-/// literally; double quotes keep text except that `\` escapes `"`, `\`, `$`
-/// and `` ` ``; outside quotes `\` escapes the next character.
+/// expanding anything (the `shell-words` rules: whitespace separates words,
+/// single quotes keep text literally, double quotes keep it but for `\`
+/// escapes, `\` outside quotes escapes the next character, and a `#` that
+/// starts a word begins a comment).
 pub(crate) fn split_command(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err("a single quote (') is never closed".to_string()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\' | '$' | '`')) => word.push(c),
-                            Some('\n') => {}
-                            Some(c) => {
-                                word.push('\\');
-                                word.push(c);
-                            }
-                            None => return Err("a double quote (\") is never closed".to_string()),
-                        },
-                        Some(c) => word.push(c),
-                        None => return Err("a double quote (\") is never closed".to_string()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some('\n') => {}
-                    Some(c) => word.push(c),
-                    None => return Err("the command ends with a lone backslash".to_string()),
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
+    shell_words::split(text).map_err(|_| "a quote (' or \") is never closed".to_string())
 }
 
 #[cfg(test)]
@@ -115,7 +58,10 @@ mod tests {
         );
         assert!(split_command("run 'a").is_err());
         assert!(split_command("run \"a").is_err());
-        assert!(split_command("run a\\").is_err());
+        assert_eq!(
+            split_command("deploy.sh #{version}").unwrap(),
+            ["deploy.sh"]
+        );
         assert!(split_command("   ").unwrap().is_empty());
     }
 
