@@ -23,7 +23,9 @@ use serde_json::{Value, json};
 use sluice_store::Backend;
 use tokio::io::AsyncBufReadExt;
 
-use super::{FloorResult, Samples, Scratch, ms, name};
+use crate::db::{Scratch, name};
+use crate::floor::FloorResult;
+use crate::stats::{Samples, ms};
 
 pub struct LoadConfig {
     pub backends: Vec<Backend>,
@@ -464,7 +466,7 @@ async fn one_backend(
     bin: &Path,
 ) -> Result<BackendResult> {
     eprintln!("[load] {}: durable-insert floor", name(backend));
-    let fcfg = super::Config {
+    let fcfg = crate::suite::Config {
         quick: false,
         notify: false,
         backends: vec![backend],
@@ -475,7 +477,7 @@ async fn one_backend(
         list_runs: 0,
         cli_runs: 0,
     };
-    let floor = super::floor(&fcfg, backend, root).await?;
+    let floor = crate::floor::floor(&fcfg, backend, root).await?;
 
     let db = Scratch::new(backend).await?;
     let tag = match backend {
@@ -781,7 +783,7 @@ pub async fn run(cfg: LoadConfig) -> Result<()> {
         .prefix("sluice-bench-load")
         .tempdir()?;
     let root = dir.path().to_path_buf();
-    std::fs::write(root.join("sluice.toml"), super::PROCESS)?;
+    std::fs::write(root.join("sluice.toml"), crate::fixture::PROCESS)?;
     sluice_app::load_process(&root.join("sluice.toml"))
         .map_err(|e| anyhow::anyhow!("bench process: {e}"))?;
     println!(

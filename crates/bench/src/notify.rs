@@ -25,7 +25,10 @@ use sluice_app::dispatch::{Backoff, Dispatcher};
 use sluice_app::messages::Templates;
 use sluice_store::Backend;
 
-use crate::{Config, PROCESS, Samples, Scratch, ms, name, open_app, ratio, report_input};
+use crate::db::{Scratch, name, open_app};
+use crate::fixture::{PROCESS, report_input};
+use crate::stats::{Samples, ms, ratio};
+use crate::suite::Config;
 
 /// The bench process plus a rule that notifies every report.
 fn notifying_process() -> String {

@@ -20,7 +20,10 @@ use sluice_core::decide::TriageInput;
 use sluice_core::model::{Release, ReleaseStatus, Target};
 use sluice_store::{Backend, Store};
 
-use crate::{PROCESS, Samples, Scratch, name, open_app, report_input, seed};
+use crate::db::{Scratch, name, open_app};
+use crate::fixture::{PROCESS, report_input};
+use crate::seed::seed;
+use crate::stats::Samples;
 
 pub const USAGE: &str = "sluice-bench ui [--backend sqlite|postgres|both] [--releases N] [--patches N] [--events N] [--samples N]";
 

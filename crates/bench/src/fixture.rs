@@ -1,0 +1,89 @@
+//! What every benchmark runs against: the bench process file and the report
+//! its commands file.
+
+use sluice_core::decide::ReportInput;
+use sluice_core::model::{Source, SourceKind, Target};
+
+/// The bench process: four environments, none with a deploy command, every
+/// window always open, one role per step so that every actor below is allowed.
+pub(crate) const PROCESS: &str = r#"
+[project]
+name = "bench"
+key = "BENCH"
+
+[kinds]
+fix = { bump = "patch", section = "Fixed" }
+security = { bump = "patch", section = "Security" }
+perf = { bump = "patch", section = "Changed" }
+
+[severities]
+critical = { fix_within = "24h", emergency = true }
+major = { fix_within = "5d" }
+minor = { fix_within = "30d" }
+
+[roles]
+dev_lead = ["lead"]
+developer = ["dev1", "dev2"]
+qa = ["qa"]
+product_owner = ["po"]
+release_manager = ["rm"]
+devops = ["ops"]
+
+[responsibilities]
+identify = "dev_lead"
+develop = "developer"
+review = "developer"
+test = "qa"
+approve = "product_owner"
+release = "release_manager"
+monitor = "devops"
+
+[review]
+min_approvals = 1
+author_may_approve = false
+
+[[environments]]
+name = "local"
+tests = ["unit"]
+windows = ["mon-sun 00:00-24:00"]
+
+[[environments]]
+name = "dev"
+tests = ["integration"]
+windows = ["mon-sun 00:00-24:00"]
+
+[[environments]]
+name = "test"
+tests = ["smoke"]
+approvals = ["qa"]
+windows = ["mon-sun 00:00-24:00"]
+
+[[environments]]
+name = "prod"
+approvals = ["product_owner"]
+windows = ["mon-sun 00:00-24:00"]
+after_deploy_tests = ["canary"]
+
+[[checklist]]
+id = "notes"
+text = "Release notes reviewed"
+by = "release_manager"
+before = "prod"
+"#;
+
+pub(crate) fn report_input(i: usize) -> ReportInput {
+    ReportInput {
+        title: format!("Checkout total is wrong when a coupon is applied twice ({i})"),
+        description: Some(
+            "Applying the same coupon code twice in the basket doubles the discount; seen in production logs."
+                .into(),
+        ),
+        kind: Some("fix".into()),
+        severity: Some(["critical", "major", "minor"][i % 3].into()),
+        source: Some(Source {
+            kind: SourceKind::Bug,
+            reference: Some(format!("JIRA-{}", 4000 + i)),
+        }),
+        targets: vec![Target::Main],
+    }
+}
