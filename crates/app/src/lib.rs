@@ -15,6 +15,7 @@ mod idempotency;
 mod incidents;
 pub mod messages;
 pub mod notes;
+mod origin;
 mod outbox;
 mod patches;
 mod promote;
@@ -111,28 +112,18 @@ pub type Result<T> = std::result::Result<T, AppError>;
 /// Every interface (CLI, API, webhooks, web UI) reaches the process, the
 /// database and the repository through its methods only.
 pub struct App {
-    process: Process,
+    /// Shared by the handles [`App::with_origin`] makes.
+    process: std::sync::Arc<Process>,
     store: Store,
     /// The repository root: deploy commands run here.
     root: PathBuf,
     /// The git repository around the root, if there is one.
     git: Option<sluice_git::Repo>,
+    /// What every change also records (see [`Origin`]).
+    origin: std::sync::Arc<Origin>,
 }
 
-tokio::task_local! {
-    /// The idempotency claim (actor, key) of the API request being carried out.
-    static IDEMPOTENCY_CLAIM: (String, String);
-}
-
-/// Runs `fut` (an API request holding an idempotency claim) so that every
-/// change it commits marks the claim committed in the same transaction.
-pub async fn with_idempotency_claim<F: std::future::Future>(
-    actor: String,
-    key: String,
-    fut: F,
-) -> F::Output {
-    IDEMPOTENCY_CLAIM.scope((actor, key), fut).await
-}
+pub use origin::Origin;
 
 /// Where the process file is looked for, from `start` upwards.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
@@ -232,10 +223,11 @@ impl App {
         let store = Store::open(db_url).await?;
         let git = sluice_git::Repo::discover(&root).ok();
         Ok(App {
-            process,
+            process: std::sync::Arc::new(process),
             store,
             root,
             git,
+            origin: Default::default(),
         })
     }
 
@@ -293,7 +285,7 @@ impl App {
         sluice_store::Change {
             actor: actor.to_string(),
             at_ms: now.as_millisecond(),
-            claim: IDEMPOTENCY_CLAIM.try_with(Clone::clone).ok(),
+            claim: self.origin.idempotency_claim(),
             ..Default::default()
         }
     }

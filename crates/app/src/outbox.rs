@@ -183,17 +183,11 @@ impl App {
     /// the events that cause them.
     pub(crate) async fn commit(&self, mut c: Change) -> sluice_store::Result<Vec<StoredEvent>> {
         self.add_outbox(&mut c).await?;
-        let claimed = crate::webhooks::claim_delivery(&mut c);
-        let seen = crate::webhooks::claim_payload(&mut c);
+        let moved = self.origin().claim_into(&mut c, true);
         let res = self.store.commit(&c).await;
         if res.is_err() {
             // Nothing was written: the next effect (or the end) records them.
-            if claimed {
-                crate::webhooks::unclaim_delivery(c.delivery.take());
-            }
-            if seen {
-                crate::webhooks::unclaim_payload(c.payload.take());
-            }
+            self.origin().put_back(&mut c, moved);
         }
         res
     }
@@ -233,14 +227,14 @@ impl App {
     /// inside a transaction such as a new patch's.
     pub(crate) fn with_outbox(&self, mut c: Change) -> Change {
         c.outbox = messages(&self.process, &c, &Lookup::default());
-        crate::webhooks::claim_delivery(&mut c);
+        self.origin().claim_into(&mut c, false);
         c
     }
 
     /// Like [`App::with_outbox`], with patches and releases read beforehand.
     pub(crate) fn with_outbox_from(&self, mut c: Change, l: &Lookup) -> Change {
         c.outbox = messages(&self.process, &c, l);
-        crate::webhooks::claim_delivery(&mut c);
+        self.origin().claim_into(&mut c, false);
         c
     }
 }

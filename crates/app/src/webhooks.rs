@@ -13,7 +13,7 @@
 //! recorded in the transaction of its first effect, or alone when it has
 //! none; a repeat is answered as a duplicate and does nothing.
 
-use std::cell::RefCell;
+use crate::Origin;
 
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
@@ -257,59 +257,6 @@ pub struct WebhookOutcome {
     pub effects: Vec<Effect>,
 }
 
-tokio::task_local! {
-    /// The delivery being carried out, until a transaction records it.
-    static DELIVERY: RefCell<Option<Delivery>>;
-}
-
-tokio::task_local! {
-    /// The identity of the intent being carried out ([`Intent::identity`]),
-    /// until a transaction records it.
-    static PAYLOAD: RefCell<Option<Delivery>>;
-}
-
-/// Moves the pending payload identity (if any) into a change about to be
-/// committed: recorded in the same transaction as the effect, so the same
-/// run or firing, re-sent under any delivery id, is carried out once.
-pub(crate) fn claim_payload(c: &mut Change) -> bool {
-    if c.payload.is_some() {
-        return false;
-    }
-    PAYLOAD
-        .try_with(|d| {
-            c.payload = d.borrow_mut().take();
-            c.payload.is_some()
-        })
-        .unwrap_or(false)
-}
-
-/// Puts back a payload identity whose transaction did not commit.
-pub(crate) fn unclaim_payload(d: Option<Delivery>) {
-    if d.is_some() {
-        let _ = PAYLOAD.try_with(|slot| *slot.borrow_mut() = d);
-    }
-}
-
-/// Moves the pending delivery (if any) into a change about to be committed.
-pub(crate) fn claim_delivery(c: &mut Change) -> bool {
-    if c.delivery.is_some() {
-        return false;
-    }
-    DELIVERY
-        .try_with(|d| {
-            c.delivery = d.borrow_mut().take();
-            c.delivery.is_some()
-        })
-        .unwrap_or(false)
-}
-
-/// Puts back a delivery whose transaction did not commit.
-pub(crate) fn unclaim_delivery(d: Option<Delivery>) {
-    if d.is_some() {
-        let _ = DELIVERY.try_with(|slot| *slot.borrow_mut() = d);
-    }
-}
-
 /// HMAC-SHA256 of `body` under `secret`, compared in constant time with the
 /// hex digest `sig`.
 fn hmac_ok(secret: &str, body: &[u8], sig: &str) -> bool {
@@ -482,60 +429,59 @@ impl App {
             received_ms: now.as_millisecond(),
         });
         let actor = src.actor();
-        let run = async {
-            let mut effects = Vec::with_capacity(intents.len());
-            for intent in intents {
-                // The payload's own identity: a replay under a new (or no)
-                // delivery id is recognised, not carried out again.
-                let identity = intent
-                    .identity()
-                    .map(|i| i.chars().take(400).collect::<String>());
-                if let Some(id) = &identity
-                    && self
-                        .store
-                        .delivery_seen(src.as_str(), id)
-                        .await
-                        .map_err(internal)?
-                {
-                    effects.push(Effect::Replayed {
-                        identity: id.clone(),
-                    });
-                    continue;
-                }
-                let seen = identity.clone().map(|id| Delivery {
+        // Every change the intents make records the delivery (the first one
+        // that commits) and the identity of its own intent.
+        let app = self.with_origin(Origin::delivery(pending));
+        let mut effects = Vec::with_capacity(intents.len());
+        let mut duplicate = false;
+        for intent in intents {
+            // The payload's own identity: a replay under a new (or no)
+            // delivery id is recognised, not carried out again.
+            let identity = intent
+                .identity()
+                .map(|i| i.chars().take(400).collect::<String>());
+            if let Some(id) = &identity
+                && self
+                    .store
+                    .delivery_seen(src.as_str(), id)
+                    .await
+                    .map_err(internal)?
+            {
+                effects.push(Effect::Replayed {
+                    identity: id.clone(),
+                });
+                continue;
+            }
+            app.origin()
+                .set_payload(identity.clone().map(|id| Delivery {
                     source: src.as_str().to_string(),
                     id,
                     received_ms: now.as_millisecond(),
-                });
-                let effect = PAYLOAD
-                    .scope(RefCell::new(seen), self.carry_out(&actor, src, now, intent))
-                    .await;
-                match (effect, identity) {
-                    (Ok(e), _) => effects.push(e),
-                    // The same run, carried out by a concurrent delivery first.
-                    (Err(WebhookError::Internal(m)), Some(id)) if m.contains("raced") => {
-                        effects.push(Effect::Replayed { identity: id })
-                    }
-                    (Err(e), _) => return Err(e),
+                }));
+            let effect = app.carry_out(&actor, src, now, intent).await;
+            app.origin().set_payload(None);
+            match (effect, identity) {
+                (Ok(e), _) => effects.push(e),
+                // The same run, carried out by a concurrent delivery first.
+                (Err(WebhookError::Internal(m)), Some(id)) if m.contains("raced") => {
+                    effects.push(Effect::Replayed { identity: id })
+                }
+                (Err(e), _) => return Err(e),
+            }
+        }
+        // A delivery no effect recorded is recorded alone.
+        if let Some(rest) = app.origin().take_delivery() {
+            let c = Change {
+                delivery: Some(rest),
+                ..Default::default()
+            };
+            match self.store.commit(&c).await {
+                Err(StoreError::Duplicate(_)) => duplicate = true,
+                other => {
+                    other.map_err(internal)?;
                 }
             }
-            // A delivery no effect recorded is recorded alone.
-            let rest = DELIVERY.with(|d| d.borrow_mut().take());
-            if rest.is_some() {
-                let c = Change {
-                    delivery: rest,
-                    ..Default::default()
-                };
-                match self.store.commit(&c).await {
-                    Err(StoreError::Duplicate(_)) => return Ok((effects, true)),
-                    other => {
-                        other.map_err(internal)?;
-                    }
-                }
-            }
-            Ok::<_, WebhookError>((effects, false))
-        };
-        let (effects, duplicate) = DELIVERY.scope(RefCell::new(pending), run).await?;
+        }
         outcome.effects = effects;
         outcome.duplicate = duplicate;
         Ok(outcome)

@@ -3,18 +3,20 @@
 //! entry of the OpenAPI document; the two connection operations (`whoami`,
 //! `process`) are the server's own.
 
-use axum::Json;
 use axum::extract::{FromRequestParts, RawPathParams, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, on};
+use axum::{Extension, Json};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
+use sluice_app::App;
 use sluice_app::wire::{self, Command, ErrorCode, Input};
 
 use crate::Shared;
 use crate::error::ApiError;
 use crate::extract::{Actor, Body, Query};
+use crate::layers::Claimed;
 
 /// One operation of the API.
 pub struct Op {
@@ -73,8 +75,16 @@ impl<S: Send + Sync> FromRequestParts<S> for PathArgs {
     }
 }
 
-async fn answer<C: Command>(s: Shared, actor: &str, args: &[String], req: C) -> Response {
-    match req.run(&s.app, actor, jiff::Timestamp::now(), args).await {
+async fn answer<C: Command>(
+    s: Shared,
+    claimed: Option<Extension<Claimed>>,
+    actor: &str,
+    args: &[String],
+    req: C,
+) -> Response {
+    // With an idempotency key, the application that records its claim.
+    let app: &App = claimed.as_ref().map_or(&s.app, |Extension(Claimed(a))| a);
+    match req.run(app, actor, jiff::Timestamp::now(), args).await {
         Ok(out) => {
             let status = if C::CREATED {
                 StatusCode::CREATED
@@ -91,18 +101,20 @@ async fn with_body<C: Command>(
     State(s): State<Shared>,
     Actor(a): Actor,
     PathArgs(p): PathArgs,
+    claimed: Option<Extension<Claimed>>,
     Body(b): Body<C>,
 ) -> Response {
-    answer(s, &a, &p, b).await
+    answer(s, claimed, &a, &p, b).await
 }
 
 async fn with_query<C: Command>(
     State(s): State<Shared>,
     Actor(a): Actor,
     PathArgs(p): PathArgs,
+    claimed: Option<Extension<Claimed>>,
     Query(q): Query<C>,
 ) -> Response {
-    answer(s, &a, &p, q).await
+    answer(s, claimed, &a, &p, q).await
 }
 
 /// A command that takes nothing beyond its path: any body is ignored.
@@ -110,9 +122,10 @@ async fn with_nothing<C: Command>(
     State(s): State<Shared>,
     Actor(a): Actor,
     PathArgs(p): PathArgs,
+    claimed: Option<Extension<Claimed>>,
 ) -> Response {
     match serde_json::from_value::<C>(serde_json::json!({})) {
-        Ok(req) => answer(s, &a, &p, req).await,
+        Ok(req) => answer(s, claimed, &a, &p, req).await,
         Err(e) => ApiError::new(ErrorCode::Internal, e.to_string()).into_response(),
     }
 }

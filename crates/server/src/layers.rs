@@ -130,12 +130,14 @@ pub async fn idempotency(State(s): State<Shared>, req: Request, next: Next) -> R
                     }
                 })
             };
-            let resp = sluice_app::with_idempotency_claim(
-                actor.clone(),
-                key.clone(),
-                next.run(Request::from_parts(parts, Body::from(bytes))),
-            )
-            .await;
+            // The handler's changes mark the claim committed in their own
+            // transaction: it runs on an application that carries the claim.
+            let mut req = Request::from_parts(parts, Body::from(bytes));
+            req.extensions_mut()
+                .insert(Claimed(std::sync::Arc::new(s.app.with_origin(
+                    sluice_app::Origin::claim(actor.clone(), key.clone()),
+                ))));
+            let resp = next.run(req).await;
             renew.abort();
             let (rparts, rbody) = resp.into_parts();
             let rbytes = axum::body::to_bytes(rbody, usize::MAX)
@@ -157,6 +159,11 @@ pub async fn idempotency(State(s): State<Shared>, req: Request, next: Next) -> R
         }
     }
 }
+
+/// The application a request with an idempotency key runs on: every change
+/// it commits records the claim.
+#[derive(Clone)]
+pub struct Claimed(pub std::sync::Arc<sluice_app::App>);
 
 /// The Content-Security-Policy of every answer: the UI loads only its own
 /// stylesheet and one script, fetches only from itself, posts forms only to

@@ -56,7 +56,7 @@ pub async fn run(cli: &Cli, a: &Args) -> Result<(), Failure> {
         outln!("sluice serve: listening on http://{addr}");
     })
     .await;
-    server.app.store().close().await;
+    server.app.close().await;
     res.map_err(|e| Failure::usage(format!("cannot serve on {}: {e}", a.bind)))
 }
 
@@ -102,6 +102,6 @@ async fn demo(a: &Args) -> Result<(), Failure> {
         }
     })
     .await;
-    server.app.store().close().await;
+    server.app.close().await;
     res.map_err(|e| Failure::usage(format!("cannot serve on {}: {e}", a.bind)))
 }

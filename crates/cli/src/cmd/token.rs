@@ -32,7 +32,7 @@ pub async fn run(cli: &Cli, c: &TokenCmd) -> Result<(), Failure> {
     let app = context::open(cli).await?;
     let now = Timestamp::now();
     let r = run_on(cli, &app, now, c).await;
-    app.store().close().await;
+    app.close().await;
     r
 }
 
