@@ -87,19 +87,10 @@ impl App {
 
     /// `incident list`: newest first.
     pub async fn incidents(&self, q: IncidentQuery) -> Result<Vec<Incident>> {
-        if let Some(env) = &q.env
-            && self.process.environment(env).is_none()
-        {
-            let known: Vec<&str> = self
-                .process
-                .environments
-                .iter()
-                .map(|e| e.name.as_str())
-                .collect();
-            return Err(AppError::Invalid(format!(
-                "unknown environment `{env}`; the process defines: {}",
-                known.join(", ")
-            )));
+        if let Some(env) = &q.env {
+            self.process
+                .known_environment(env)
+                .map_err(AppError::Invalid)?;
         }
         Ok(self.store.incidents(&q).await?)
     }

@@ -24,6 +24,25 @@ impl Event {
     }
 }
 
+/// The events a `[[notify]]` rule may name in `on`: the notifier emits each.
+pub const NOTIFIABLE: &[&str] = &[
+    "patch.reported",
+    "patch.triaged",
+    "patch.overdue",
+    "patch.ready",
+    "patch.released",
+    "patch.reopened",
+    "release.cut",
+    "release.approved",
+    "release.deployed",
+    "release.failed",
+    "release.rolled_back",
+    "gate.waiting",
+    "incident.opened",
+    "incident.resolved",
+    "freeze.starting",
+];
+
 /// Every event kind Sluice writes, for documentation and filters.
 pub const KINDS: &[&str] = &[
     "patch.reported",

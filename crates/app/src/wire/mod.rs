@@ -394,11 +394,10 @@ impl crate::App {
         if let Some(r) = role {
             return Ok(r.to_string());
         }
-        let Some((_, e)) = self.process.environment(env) else {
-            return Err(crate::AppError::Invalid(format!(
-                "unknown environment `{env}`"
-            )));
-        };
+        let (_, e) = self
+            .process
+            .known_environment(env)
+            .map_err(crate::AppError::Invalid)?;
         let wanted = if emergency {
             &e.emergency_approvals
         } else {

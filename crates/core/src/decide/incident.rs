@@ -30,19 +30,9 @@ pub fn open_incident(
     release: Option<String>,
     input: IncidentInput,
 ) -> Decision<(Incident, Event)> {
-    if ctx.process.environment(&input.env).is_none() {
-        let known: Vec<&str> = ctx
-            .process
-            .environments
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect();
-        return Err(Denied::Invalid(format!(
-            "unknown environment `{}`; the process defines: {}",
-            input.env,
-            known.join(", ")
-        )));
-    }
+    ctx.process
+        .known_environment(&input.env)
+        .map_err(Denied::Invalid)?;
     let title = input.title.trim();
     if title.is_empty() {
         return Err(Denied::Invalid("an incident needs a title".into()));

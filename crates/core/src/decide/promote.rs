@@ -14,18 +14,7 @@ use crate::model::{
 use crate::process::{Environment, Step};
 
 fn env<'p>(ctx: &Ctx<'p>, name: &str) -> Decision<(usize, &'p Environment)> {
-    ctx.process.environment(name).ok_or_else(|| {
-        let known: Vec<&str> = ctx
-            .process
-            .environments
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect();
-        Denied::Invalid(format!(
-            "unknown environment `{name}`; the process defines: {}",
-            known.join(", ")
-        ))
-    })
+    ctx.process.known_environment(name).map_err(Denied::Invalid)
 }
 
 /// Runs of one suite in one environment a release keeps (the latest counts;
@@ -806,4 +795,230 @@ pub fn close_follow_up(
             json!({"env": env_name, "comment": comment}),
         ),
     ))
+}
+
+#[cfg(test)]
+mod table {
+    //! Rollback decisions as a table: who asks, what the environment holds and
+    //! has held, what is asked for, and the answer.
+    use super::*;
+    use crate::process::{self, Process};
+
+    fn process() -> Process {
+        process::load("sluice.toml", process::DEFAULT_PROCESS).expect("the default process")
+    }
+
+    fn release(version: &str, in_flight: bool) -> Release {
+        let at = "2026-11-03T08:00:00Z";
+        let flight = in_flight.then(|| {
+            json!({"deployment": "d-1", "env": "prod", "actor": "dave@example.com",
+                   "started_at": at, "expires_at": "2026-11-03T09:00:00Z"})
+        });
+        serde_json::from_value(json!({
+            "version": version, "line": "1.2", "target": "main", "status": "released",
+            "previous": null, "patches": ["SHOP-1"], "authors": [], "content_hash": "h",
+            "imported": false, "created_by": "bob@example.com", "created_at": at,
+            "reached": ["local", "dev", "test", "prod"], "approvals": [], "tests": [],
+            "checklist": [], "in_flight": flight, "follow_ups": [], "updated_at": at,
+        }))
+        .expect("a release")
+    }
+
+    /// What a case should give: the version returned to, or words of the refusal.
+    #[derive(Debug)]
+    enum Want {
+        To(&'static str),
+        Refused(&'static str),
+        Invalid(&'static str),
+    }
+
+    #[test]
+    fn planning_a_rollback() {
+        let p = process();
+        let now: Timestamp = "2026-11-03T10:00:00Z".parse().unwrap();
+        let cur = release("1.2.3", false);
+        let busy = release("1.2.3", true);
+        let hist = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // (actor, env, current, history, to, git's earlier tag, answer)
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            Option<&'a Release>,
+            Vec<String>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Want,
+        );
+        let devops = "dave@example.com";
+        let cases: Vec<Case> = vec![
+            // The newest earlier deployment is the default.
+            (
+                devops,
+                "prod",
+                Some(&cur),
+                hist(&["1.2.1", "1.2.2", "1.2.3"]),
+                None,
+                None,
+                Want::To("1.2.2"),
+            ),
+            // The release manager may too (the release step).
+            (
+                "bob@example.com",
+                "prod",
+                Some(&cur),
+                hist(&["1.2.2", "1.2.3"]),
+                None,
+                None,
+                Want::To("1.2.2"),
+            ),
+            // A re-deploy of the current release in between is skipped.
+            (
+                devops,
+                "prod",
+                Some(&cur),
+                hist(&["1.2.1", "1.2.3", "1.2.3"]),
+                None,
+                None,
+                Want::To("1.2.1"),
+            ),
+            // An explicit earlier release that ran there.
+            (
+                devops,
+                "prod",
+                Some(&cur),
+                hist(&["1.2.1", "1.2.2", "1.2.3"]),
+                Some("1.2.1"),
+                None,
+                Want::To("1.2.1"),
+            ),
+            // Neither release nor monitor role.
+            (
+                "alice@example.com",
+                "prod",
+                Some(&cur),
+                hist(&["1.2.2", "1.2.3"]),
+                None,
+                None,
+                Want::Refused("may not roll back"),
+            ),
+            (
+                devops,
+                "staging",
+                Some(&cur),
+                hist(&["1.2.2"]),
+                None,
+                None,
+                Want::Invalid("unknown environment `staging`"),
+            ),
+            (
+                devops,
+                "prod",
+                None,
+                hist(&[]),
+                None,
+                None,
+                Want::Refused("holds no release"),
+            ),
+            (
+                devops,
+                "prod",
+                Some(&busy),
+                hist(&["1.2.2", "1.2.3"]),
+                None,
+                None,
+                Want::Refused("is being promoted"),
+            ),
+            (
+                devops,
+                "prod",
+                Some(&cur),
+                hist(&["1.2.2", "1.2.3"]),
+                Some("1.2.3"),
+                None,
+                Want::Refused("already holds"),
+            ),
+            (
+                devops,
+                "prod",
+                Some(&cur),
+                hist(&["1.2.2", "1.2.3"]),
+                Some("1.1.0"),
+                None,
+                Want::Refused("was never deployed"),
+            ),
+            // Nothing earlier: git's earlier tag is offered, with the import that records it.
+            (
+                devops,
+                "prod",
+                Some(&cur),
+                hist(&["1.2.3"]),
+                None,
+                Some("1.2.2"),
+                Want::Refused("nothing to roll `prod` back to"),
+            ),
+            (
+                devops,
+                "prod",
+                Some(&cur),
+                hist(&["1.2.3"]),
+                None,
+                None,
+                Want::Refused("nothing to roll `prod` back to"),
+            ),
+        ];
+        for (i, (actor, env, current, history, to, earlier, want)) in cases.into_iter().enumerate()
+        {
+            let ctx = Ctx {
+                process: &p,
+                actor,
+                now,
+            };
+            let got = plan_rollback(&ctx, env, current, &history, to, earlier);
+            match (&want, &got) {
+                (Want::To(v), Ok(t)) => assert_eq!(t, v, "case {i}"),
+                (Want::Refused(needle), Err(Denied::Refused { summary, .. })) => {
+                    assert!(summary.contains(needle), "case {i}: {summary}")
+                }
+                (Want::Invalid(needle), Err(Denied::Invalid(m))) => {
+                    assert!(m.contains(needle), "case {i}: {m}")
+                }
+                _ => panic!("case {i}: wanted {want:?}, got {got:?}"),
+            }
+            // With git's earlier tag, the refusal says how to record it.
+            if let (Some(prev), Err(Denied::Refused { unmet, .. })) = (earlier, &got) {
+                let hint = unmet
+                    .iter()
+                    .filter_map(|u| u.hint.as_deref())
+                    .collect::<Vec<_>>();
+                assert!(
+                    hint.iter()
+                        .any(|h| h.contains(&format!("sluice release import {prev} --env prod"))),
+                    "case {i}: {hint:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_started_rollback_claims_the_release_for_twice_the_deploy_timeout() {
+        let p = process();
+        let now: Timestamp = "2026-11-03T10:00:00Z".parse().unwrap();
+        let ctx = Ctx {
+            process: &p,
+            actor: "dave@example.com",
+            now,
+        };
+        let (r, dep, ev) =
+            start_rollback(&ctx, &release("1.2.3", false), "prod", "1.2.2", "d-9").unwrap();
+        let f = r.in_flight.expect("claimed");
+        let timeout = p.environment("prod").unwrap().1.deploy_timeout;
+        assert_eq!(f.deployment, "d-9");
+        assert_eq!(
+            f.expires_at,
+            now.checked_add(timeout.checked_mul(2).unwrap()).unwrap()
+        );
+        assert_eq!(dep.to_release.as_deref(), Some("1.2.2"));
+        assert_eq!(ev.kind, "release.rollback_started");
+        assert!(start_rollback(&ctx, &release("1.2.3", false), "nowhere", "1.2.2", "d-9").is_err());
+    }
 }

@@ -544,6 +544,18 @@ impl Process {
             .enumerate()
             .find(|(_, e)| e.name == name)
     }
+
+    /// The environment `name`, or the message every interface gives for an
+    /// unknown one (naming those the process defines).
+    pub fn known_environment(&self, name: &str) -> Result<(usize, &Environment), String> {
+        self.environment(name).ok_or_else(|| {
+            let known: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
+            format!(
+                "unknown environment `{name}`; the process defines: {}",
+                known.join(", ")
+            )
+        })
+    }
     pub fn members(&self, role: &str) -> &[String] {
         self.roles.get(role).map(Vec::as_slice).unwrap_or(&[])
     }

@@ -13,24 +13,7 @@ use super::validate::{Names, check_template, duration};
 use super::walk::Sp;
 use super::window::{parse_date, parse_window};
 
-/// Events the notifier emits, for `[[notify]] on`.
-pub const EVENTS: &[&str] = &[
-    "patch.reported",
-    "patch.triaged",
-    "patch.overdue",
-    "patch.ready",
-    "patch.released",
-    "patch.reopened",
-    "release.cut",
-    "release.approved",
-    "release.deployed",
-    "release.failed",
-    "release.rolled_back",
-    "gate.waiting",
-    "incident.opened",
-    "incident.resolved",
-    "freeze.starting",
-];
+pub use crate::event::NOTIFIABLE as EVENTS;
 
 const COMMAND_PLACEHOLDERS: &[&str] = &["version", "previous", "env"];
 
