@@ -131,4 +131,43 @@ mod tests {
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
     }
+
+    /// `--help` says what every command and every option is for: walks the
+    /// whole command tree and names each one that says nothing.
+    #[test]
+    fn every_command_and_option_says_what_it_is_for() {
+        fn walk(cmd: &clap::Command, path: &str, silent: &mut Vec<String>, seen: &mut usize) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if a.is_hide_set()
+                    || a.is_global_set() && path != "sluice"
+                    || id == "help"
+                    || id == "version"
+                {
+                    continue;
+                }
+                *seen += 1;
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    silent.push(format!("{path} <{id}>"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let p = format!("{path} {}", sub.get_name());
+                if sub.get_name() != "help" && sub.get_about().is_none() {
+                    silent.push(format!("{p} (the command)"));
+                }
+                walk(sub, &p, silent, seen);
+            }
+        }
+        let mut cmd = super::Cli::command();
+        cmd.build();
+        let (mut silent, mut seen) = (Vec::new(), 0);
+        walk(&cmd, "sluice", &mut silent, &mut seen);
+        assert!(seen > 100, "the walk saw only {seen} options");
+        assert!(
+            silent.is_empty(),
+            "these say nothing in --help:\n{}",
+            silent.join("\n")
+        );
+    }
 }

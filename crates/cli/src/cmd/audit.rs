@@ -16,6 +16,7 @@ pub struct Args {
     /// Events after this sequence number.
     #[arg(long, default_value_t = 0)]
     after: i64,
+    /// At most this many events.
     #[arg(long, default_value_t = 1000)]
     limit: i64,
 }

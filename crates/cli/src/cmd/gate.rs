@@ -14,13 +14,18 @@ use crate::{Cli, context};
 pub enum TestCmd {
     /// Record a suite's result for a release in an environment; the latest result counts.
     Report {
+        /// The release, e.g. 1.4.2.
         version: String,
+        /// The environment the suite ran in.
         #[arg(long)]
         env: String,
+        /// The test suite, as the process file names it.
         #[arg(long)]
         suite: String,
+        /// The suite passed.
         #[arg(long, conflicts_with = "fail", required_unless_present = "fail")]
         pass: bool,
+        /// The suite failed.
         #[arg(long)]
         fail: bool,
         /// Link to the run.
@@ -31,6 +36,7 @@ pub enum TestCmd {
 
 #[derive(Debug, clap::Args)]
 pub struct ApproveArgs {
+    /// The release to approve.
     version: String,
     /// The environment the approval lets the release enter.
     #[arg(long)]
@@ -41,12 +47,14 @@ pub struct ApproveArgs {
     /// An emergency-lane approval.
     #[arg(long)]
     emergency: bool,
+    /// Why, for the audit log.
     #[arg(long)]
     comment: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ChecklistArgs {
+    /// The release whose checklist to show.
     version: String,
     /// Mark an item done.
     #[arg(long, value_name = "ID")]
@@ -55,18 +63,22 @@ pub struct ChecklistArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct PromoteArgs {
+    /// The release to promote.
     version: String,
+    /// The environment to promote it into.
     #[arg(long)]
     to: String,
     /// Use the emergency lane: past windows and freezes, with emergency approvals and a follow-up review.
     #[arg(long, requires = "reason")]
     emergency: bool,
+    /// Why the emergency lane (required with --emergency; recorded).
     #[arg(long)]
     reason: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RollbackArgs {
+    /// The environment to roll back.
     #[arg(long)]
     env: String,
     /// The release to return to [default: the one deployed there before].

@@ -19,16 +19,21 @@ pub enum IncidentCmd {
         /// What is wrong, in one line.
         #[arg(long)]
         title: String,
+        /// The service affected.
         #[arg(long)]
         service: Option<String>,
+        /// A severity the process file defines.
         #[arg(long)]
         severity: Option<String>,
+        /// A link to the alert or dashboard (http or https).
         #[arg(long)]
         url: Option<String>,
     },
     /// Resolve an incident (its opener, or the role responsible for monitoring).
     Resolve {
+        /// The incident number.
         id: i64,
+        /// What was done, for the audit log.
         #[arg(long)]
         comment: Option<String>,
     },
@@ -37,6 +42,7 @@ pub enum IncidentCmd {
         /// Only open ones.
         #[arg(long)]
         open: bool,
+        /// Only those in this environment.
         #[arg(long)]
         env: Option<String>,
         /// Only those opened on this release.
@@ -47,7 +53,10 @@ pub enum IncidentCmd {
         limit: u32,
     },
     /// One incident and its history.
-    Show { id: i64 },
+    Show {
+        /// The incident number.
+        id: i64,
+    },
 }
 
 fn state(i: &Incident) -> &'static str {

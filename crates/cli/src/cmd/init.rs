@@ -26,6 +26,7 @@ pub struct CheckArgs {}
 pub enum ProcessCmd {
     /// Render the process document.
     Show {
+        /// text for a terminal, markdown for a wiki or a review.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },

@@ -47,6 +47,7 @@ pub enum NotifyCmd {
         /// Only messages still to be delivered.
         #[arg(long)]
         pending: bool,
+        /// At most this many messages.
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },

@@ -21,10 +21,13 @@ pub enum PatchCmd {
         /// Ticket key, URL or alert fingerprint of the source.
         #[arg(long = "ref", value_name = "REF")]
         reference: Option<String>,
+        /// More detail: what happens, where, since when.
         #[arg(long)]
         description: Option<String>,
+        /// A kind the process file defines (bug, security, ...); triage may set it later.
         #[arg(long)]
         kind: Option<String>,
+        /// A severity the process file defines; it sets the deadline.
         #[arg(long)]
         severity: Option<String>,
         /// Where the fix ships: `main` or a maintained line MAJOR.MINOR (repeatable).
@@ -33,47 +36,69 @@ pub enum PatchCmd {
     },
     /// Set severity, kind, priority, owner and target lines.
     Triage {
+        /// The patch, e.g. SHOP-12 (any case).
         key: String,
+        /// A severity the process file defines; it sets the deadline.
         #[arg(long)]
         severity: Option<String>,
+        /// A kind the process file defines.
         #[arg(long)]
         kind: Option<String>,
+        /// Free text: the team's own ordering.
         #[arg(long)]
         priority: Option<String>,
+        /// Who fixes it (a user of the process file).
         #[arg(long)]
         owner: Option<String>,
+        /// Where the fix ships: `main` or a maintained line MAJOR.MINOR (repeatable; replaces the lines).
         #[arg(long = "line", value_parser = parse::<Target>)]
         lines: Vec<Target>,
     },
     /// Begin work: take ownership and get the branch name.
-    Start { key: String },
+    Start {
+        /// The patch, e.g. SHOP-12 (any case).
+        key: String,
+    },
     /// Ask for review, or record one with --approve / --request-changes.
     Review {
+        /// The patch, e.g. SHOP-12 (any case).
         key: String,
+        /// Approve the change.
         #[arg(long, conflicts_with = "request_changes")]
         approve: bool,
+        /// Send it back with requested changes.
         #[arg(long)]
         request_changes: bool,
+        /// What the reviewer says, for the audit log.
         #[arg(long)]
         comment: Option<String>,
     },
     /// Carry a patch's commits to another maintained line (or main) on a new branch.
     Port {
+        /// The patch, e.g. SHOP-12 (any case).
         key: String,
+        /// The line to carry it to: `main` or MAJOR.MINOR.
         #[arg(long, value_parser = parse::<Target>)]
         to: Target,
     },
     /// Mark a reviewed patch ready to ship.
-    Ready { key: String },
+    Ready {
+        /// The patch, e.g. SHOP-12 (any case).
+        key: String,
+    },
     /// Close a patch that will not be fixed.
     Reject {
+        /// The patch, e.g. SHOP-12 (any case).
         key: String,
+        /// Why it will not be fixed (recorded).
         #[arg(long)]
         reason: String,
     },
     /// Put a patch aside; triage brings it back.
     Defer {
+        /// The patch, e.g. SHOP-12 (any case).
         key: String,
+        /// Why it waits (recorded).
         #[arg(long)]
         reason: String,
     },
@@ -85,12 +110,16 @@ pub enum PatchCmd {
         /// Every patch, closed ones too.
         #[arg(long)]
         all: bool,
+        /// Only this kind.
         #[arg(long)]
         kind: Option<String>,
+        /// Only this severity.
         #[arg(long)]
         severity: Option<String>,
+        /// Only those this user owns.
         #[arg(long)]
         owner: Option<String>,
+        /// Only those targeting this line (`main` or MAJOR.MINOR).
         #[arg(long)]
         line: Option<String>,
         /// At most this many (0: all).
@@ -101,7 +130,10 @@ pub enum PatchCmd {
         count: bool,
     },
     /// One patch and its history.
-    Show { key: String },
+    Show {
+        /// The patch, e.g. SHOP-12 (any case).
+        key: String,
+    },
 }
 
 pub fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {

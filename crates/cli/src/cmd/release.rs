@@ -23,6 +23,7 @@ pub enum ReleaseCmd {
     },
     /// Create the planned release; in git, tag it with its notes and attach the evidence.
     Cut {
+        /// The line to release: `main` or a maintained line MAJOR.MINOR.
         #[arg(long, value_parser = parse::<Target>, default_value = "main")]
         line: Target,
         /// The git revision to release [default: the line's release branch, or HEAD for main].
@@ -31,6 +32,7 @@ pub enum ReleaseCmd {
         /// Let commits the scope guard refuses into a patch release (recorded, with --reason).
         #[arg(long, requires = "reason")]
         allow_scope: bool,
+        /// Why the out-of-scope commits may ship (required with --allow-scope; recorded).
         #[arg(long)]
         reason: Option<String>,
         /// When the line has no release branch, refuse instead of creating it from the
@@ -39,14 +41,20 @@ pub enum ReleaseCmd {
         no_assemble: bool,
     },
     /// One release: content, gates, approvals, tests, deployments.
-    Show { version: String },
+    Show {
+        /// The release, e.g. 1.4.2.
+        version: String,
+    },
     /// Every release, highest first.
     List,
     /// Add or remove patches; approvals given so far stop counting.
     Amend {
+        /// The release to change (before it leaves its first environment).
         version: String,
+        /// A ready patch to add (repeatable).
         #[arg(long)]
         add: Vec<String>,
+        /// A patch to take out (repeatable).
         #[arg(long)]
         remove: Vec<String>,
     },
@@ -54,6 +62,7 @@ pub enum ReleaseCmd {
     /// with --env, that one runs in an environment, so a rollback has somewhere to go.
     /// Versions need no import: they are read from the tags.
     Import {
+        /// The versions, as their tags name them (e.g. 1.3.0).
         #[arg(required = true)]
         versions: Vec<String>,
         /// The environment the release runs in (one version only).
@@ -62,7 +71,9 @@ pub enum ReleaseCmd {
     },
     /// Show a release's notes, or edit them (edits survive regeneration).
     Notes {
+        /// The release whose notes to show or edit.
         version: String,
+        /// The format to show them in.
         #[arg(long, default_value = "md", value_parser = notes_format())]
         format: NotesFormat,
         /// Edit the Markdown notes in $VISUAL or $EDITOR.
@@ -74,9 +85,12 @@ pub enum ReleaseCmd {
     },
     /// Close the follow-up review an emergency change owes.
     FollowUp {
+        /// The release promoted through the emergency lane.
         version: String,
+        /// The environment it entered that way.
         #[arg(long)]
         env: String,
+        /// What the review found (recorded).
         #[arg(long)]
         comment: String,
     },

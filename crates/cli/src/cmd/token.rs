@@ -20,7 +20,10 @@ pub enum TokenCmd {
     /// Every token, without secrets.
     List,
     /// Stop a token from working, at once.
-    Revoke { id: String },
+    Revoke {
+        /// The token id `token list` shows (not the secret).
+        id: String,
+    },
 }
 
 pub async fn run(cli: &Cli, c: &TokenCmd) -> Result<(), Failure> {
