@@ -85,6 +85,19 @@ impl App {
         Ok(n)
     }
 
+    /// The open incidents on a release (they may hold its gates).
+    pub(crate) async fn open_incidents_on(&self, version: &str) -> Result<Vec<Incident>> {
+        Ok(self
+            .store
+            .incidents(&IncidentQuery {
+                open: true,
+                env: None,
+                release: Some(version.to_string()),
+                limit: 0,
+            })
+            .await?)
+    }
+
     /// `incident list`: newest first.
     pub async fn incidents(&self, q: IncidentQuery) -> Result<Vec<Incident>> {
         if let Some(env) = &q.env {

@@ -294,10 +294,11 @@ impl App {
         let (r, rev) = self.release_rev(version).await?;
         let ps = self.release_patches(&r).await?;
         let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
+        let incidents = self.open_incidents_on(&r.version.to_string()).await?;
         let id = deployment_id(now);
         let ctx = self.ctx(actor, now);
         let (claimed, dep, ev) =
-            decide::start_promotion(&ctx, &r, &refs, env, emergency_reason, &id)?;
+            decide::start_promotion(&ctx, &r, &refs, &incidents, env, emergency_reason, &id)?;
         let v = r.version.to_string();
         let env_row = self.environment_free(env).await?;
         let mut c = self.change(actor, now);

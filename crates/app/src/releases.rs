@@ -110,6 +110,7 @@ impl App {
         now: Timestamp,
         r: &Release,
         patches: &[&Patch],
+        incidents: &[sluice_core::model::Incident],
     ) -> Option<GateReport> {
         let ctx = self.ctx("", now);
         let env = next_env(&ctx, r)?;
@@ -119,6 +120,7 @@ impl App {
             env,
             false,
             decide::emergency_eligible(&ctx, patches),
+            incidents,
         ))
     }
 
@@ -189,7 +191,7 @@ impl App {
                     .map(|(a, b, _)| (a, b, ()))?;
                 let members: Vec<&Patch> = patches.iter().collect();
                 let draft = decide::draft(&ctx, &plan, &members);
-                let next_gate = self.gate_for(now, &draft, &members);
+                let next_gate = self.gate_for(now, &draft, &members, &[]);
                 return Ok(PlanView {
                     plan,
                     patches,
@@ -215,14 +217,15 @@ impl App {
         let next_gate = if plan.patches.is_empty() {
             None
         } else {
-            self.gate_for(now, &draft, &members)
+            self.gate_for(now, &draft, &members, &[])
         };
         let mut open_releases = Vec::new();
         for r in self.store.releases().await? {
             if r.status == ReleaseStatus::Candidate && r.target == target {
                 let ps = self.release_patches(&r).await?;
                 let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
-                if let Some(g) = self.gate_for(now, &r, &refs) {
+                let incidents = self.open_incidents_on(&r.version.to_string()).await?;
+                if let Some(g) = self.gate_for(now, &r, &refs, &incidents) {
                     open_releases.push(g);
                 }
             }
@@ -548,7 +551,8 @@ impl App {
             .collect();
         let refs: Vec<&Patch> = patches.iter().collect();
         let next_gate = if r.status == ReleaseStatus::Candidate {
-            self.gate_for(now, &r, &refs)
+            let incidents = self.open_incidents_on(&r.version.to_string()).await?;
+            self.gate_for(now, &r, &refs, &incidents)
         } else {
             None
         };

@@ -61,9 +61,16 @@ pub struct ReleasePage {
 }
 
 impl App {
-    fn card(&self, now: Timestamp, r: &Release, patches: &[&Patch], deps: &[Deployment]) -> Card {
+    fn card(
+        &self,
+        now: Timestamp,
+        r: &Release,
+        patches: &[&Patch],
+        deps: &[Deployment],
+        incidents: &[sluice_core::model::Incident],
+    ) -> Card {
         let gate = if r.status == ReleaseStatus::Candidate {
-            self.gate_for(now, r, patches)
+            self.gate_for(now, r, patches, incidents)
         } else {
             None
         };
@@ -101,7 +108,12 @@ impl App {
             .store
             .deployments(None, Some(&r.version.to_string()))
             .await?;
-        Ok(self.card(now, r, &refs, &deps))
+        let incidents = if r.status == ReleaseStatus::Candidate {
+            self.open_incidents_on(&r.version.to_string()).await?
+        } else {
+            Vec::new()
+        };
+        Ok(self.card(now, r, &refs, &deps, &incidents))
     }
 
     /// The pipeline board: environments as columns, releases as cards.
@@ -160,11 +172,12 @@ impl App {
         let ctx = self.ctx("", now);
         let eligible = decide::emergency_eligible(&ctx, &refs);
         let gates = if r.status == ReleaseStatus::Candidate {
+            let incidents = self.open_incidents_on(&r.version.to_string()).await?;
             self.process
                 .environments
                 .iter()
                 .filter(|e| !r.has_reached(&e.name))
-                .map(|e| evaluate_gate(&ctx, r, e, false, eligible))
+                .map(|e| evaluate_gate(&ctx, r, e, false, eligible, &incidents))
                 .collect()
         } else {
             Vec::new()

@@ -265,7 +265,7 @@ proptest! {
                             let mrefs: Vec<&Patch> = members.iter().collect();
                             let allowed = oracle_allows(&p, &r, env, now, emergency, eligible);
                             let name = p.environments[env].name.clone();
-                            match decide::start_promotion(&ctx, &r, &mrefs, &name, emergency.then_some("outage"), "D1") {
+                            match decide::start_promotion(&ctx, &r, &mrefs, &[], &name, emergency.then_some("outage"), "D1") {
                                 Ok((claimed, dep, _)) => {
                                     prop_assert!(allowed, "decider let {} into {name} but the rules say no", r.version);
                                     let f = decide::finish_promotion(&ctx, &claimed, &dep, &mrefs, decide::RunResult::default()).unwrap();
@@ -283,7 +283,7 @@ proptest! {
                     let mrefs: Vec<&Patch> = members.iter().collect();
                     let allowed = oracle_allows(&p, &r, env, now, emergency, eligible);
                     let name = p.environments[env].name.clone();
-                    match decide::start_promotion(&ctx, &r, &mrefs, &name, emergency.then_some("outage"), "D1") {
+                    match decide::start_promotion(&ctx, &r, &mrefs, &[], &name, emergency.then_some("outage"), "D1") {
                         Ok((claimed, dep, _)) => {
                             prop_assert!(allowed, "decider let {} into {name} but the rules say no: {:?}", r.version, r);
                             let f = decide::finish_promotion(&ctx, &claimed, &dep, &mrefs, decide::RunResult::default()).unwrap();

@@ -78,7 +78,7 @@ feature = { bump = "minor", section = "Added", patch_release = false }
 breaking = { bump = "major", section = "Changed", patch_release = false }
 
 [severities]
-critical = { fix_within = "24h", emergency = true, retrospective = true }
+critical = { fix_within = "24h", emergency = true, retrospective = true, block_promotion = true }
 major = { fix_within = "5d" }
 minor = { fix_within = "30d" }
 

@@ -65,3 +65,79 @@ fn incident_lifecycle(backend: Backend) {
         &["unknown environment `staging`"],
     );
 }
+
+both!(
+    blocking_incident_holds_the_release,
+    blocking_incident_holds_the_release
+);
+
+/// An open incident of a severity with `block_promotion` refuses the release's
+/// promotion into any further environment, naming the incident, who can
+/// resolve it and how; other severities do not; resolving it opens the gate.
+fn blocking_incident_holds_the_release(backend: Backend) {
+    let repo = Repo::new(backend);
+    repo.fix("Checkout total is wrong");
+    let v = repo.cut();
+    repo.ok(BOB, &["promote", &v, "--to", "local"]);
+    repo.ok(
+        ALICE,
+        &[
+            "test", "report", &v, "--env", "local", "--suite", "unit", "--pass",
+        ],
+    );
+    let major = repo.json(
+        ALICE,
+        &[
+            "incident",
+            "open",
+            "--env",
+            "local",
+            "--title",
+            "Slow cart",
+            "--severity",
+            "major",
+        ],
+    );
+    let critical = repo.json(
+        ALICE,
+        &[
+            "incident",
+            "open",
+            "--env",
+            "local",
+            "--title",
+            "Checkout 500s",
+            "--severity",
+            "critical",
+        ],
+    );
+    let id = critical["id"].to_string();
+    // The gate names the critical one only, who resolves it and the command.
+    let refused = repo.refused(
+        BOB,
+        &["promote", &v, "--to", "dev"],
+        &[
+            &format!("incident {id} resolved: Checkout 500s in `local`"),
+            "devops",
+            &format!("sluice incident resolve {id}"),
+        ],
+    );
+    assert!(!refused.stderr.contains("Slow cart"), "{}", refused.stderr);
+    // `release show` names it in the next gate too.
+    let gate = repo.json(BOB, &["release", "show", &v]);
+    let unmet = gate["next_gate"]["unmet"].to_string();
+    assert!(
+        unmet.contains(&format!("incident {id} resolved")),
+        "{unmet}"
+    );
+    assert!(
+        !unmet.contains(&format!("incident {} resolved", major["id"])),
+        "{unmet}"
+    );
+
+    repo.ok(
+        DAVE,
+        &["incident", "resolve", &id, "--comment", "fixed the config"],
+    );
+    repo.ok(BOB, &["promote", &v, "--to", "dev"]);
+}

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{Ctx, Unmet};
-use crate::model::{ApprovalKind, Release, ReleaseStatus};
+use crate::model::{ApprovalKind, Incident, Release, ReleaseStatus};
 use crate::process::{Environment, Step};
 use crate::window::check_time;
 
@@ -71,13 +71,27 @@ fn as_for(ctx: &Ctx, roles: &[String]) -> String {
     }
 }
 
-/// Evaluates the gate into `env` for `r`; `emergency` asks for the emergency lane.
+/// Whether an incident holds a release back: open, on that release, and of a
+/// severity with `block_promotion`.
+pub fn blocks_promotion(ctx: &Ctx, i: &Incident, version: &str) -> bool {
+    i.is_open()
+        && i.release.as_deref() == Some(version)
+        && i.severity
+            .as_deref()
+            .and_then(|s| ctx.process.severity(s))
+            .is_some_and(|s| s.block_promotion)
+}
+
+/// Evaluates the gate into `env` for `r`; `emergency` asks for the emergency
+/// lane; `incidents` are those opened on the release (an open one of a
+/// blocking severity closes every gate, the emergency lane's too).
 pub fn evaluate_gate(
     ctx: &Ctx,
     r: &Release,
     env: &Environment,
     emergency: bool,
     severities_emergency: bool,
+    incidents: &[Incident],
 ) -> GateReport {
     let p = ctx.process;
     let v = r.version.to_string();
@@ -202,6 +216,26 @@ pub fn evaluate_gate(
             unmet.push(u);
         }
     }
+    let monitor = p.responsible(Step::Monitor);
+    for i in incidents.iter().filter(|i| blocks_promotion(ctx, i, &v)) {
+        unmet.push(
+            Unmet::new(format!(
+                "incident {} resolved: {} in `{}` since {}, {} (an open {} incident holds the release)",
+                i.id,
+                i.title,
+                i.env,
+                i.opened_at,
+                i.source,
+                i.severity.as_deref().unwrap_or_default()
+            ))
+            .by(monitor)
+            .hint(format!(
+                "sluice incident resolve {} --comment TEXT{}",
+                i.id,
+                as_for(ctx, monitor)
+            )),
+        );
+    }
     let time = check_time(env, &p.cadence.timezone, ctx.now);
     let in_window = time.is_ok();
     if emergency {
@@ -274,5 +308,55 @@ pub fn evaluate_gate(
         emergency,
         in_window,
         unmet,
+    }
+}
+
+#[cfg(test)]
+mod table {
+    //! Which incidents hold a release: open, on it, of a blocking severity.
+    use super::*;
+    use crate::process::{self, Process};
+
+    fn incident(release: &str, severity: Option<&str>, resolved: bool) -> Incident {
+        let at: jiff::Timestamp = "2026-11-03T08:00:00Z".parse().unwrap();
+        Incident {
+            id: 1,
+            env: "prod".into(),
+            service: None,
+            release: Some(release.into()),
+            title: "Errors up".into(),
+            severity: severity.map(String::from),
+            source: "alertmanager".into(),
+            fingerprint: None,
+            url: None,
+            opened_by: "webhook:alertmanager".into(),
+            opened_at: at,
+            resolved_by: resolved.then(|| "dave@example.com".into()),
+            resolved_at: resolved.then_some(at),
+            comment: None,
+        }
+    }
+
+    #[test]
+    fn blocking_incidents() {
+        let p: Process =
+            process::load("sluice.toml", process::DEFAULT_PROCESS).expect("the default process");
+        let ctx = Ctx {
+            process: &p,
+            actor: "",
+            now: "2026-11-03T09:00:00Z".parse().unwrap(),
+        };
+        // (incident, blocks 1.2.3?) — the default file blocks on `critical` only.
+        let cases = [
+            (incident("1.2.3", Some("critical"), false), true),
+            (incident("1.2.3", Some("critical"), true), false),
+            (incident("1.2.4", Some("critical"), false), false),
+            (incident("1.2.3", Some("major"), false), false),
+            (incident("1.2.3", None, false), false),
+            (incident("1.2.3", Some("sev9"), false), false),
+        ];
+        for (i, (inc, want)) in cases.iter().enumerate() {
+            assert_eq!(blocks_promotion(&ctx, inc, "1.2.3"), *want, "case {i}");
+        }
     }
 }

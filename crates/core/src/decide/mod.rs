@@ -9,7 +9,7 @@ mod patch;
 mod promote;
 mod release;
 
-pub use gate::{GateReport, evaluate_gate, next_env};
+pub use gate::{GateReport, blocks_promotion, evaluate_gate, next_env};
 pub use incident::*;
 pub use patch::*;
 pub use promote::*;

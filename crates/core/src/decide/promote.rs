@@ -9,7 +9,7 @@ use super::{Ctx, Decision, Denied, Unmet, require_step};
 use crate::event::Event;
 use crate::model::{
     Approval, ApprovalKind, ChecklistTick, Deployment, DeploymentAction, FollowUp, InFlight,
-    Outcome, Patch, PatchStatus, Release, ReleaseStatus, TestRun,
+    Incident, Outcome, Patch, PatchStatus, Release, ReleaseStatus, TestRun,
 };
 use crate::process::{Environment, Step};
 
@@ -36,6 +36,7 @@ pub fn start_promotion(
     ctx: &Ctx,
     r: &Release,
     patches: &[&Patch],
+    incidents: &[Incident],
     to: &str,
     emergency_reason: Option<&str>,
     deployment_id: &str,
@@ -62,6 +63,7 @@ pub fn start_promotion(
         e,
         emergency_reason.is_some(),
         emergency_eligible(ctx, patches),
+        incidents,
     );
     if !gate.is_open() {
         return Err(Denied::refused(

@@ -345,6 +345,9 @@ pub struct SeverityDef {
     pub emergency: bool,
     /// A retrospective is required after such a patch ships.
     pub retrospective: bool,
+    /// An open incident of this severity on a release refuses its promotion
+    /// into any further environment.
+    pub block_promotion: bool,
 }
 
 /// A process step from SPEC §2.

@@ -96,6 +96,7 @@ pub(crate) struct RawSeverity {
     pub fix_within: Option<Sp<String>>,
     pub emergency: bool,
     pub retrospective: bool,
+    pub block_promotion: bool,
 }
 
 pub(crate) struct RawRole {
@@ -177,7 +178,12 @@ const PROJECT_KEYS: &[&str] = &[
     "maintained_lines",
 ];
 const KIND_KEYS: &[&str] = &["bump", "section", "patch_release", "breaking"];
-const SEVERITY_KEYS: &[&str] = &["fix_within", "emergency", "retrospective"];
+const SEVERITY_KEYS: &[&str] = &[
+    "fix_within",
+    "emergency",
+    "retrospective",
+    "block_promotion",
+];
 const REVIEW_KEYS: &[&str] = &["min_approvals", "author_may_approve"];
 const CHANGELOG_KEYS: &[&str] = &["file", "compare_url"];
 const NOTES_KEYS: &[&str] = &["markdown", "html", "text", "slack"];
@@ -309,6 +315,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
                     fix_within: t.str(s, "fix_within", "\"24h\""),
                     emergency: t.bool(s, "emergency").is_some_and(|b| b.v),
                     retrospective: t.bool(s, "retrospective").is_some_and(|b| b.v),
+                    block_promotion: t.bool(s, "block_promotion").is_some_and(|b| b.v),
                     name: Sp::new(name, k.span()),
                 })
             })

@@ -302,7 +302,18 @@ fn gate(p: &Process, i: usize, e: &Environment) -> Vec<String> {
             who(p, &e.emergency_approvals)
         ));
     }
-    b.push("No open critical incident on the release.".to_string());
+    let blocking: Vec<String> = p
+        .severities
+        .iter()
+        .filter(|s| s.block_promotion)
+        .map(|s| s.name.clone())
+        .collect();
+    if !blocking.is_empty() {
+        b.push(format!(
+            "No open incident of severity {} on the release.",
+            blocking.join(" or ")
+        ));
+    }
     if let Some(d) = &e.deploy {
         b.push(format!(
             "Deploy: {} (timeout {}).",
@@ -504,9 +515,15 @@ pub(crate) fn document(p: &Process) -> Vec<Block> {
 
     d.push(Block::Heading("Severities".to_string()));
     d.push(Block::Table {
-        head: ["severity", "fix within", "emergency lane", "retrospective"]
-            .map(String::from)
-            .to_vec(),
+        head: [
+            "severity",
+            "fix within",
+            "emergency lane",
+            "retrospective",
+            "open incident blocks promotion",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: p
             .severities
             .iter()
@@ -519,6 +536,7 @@ pub(crate) fn document(p: &Process) -> Vec<Block> {
                     within,
                     yes(s.emergency),
                     if s.retrospective { "required" } else { "no" }.to_string(),
+                    yes(s.block_promotion),
                 ]
             })
             .collect(),

@@ -192,6 +192,7 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
                     fix_within: duration(s, &x.fix_within),
                     emergency: x.emergency,
                     retrospective: x.retrospective,
+                    block_promotion: x.block_promotion,
                 })
                 .collect();
         }
