@@ -166,7 +166,7 @@ pub fn tighten(doc: &mut Value, p: &sluice_core::process::Process) {
             // Writes name a line the process maintains; a filter any line.
             ("PatchFilter", "line") => json!({"pattern": LINE}),
             ("PortPatch", "to") | (_, "line" | "lines") => json!({"enum": lines}),
-            ("CutRelease", "target") => json!({"minLength": 1}),
+            ("CutRelease" | "PlanRelease", "target") => json!({"minLength": 1}),
             ("ReportPatch", "source") => json!({"enum": sources}),
             (_, "url") => json!({"maxLength": 512, "pattern": LINK}),
             ("NotificationQuery", "status") => json!({"enum": outbox_status}),
