@@ -57,11 +57,18 @@ impl App {
             })
             .await?;
         let (c, _) = done?;
-        Ok(c.incidents
+        let incident = c
+            .incidents
             .into_iter()
             .next()
             .map(|(i, _)| i)
-            .expect("the change holds the new incident"))
+            .expect("the change holds the new incident");
+        // Inside a monitoring window, a critical one is acted on at once.
+        if let Some(v) = &incident.release {
+            self.react(now, v, &decide::Trigger::Incident(&incident))
+                .await;
+        }
+        Ok(incident)
     }
 
     /// `incident resolve`: by whoever opened it, or the `monitor` role.

@@ -23,9 +23,11 @@ pub mod publish;
 mod releases;
 mod runner;
 mod sending;
+mod timed;
 mod tokens;
 pub mod vcs;
 pub mod views;
+mod watch;
 mod webhooks;
 pub mod wire;
 
@@ -49,6 +51,7 @@ pub use sluice_store::{
     ApiToken, Claim, IDEMPOTENCY_LEASE_MS, IncidentQuery, OutboxRow, OutboxStatus, PatchQuery,
     Replay,
 };
+pub use timed::{SCHEDULER, TICK_EVERY, TickReport};
 pub use tokens::{
     AuthError, NewToken, SESSION_HOURS, Session, TOKEN_PREFIX, random_hex, sha256_hex, token_hash,
 };
@@ -291,23 +294,33 @@ impl App {
     }
 
     /// Where every environment stands.
-    pub async fn status(&self) -> Result<Vec<EnvStatus>> {
-        // Where a release waits is a rule of the core; no clock is involved.
-        let ctx = self.ctx("", Timestamp::UNIX_EPOCH);
+    pub async fn status(&self, now: Timestamp) -> Result<Vec<EnvStatus>> {
+        let ctx = self.ctx("", now);
         let states = self.store.environments().await?;
         let releases = self
             .store
             .releases_with_status(sluice_core::model::ReleaseStatus::Candidate, 0)
             .await?;
-        Ok(self
-            .process
-            .environments
-            .iter()
-            .map(|e| {
-                let holds = states
-                    .iter()
-                    .find(|s| s.env == e.name)
-                    .and_then(|s| s.release.clone());
+        let mut out = Vec::new();
+        for e in &self.process.environments {
+            let holds = states
+                .iter()
+                .find(|s| s.env == e.name)
+                .and_then(|s| s.release.clone());
+            // The monitoring window the release it holds is in, if any.
+            let mut watching = None;
+            if let Some(v) = &holds
+                && let Some((r, _)) = self.store.release(v).await?
+                && let Some(w) = r.watching(&e.name, now)
+            {
+                watching = Some(WatchStatus {
+                    until: w.until,
+                    left: sluice_core::process::format_duration(sluice_core::decide::time_left(
+                        w, now,
+                    )),
+                });
+            }
+            out.push({
                 let waiting = releases
                     .iter()
                     .filter(|r| r.status == sluice_core::model::ReleaseStatus::Candidate)
@@ -320,10 +333,21 @@ impl App {
                     env: e.name.clone(),
                     release: holds,
                     waiting,
+                    watching,
                 }
-            })
-            .collect())
+            });
+        }
+        Ok(out)
     }
+}
+
+/// A monitoring window, as `status` shows it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct WatchStatus {
+    #[schemars(with = "String")]
+    pub until: Timestamp,
+    /// Time left, e.g. `1h 12m`.
+    pub left: String,
 }
 
 /// What an environment holds and which releases wait to enter it.
@@ -332,6 +356,8 @@ pub struct EnvStatus {
     pub env: String,
     pub release: Option<String>,
     pub waiting: Vec<String>,
+    /// The monitoring window the release it holds is in.
+    pub watching: Option<WatchStatus>,
 }
 
 pub(crate) fn not_found_patch(key: &str) -> AppError {

@@ -195,10 +195,13 @@ impl App {
     /// Adds the outbox rows of a change, reading the patches and releases its
     /// events concern that it does not carry.
     pub(crate) async fn add_outbox(&self, c: &mut Change) -> sluice_store::Result<()> {
-        let (patch_keys, versions) = wanted(c);
-        if patch_keys.is_empty() && versions.is_empty() {
+        // Nothing to route: no reads. (An event that names no patch or release,
+        // such as a freeze starting or an incident on an empty environment, is
+        // routed all the same.)
+        if !c.events.iter().any(|e| notify_event(e.kind).is_some()) {
             return Ok(());
         }
+        let (patch_keys, versions) = wanted(c);
         let mut l = Lookup::default();
         for v in versions {
             if find_release(c, &l, &v).is_none()

@@ -364,6 +364,21 @@ impl App {
         env: &str,
         to: Option<&str>,
     ) -> Result<RollbackOutcome> {
+        self.rollback_as(actor, now, env, to, None).await
+    }
+
+    /// [`App::rollback`], or with `auto` (trigger id, reason) the rollback a
+    /// critical signal inside a monitoring window sets off: no role is asked
+    /// for, the trigger is recorded with it, and the trigger's key makes it
+    /// one attempt per trigger.
+    pub(crate) async fn rollback_as(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        env: &str,
+        to: Option<&str>,
+        auto: Option<(&str, &str)>,
+    ) -> Result<RollbackOutcome> {
         self.resolve_abandoned(now).await?;
         let to = to
             .map(crate::releases::parse_version)
@@ -386,20 +401,45 @@ impl App {
                 .map(|t| t.version.to_string()),
             None => None,
         };
-        let target = decide::plan_rollback(
-            &ctx,
-            env,
-            current.as_ref().map(|(r, _)| r),
-            &history,
-            to.as_deref(),
-            earlier.as_deref(),
-        )?;
+        let cur_release = current.as_ref().map(|(r, _)| r);
+        let target = match auto {
+            None => decide::plan_rollback(
+                &ctx,
+                env,
+                cur_release,
+                &history,
+                to.as_deref(),
+                earlier.as_deref(),
+            )?,
+            Some(_) => decide::plan_rollback_target(
+                &ctx,
+                env,
+                cur_release,
+                &history,
+                to.as_deref(),
+                earlier.as_deref(),
+            )?,
+        };
+        let with_trigger = |e: &mut sluice_core::event::Event| {
+            if let (Some((trigger, reason)), Some(o)) = (auto, e.payload.as_object_mut()) {
+                o.insert("trigger".into(), trigger.into());
+                o.insert("reason".into(), reason.into());
+            }
+        };
         let (cur, rev) = current.expect("plan_rollback refuses an empty environment");
         let v = cur.version.to_string();
         let id = deployment_id(now);
-        let (claimed, dep, ev) = decide::start_rollback(&ctx, &cur, env, &target, &id)?;
+        let (claimed, dep, mut ev) = decide::start_rollback(&ctx, &cur, env, &target, &id)?;
+        with_trigger(&mut ev);
         let env_row = self.environment_free(env).await?;
         let mut c = self.change(actor, now);
+        if let Some((trigger, _)) = auto {
+            c.delivery = Some(sluice_store::Delivery {
+                source: crate::watch::TRIGGER.to_string(),
+                id: trigger.to_string(),
+                received_ms: now.as_millisecond(),
+            });
+        }
         c.releases.push((claimed, Some(rev)));
         c.deployments.push(dep.clone());
         c.events.push(ev);
@@ -420,7 +460,8 @@ impl App {
         r2.in_flight = None;
         let ps = self.release_patches(&r2).await?;
         let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
-        let f = decide::finish_rollback(&self.ctx(actor, done), &r2, &target, &dep, &refs, run);
+        let mut f = decide::finish_rollback(&self.ctx(actor, done), &r2, &target, &dep, &refs, run);
+        f.events.iter_mut().for_each(with_trigger);
         self.record_finished(actor, done, &f, rev2, &ps, env, &target)
             .await?;
         self.refresh_evidence(&v).await;

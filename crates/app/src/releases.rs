@@ -648,8 +648,28 @@ impl App {
                 .unwrap_or(0);
             (p, rev)
         });
-        self.save_release(actor, now, n, rev, changed.collect(), events)
-            .await
+        let saved = self
+            .save_release(actor, now, n, rev, changed.collect(), events)
+            .await?;
+        // Inside a monitoring window, a failed after-deploy suite is acted on at once.
+        if !passed
+            && let Some(t) = saved
+                .tests
+                .iter()
+                .rev()
+                .find(|t| t.env == env && t.suite == suite)
+        {
+            let trigger = decide::Trigger::FailedTest {
+                env,
+                suite,
+                at: t.at,
+            };
+            if self.react(now, version, &trigger).await != crate::watch::Reacted::Nothing {
+                // What the reaction changed (a rollback) is what the caller sees.
+                return Ok(self.release_rev(version).await?.0);
+            }
+        }
+        Ok(saved)
     }
 
     /// `approve`.

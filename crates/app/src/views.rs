@@ -35,6 +35,8 @@ pub struct Column {
     pub env: String,
     pub holds: Option<Card>,
     pub since: Option<Timestamp>,
+    /// The monitoring window the release it holds is in.
+    pub watching: Option<crate::WatchStatus>,
     /// Candidates whose next environment this is.
     pub waiting: Vec<Card>,
 }
@@ -120,6 +122,7 @@ impl App {
     pub async fn board(&self, now: Timestamp, recent: i64) -> Result<Board> {
         let ctx = self.ctx("", now);
         let states = self.store.environments().await?;
+        let status = self.status(now).await?;
         let candidates = self
             .store
             .releases_with_status(ReleaseStatus::Candidate, 200)
@@ -150,6 +153,10 @@ impl App {
                 env: e.name.clone(),
                 holds,
                 since: st.and_then(|s| s.since),
+                watching: status
+                    .iter()
+                    .find(|s| s.env == e.name)
+                    .and_then(|s| s.watching.clone()),
                 waiting,
             });
         }

@@ -85,6 +85,10 @@ pub enum Command {
     Rollback(cmd::gate::RollbackArgs),
     /// What every environment holds and what waits to enter it.
     Status,
+    /// Record what time has made true (overdue patches, releases waiting at a gate,
+    /// freezes about to start, overdue follow-up reviews), each once, and notify;
+    /// `sluice serve` does this every 30 s, run it from cron without a server.
+    Tick,
     /// Open, resolve and list incidents (alerts open them through webhooks).
     #[command(subcommand)]
     Incident(cmd::incident::IncidentCmd),

@@ -41,6 +41,9 @@ pub const NOTIFIABLE: &[&str] = &[
     "incident.opened",
     "incident.resolved",
     "freeze.starting",
+    "release.follow_up_overdue",
+    "release.watch_ended",
+    "release.rollback_needed",
 ];
 
 /// Every event kind Sluice writes, for documentation and filters.
@@ -76,4 +79,10 @@ pub const KINDS: &[&str] = &[
     "token.revoked",
     "incident.opened",
     "incident.resolved",
+    "patch.overdue",
+    "gate.waiting",
+    "freeze.starting",
+    "release.follow_up_overdue",
+    "release.watch_ended",
+    "release.rollback_needed",
 ];

@@ -408,6 +408,34 @@ pub struct Release {
     /// What the release is in git, when the repository is a git repository.
     #[serde(default)]
     pub git: Option<ReleaseGit>,
+    /// Monitoring windows opened by entering environments with `monitor_for`.
+    #[serde(default)]
+    pub watches: Vec<Watch>,
+}
+
+/// A monitoring window: after entering `env` the release is watched there
+/// until `until`; it closes clean when its after-deploy suites passed and no
+/// incident of a blocking severity was opened on the release meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Watch {
+    pub env: String,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub from: Timestamp,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub until: Timestamp,
+    /// How it ended; none while it is open.
+    pub ended: Option<WatchEnd>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct WatchEnd {
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub at: Timestamp,
+    pub clean: bool,
+    /// Why it did not end clean (suites missing or failed, incidents, a rollback).
+    pub problems: Vec<String>,
 }
 
 /// A release's place in git: target commit, tag, and the commits it holds.
@@ -444,6 +472,13 @@ pub struct ScopeOverride {
 }
 
 impl Release {
+    /// The monitoring window open in `env` at `now`, if any.
+    pub fn watching(&self, env: &str, now: Timestamp) -> Option<&Watch> {
+        self.watches
+            .iter()
+            .find(|w| w.env == env && w.ended.is_none() && w.from <= now && now < w.until)
+    }
+
     pub fn has_reached(&self, env: &str) -> bool {
         self.reached.iter().any(|e| e == env)
     }

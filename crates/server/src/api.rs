@@ -204,6 +204,7 @@ pub fn ops() -> Vec<Op> {
         command::<NotificationCounts>(),
         command::<Flush>(),
         command::<RetryNotification>(),
+        command::<Tick>(),
     ]
 }
 

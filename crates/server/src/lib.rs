@@ -186,12 +186,25 @@ pub async fn serve(
     // one sharing the database) are ended at start and then every few seconds.
     // In a git checkout the audit chain's head is anchored in git every
     // ANCHOR_EVERY when it moved (`sluice audit anchor` does it on demand).
+    // The scheduler records what time made true at start and every
+    // TICK_EVERY (each fact once, whichever server's pass gets there first).
     let sweeper = {
         let app = server.app.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let mut last_anchor = tokio::time::Instant::now();
+            let mut last_tick: Option<tokio::time::Instant> = None;
             loop {
+                if last_tick.is_none_or(|t| t.elapsed() >= sluice_app::TICK_EVERY) {
+                    last_tick = Some(tokio::time::Instant::now());
+                    match app.timed_pass(jiff::Timestamp::now()).await {
+                        Ok(r) if !r.recorded.is_empty() => {
+                            tracing::info!(recorded = ?r.recorded, "timed events")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "the scheduler pass failed"),
+                    }
+                }
                 if app.has_git() && last_anchor.elapsed() >= ANCHOR_EVERY {
                     last_anchor = tokio::time::Instant::now();
                     match app.audit_anchor(jiff::Timestamp::now()).await {

@@ -52,6 +52,8 @@ empty_requests!(
     NotificationCounts,
     /// `POST /notifications/{id}/retry`.
     RetryNotification,
+    /// `POST /tick`.
+    Tick,
 );
 
 /// `POST /patches`: report a patch.

@@ -12,12 +12,12 @@ use crate::notes::NotesFormat;
 use crate::{
     AnchorReport, Anchored, AppError, Approved, AuditReport, AuditVerify, ChecklistView,
     CutOptions, EnvStatus, IncidentQuery, IncidentView, OutboxRow, OutboxStatus, PatchList,
-    PatchQuery, PatchView, PlanView, PromoteOutcome, ReleaseView, RollbackOutcome,
+    PatchQuery, PatchView, PlanView, PromoteOutcome, ReleaseView, RollbackOutcome, TickReport,
 };
 
 command!(Status => Vec<EnvStatus> {
     Get "/status", Nothing, "status", "What every environment holds and what waits to enter it";
-    |_, app, _, _, _| app.status()
+    |_, app, _, now, _| app.status(now)
 });
 
 // Patches.
@@ -326,4 +326,11 @@ command!(RetryNotification => String {
     |_, app, who, now, _p| async move {
         Ok(app.retry_notification(who, at(_p, 0), now).await?.to_string())
     }
+});
+
+// Time.
+
+command!(Tick => TickReport {
+    Post "/tick", Nothing, "tick", "Record what time has made true (overdue patches, waiting gates, freezes starting, overdue follow-ups), each once";
+    |_, app, _, now, _| app.timed_pass(now)
 });

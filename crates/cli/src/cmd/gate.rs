@@ -1,4 +1,4 @@
-//! `test report`, `approve`, `checklist`, `promote`, `rollback`, `status`:
+//! `test report`, `approve`, `checklist`, `promote`, `rollback`, `status`, `tick`:
 //! everything that moves a release through its gates.
 
 use std::io::IsTerminal;
@@ -286,14 +286,45 @@ pub async fn status(cli: &Cli, app: &Backend) -> Result<(), Failure> {
         output::json(&s);
         return Ok(());
     }
-    let mut t = output::table(&["environment", "holds", "waiting to enter"]);
+    // The monitoring column only when a release is being watched somewhere.
+    let watching = s.iter().any(|e| e.watching.is_some());
+    let mut head = vec!["environment", "holds", "waiting to enter"];
+    if watching {
+        head.insert(2, "watched");
+    }
+    let mut t = output::table(&head);
     for e in &s {
-        t.add_row(vec![
+        let mut row = vec![
             e.env.clone(),
             e.release.clone().unwrap_or_else(|| "-".into()),
             e.waiting.join(", "),
-        ]);
+        ];
+        if watching {
+            let w = e.watching.as_ref().map_or(String::new(), |w| {
+                format!("until {} ({} left)", output::when(Some(w.until)), w.left)
+            });
+            row.insert(2, w);
+        }
+        t.add_row(row);
     }
     output::print_table(&t);
+    Ok(())
+}
+
+pub async fn tick(cli: &Cli, app: &Backend, now: Timestamp) -> Result<(), Failure> {
+    let r = app.run("", now, &[], wire::Tick {}).await?;
+    if cli.json {
+        output::json(&r);
+        return Ok(());
+    }
+    for what in &r.recorded {
+        outln!("recorded {what}");
+    }
+    if r.recorded.is_empty() {
+        outln!(
+            "nothing new is due ({} fact(s) due were recorded before)",
+            r.already
+        );
+    }
     Ok(())
 }

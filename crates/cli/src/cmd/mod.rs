@@ -53,6 +53,7 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Promote(a) => gate::promote(cli, &app, now, a).await,
         Command::Rollback(a) => gate::rollback(cli, &app, now, a).await,
         Command::Status => gate::status(cli, &app).await,
+        Command::Tick => gate::tick(cli, &app, now).await,
         Command::Incident(c) => incident::run(cli, &app, now, c).await,
         Command::Audit(a) => audit::run(cli, &app, a).await,
         Command::Notify(c) => notify::run_db(cli, &app, now, c).await,

@@ -305,6 +305,24 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                     r.reached.join(" → ")
                 }
             );
+            for w in &r.watches {
+                let outcome = match &w.ended {
+                    None => format!(
+                        "watching, {} left",
+                        sluice_core::process::format_duration(sluice_core::decide::time_left(
+                            w, now
+                        ))
+                    ),
+                    Some(e) if e.clean => "ended clean".to_string(),
+                    Some(e) => format!("ended with problems: {}", e.problems.join("; ")),
+                };
+                outln!(
+                    "monitoring in {}: {} to {}, {outcome}",
+                    w.env,
+                    output::when(Some(w.from)),
+                    output::when(Some(w.until))
+                );
+            }
             if let Some(g) = &r.git {
                 outln!(
                     "git: tag {} at {} ({} commit(s) since {}){}",

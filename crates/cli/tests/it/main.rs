@@ -21,5 +21,7 @@ mod notify;
 mod real_repos;
 mod server;
 mod tamper;
+mod timed;
 mod ui;
+mod watch;
 mod webhooks;

@@ -8,12 +8,16 @@ mod incident;
 mod patch;
 mod promote;
 mod release;
+mod timed;
+mod watch;
 
 pub use gate::{GateReport, blocks_promotion, evaluate_gate, next_env};
 pub use incident::*;
 pub use patch::*;
 pub use promote::*;
 pub use release::*;
+pub use timed::{Clock, Due, Waiting, due};
+pub use watch::{Closed, Reaction, Trigger, close_watch, react, time_left};
 
 use jiff::Timestamp;
 use serde::Serialize;

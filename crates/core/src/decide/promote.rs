@@ -142,6 +142,7 @@ pub fn finish_promotion(
     let mut changed = Vec::new();
     if outcome == Outcome::Succeeded {
         n.reached.push(d.env.clone());
+        let watch_until = super::watch::open_watch(ctx, &mut n, &d.env);
         if d.emergency {
             n.follow_ups.push(FollowUp {
                 env: d.env.clone(),
@@ -156,7 +157,7 @@ pub fn finish_promotion(
         events.push(Event::new(
             "release.deployed",
             &v,
-            json!({"env": d.env, "deployment": d.id, "emergency": d.emergency, "in_window": d.in_window, "exit_code": dep.exit_code}),
+            json!({"env": d.env, "deployment": d.id, "emergency": d.emergency, "in_window": d.in_window, "exit_code": dep.exit_code, "watch_until": watch_until}),
         ));
         let last = ctx.process.environments.last().map(|e| e.name.as_str());
         if last == Some(d.env.as_str()) {
@@ -257,6 +258,19 @@ pub fn plan_rollback(
             Unmet::new("a rollback by the release or monitor role").by(&roles),
         ));
     }
+    plan_rollback_target(ctx, env_name, current, history, to, earlier_tag)
+}
+
+/// [`plan_rollback`] without asking who asks: the target an automatic
+/// rollback (`auto_rollback`, decided by [`super::react`]) returns to.
+pub fn plan_rollback_target(
+    ctx: &Ctx,
+    env_name: &str,
+    current: Option<&Release>,
+    history: &[String],
+    to: Option<&str>,
+    earlier_tag: Option<&str>,
+) -> Decision<String> {
     env(ctx, env_name)?;
     let Some(cur) = current else {
         return Err(Denied::one(
@@ -331,6 +345,7 @@ pub fn finish_rollback(
     if outcome == Outcome::Succeeded {
         n.status = ReleaseStatus::RolledBack;
         n.updated_at = ctx.now;
+        super::watch::end_watch(ctx, &mut n, &d.env, "rolled back");
         events.push(Event::new(
             "release.rolled_back",
             &v,
@@ -590,8 +605,11 @@ pub fn report_test_run(
         }),
     )];
     let mut changed = Vec::new();
+    // With a monitoring window, the patches are verified when it closes clean
+    // (`watch::close_watch`), not at the first passing run.
     let is_last = idx + 1 == ctx.process.environments.len();
     if is_last
+        && e.monitor_for.is_none()
         && n.status == ReleaseStatus::Released
         && !e.after_deploy_tests.is_empty()
         && e.after_deploy_tests

@@ -335,6 +335,7 @@ pub fn draft(ctx: &Ctx, plan: &Plan, members: &[&Patch]) -> Release {
         updated_at: ctx.now,
         notes: None,
         git: None,
+        watches: Vec::new(),
     }
 }
 

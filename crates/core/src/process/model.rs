@@ -39,6 +39,8 @@ pub struct Process {
     pub smtp: Option<Smtp>,
     /// How the outbox is delivered.
     pub delivery: DeliverySettings,
+    /// `[emergency]`: what the emergency lane owes afterwards.
+    pub emergency: EmergencySettings,
     /// Notification templates that replace the embedded ones.
     pub messages: MessageTemplates,
 }
@@ -145,6 +147,22 @@ pub struct Smtp {
     pub from: String,
     pub username: Option<String>,
     pub password: Option<String>,
+}
+
+/// `[emergency]`: the follow-up review an emergency promotion opens is due
+/// this long after it (then announced as overdue, once).
+#[derive(Debug, Clone, Serialize)]
+pub struct EmergencySettings {
+    #[serde(serialize_with = "ser_duration")]
+    pub follow_up_within: SignedDuration,
+}
+
+impl Default for EmergencySettings {
+    fn default() -> Self {
+        EmergencySettings {
+            follow_up_within: SignedDuration::from_hours(48),
+        }
+    }
 }
 
 /// `[delivery]`: how long the outbox keeps trying.
@@ -482,6 +500,17 @@ pub struct Environment {
     pub after_deploy_tests: Vec<String>,
     #[serde(serialize_with = "ser_opt_duration")]
     pub monitor_for: Option<SignedDuration>,
+    /// A release waiting at this environment's gate longer than this is
+    /// announced (`gate.waiting`), once.
+    #[serde(serialize_with = "ser_duration")]
+    pub gate_waiting_after: SignedDuration,
+    /// A freeze of this environment is announced (`freeze.starting`) this
+    /// long before it starts.
+    #[serde(serialize_with = "ser_duration")]
+    pub freeze_notice: SignedDuration,
+    /// Inside the monitoring window, an incident of a blocking severity or a
+    /// failed after-deploy suite runs the rollback command at once.
+    pub auto_rollback: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

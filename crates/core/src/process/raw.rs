@@ -29,6 +29,7 @@ pub(crate) struct RawProcess {
     pub webhooks: super::raw_hooks::RawWebhooks,
     pub smtp: Option<RawSmtp>,
     pub delivery: RawDelivery,
+    pub emergency: RawEmergency,
     /// Templates for every event, then per-event ones (event name as written).
     pub messages: (RawMessages, Vec<(Sp<String>, RawMessages)>),
 }
@@ -45,6 +46,11 @@ pub(crate) struct RawSmtp {
 #[derive(Default)]
 pub(crate) struct RawDelivery {
     pub max_age: Option<Sp<String>>,
+}
+
+#[derive(Default)]
+pub(crate) struct RawEmergency {
+    pub follow_up_within: Option<Sp<String>>,
 }
 
 #[derive(Default)]
@@ -133,6 +139,9 @@ pub(crate) struct RawEnvironment {
     pub env: Vec<Sp<String>>,
     pub after_deploy_tests: Vec<Sp<String>>,
     pub monitor_for: Option<Sp<String>>,
+    pub gate_waiting_after: Option<Sp<String>>,
+    pub freeze_notice: Option<Sp<String>>,
+    pub auto_rollback: Option<Sp<bool>>,
 }
 
 pub(crate) struct RawFreeze {
@@ -202,12 +211,16 @@ const ENVIRONMENT_KEYS: &[&str] = &[
     "env",
     "after_deploy_tests",
     "monitor_for",
+    "gate_waiting_after",
+    "freeze_notice",
+    "auto_rollback",
 ];
 const FREEZE_KEYS: &[&str] = &["from", "to", "reason"];
 const CHECK_KEYS: &[&str] = &["id", "text", "by", "before"];
 const CHANNEL_KEYS: &[&str] = &["slack", "email", "webhook", "secret", "rate"];
 const SMTP_KEYS: &[&str] = &["host", "port", "tls", "from", "username", "password"];
 const DELIVERY_KEYS: &[&str] = &["max_age"];
+const EMERGENCY_KEYS: &[&str] = &["follow_up_within"];
 const MESSAGE_KEYS: &[&str] = &["subject", "text", "html", "slack"];
 const NOTIFY_KEYS: &[&str] = &["on", "environments", "severities", "release_types", "to"];
 
@@ -233,6 +246,7 @@ pub(crate) const SCHEMA: &[(&str, &[&str])] = &[
     ("[webhooks.sentry]", raw_hooks::SENTRY_KEYS),
     ("[smtp]", SMTP_KEYS),
     ("[delivery]", DELIVERY_KEYS),
+    ("[emergency]", EMERGENCY_KEYS),
     ("[messages]", MESSAGE_KEYS),
     ("[messages.EVENT]", MESSAGE_KEYS),
 ];
@@ -254,6 +268,7 @@ const TOP: &[&str] = &[
     "webhooks",
     "smtp",
     "delivery",
+    "emergency",
     "messages",
 ];
 
@@ -491,6 +506,12 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         delivery.max_age = o.str(s, "max_age", "\"24h\"");
     }
 
+    let mut emergency = RawEmergency::default();
+    if let Some(o) = section(s, "emergency", "[emergency]") {
+        o.known_keys(s, EMERGENCY_KEYS);
+        emergency.follow_up_within = o.str(s, "follow_up_within", "\"2d\"");
+    }
+
     let mut messages = (RawMessages::default(), Vec::new());
     if let Some(o) = section(s, "messages", "[messages]") {
         for (k, v) in o.entries() {
@@ -525,6 +546,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         webhooks,
         smtp,
         delivery,
+        emergency,
         messages,
         project,
         kinds,
@@ -608,5 +630,8 @@ fn environment(s: &mut Sink<'_>, o: &Obj<'_, '_>) -> RawEnvironment {
         env: list_or_empty(o.strings(s, "env", "[\"KUBECONFIG\", \"AWS_PROFILE\"]")),
         after_deploy_tests: list_or_empty(o.strings(s, "after_deploy_tests", "[\"smoke\"]")),
         monitor_for: o.str(s, "monitor_for", "\"2h\""),
+        gate_waiting_after: o.str(s, "gate_waiting_after", "\"4h\""),
+        freeze_notice: o.str(s, "freeze_notice", "\"24h\""),
+        auto_rollback: o.bool(s, "auto_rollback"),
     }
 }

@@ -225,10 +225,25 @@ fn step_text(p: &Process, s: Step) -> String {
                 .filter(|x| x.retrospective)
                 .map(|x| x.name.as_str())
                 .collect();
+            let auto: Vec<&str> = p
+                .environments
+                .iter()
+                .filter(|e| e.auto_rollback)
+                .map(|e| e.name.as_str())
+                .collect();
             let mut t = format!(
-                "After a deploy a monitoring window opens ({}). Alerts open incidents linked to the release; a rollback runs the environment's rollback command, is recorded and announced, and counts as a change failure.",
+                "After a deploy a monitoring window opens ({}); it closes clean when the after-deploy suites passed and no blocking incident was opened on the release meanwhile, and only then are the release's patches verified. Alerts open incidents linked to the release; a rollback runs the environment's rollback command, is recorded and announced, and counts as a change failure.",
                 or_none(&mon, "none configured")
             );
+            if mon.is_empty() {
+            } else if auto.is_empty() {
+                t.push_str(" A blocking incident or a failed after-deploy suite inside a window asks the monitor role to roll back.");
+            } else {
+                t.push_str(&format!(
+                    " A blocking incident or a failed after-deploy suite inside a window rolls back at once in {}, and asks the monitor role to elsewhere.",
+                    names(auto)
+                ));
+            }
             if !retro.is_empty() {
                 t.push_str(&format!(
                     " A retrospective is required for {} patches and emergency changes.",
@@ -344,8 +359,13 @@ fn gate(p: &Process, i: usize, e: &Environment) -> Vec<String> {
     }
     if let Some(m) = e.monitor_for {
         b.push(format!(
-            "Monitoring window: {} after deploy.",
-            format_duration(m)
+            "Monitoring window: {} after deploy{}.",
+            format_duration(m),
+            if e.auto_rollback {
+                "; a blocking incident or a failed after-deploy suite inside it rolls back at once"
+            } else {
+                ""
+            }
         ));
     }
     b

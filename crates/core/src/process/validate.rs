@@ -299,11 +299,16 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
     };
     let smtp = super::validate_notify::smtp(s, &raw.smtp);
     let delivery = super::validate_notify::delivery(s, &raw.delivery);
+    let emergency = EmergencySettings {
+        follow_up_within: duration(s, &raw.emergency.follow_up_within)
+            .unwrap_or(jiff::SignedDuration::from_hours(48)),
+    };
     let messages = super::validate_notify::messages(s, &raw.messages);
 
     Process {
         smtp,
         delivery,
+        emergency,
         messages,
         project,
         kinds,

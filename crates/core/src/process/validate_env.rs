@@ -116,6 +116,31 @@ pub(crate) fn environments(
             .collect();
         let freezes = e.freezes.iter().filter_map(|f| freeze(s, f)).collect();
         let emergency_approvals = names.check_roles(s, &e.emergency_approvals);
+        let auto_rollback = match &e.auto_rollback {
+            Some(a) if a.v && (e.rollback.is_none() || e.monitor_for.is_none()) => {
+                let missing: Vec<&str> = [
+                    e.rollback.is_none().then_some("a `rollback` command"),
+                    e.monitor_for.is_none().then_some("a `monitor_for` window"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                s.error(
+                    a.span.clone(),
+                    format!(
+                        "auto_rollback needs {} in the same environment",
+                        missing.join(" and ")
+                    ),
+                    Some(
+                        "add rollback = \"./deploy.sh {previous} prod\" and monitor_for = \"2h\", or remove auto_rollback"
+                            .to_string(),
+                    ),
+                );
+                false
+            }
+            Some(a) => a.v,
+            None => false,
+        };
         out.push(Environment {
             name: e.name.as_ref().map(|n| n.v.clone()).unwrap_or_default(),
             tests: e.tests.iter().map(|t| t.v.clone()).collect(),
@@ -130,6 +155,10 @@ pub(crate) fn environments(
             env: e.env.iter().filter_map(|v| variable_name(s, v)).collect(),
             after_deploy_tests: e.after_deploy_tests.iter().map(|t| t.v.clone()).collect(),
             monitor_for: duration(s, &e.monitor_for),
+            gate_waiting_after: duration(s, &e.gate_waiting_after)
+                .unwrap_or(SignedDuration::from_hours(4)),
+            freeze_notice: duration(s, &e.freeze_notice).unwrap_or(SignedDuration::from_hours(24)),
+            auto_rollback,
         });
     }
     out
