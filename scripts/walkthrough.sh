@@ -76,6 +76,10 @@ sluice rollback --env prod --yes --as dave@example.com
 sluice status
 sluice patch show "$second"
 
+# The rollback opened a retrospective; Sluice drafts it from the audit log.
+sluice retro list --open
+sluice retro show 0.1.1-r1
+
 # 4. The record.
 cat deploy.log
 sluice audit --limit 10

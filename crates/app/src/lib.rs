@@ -21,6 +21,7 @@ mod patches;
 mod promote;
 pub mod publish;
 mod releases;
+mod retros;
 mod runner;
 mod sending;
 mod timed;
@@ -46,6 +47,7 @@ pub use incidents::IncidentView;
 pub use patches::{PatchList, PatchView};
 pub use promote::{PromoteOutcome, RollbackOutcome};
 pub use releases::{Approved, ChecklistLine, ChecklistView, CutOptions, PlanView, ReleaseView};
+pub use retros::RetroView;
 pub use runner::{CommandRun, run_command};
 pub use sluice_store::{
     ApiToken, Claim, IDEMPOTENCY_LEASE_MS, IncidentQuery, OutboxRow, OutboxStatus, PatchQuery,
@@ -172,10 +174,11 @@ pub fn load_process(path: &Path) -> std::result::Result<Process, ProcessError> {
     let p = process::load(&label, &text).map_err(ProcessError::Invalid)?;
     // The message templates it names are part of it: unreadable or broken
     // ones are problems of the file. (The embedded ones are tested.)
+    let root = path.parent().unwrap_or(Path::new("."));
     if messages::names_files(&p) {
-        let root = path.parent().unwrap_or(Path::new("."));
         messages::Templates::load(&p, root).map_err(ProcessError::Invalid)?;
     }
+    App::check_retro_template(&p, root).map_err(ProcessError::Invalid)?;
     Ok(p)
 }
 

@@ -8,7 +8,7 @@ use sluice_core::event::Event;
 use sluice_core::model::Patch;
 use sluice_store::PatchQuery;
 
-use crate::{App, Result, not_found_patch};
+use crate::{App, AppError, Result, not_found_patch};
 
 /// A patch with its history.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -35,6 +35,18 @@ impl App {
         now: Timestamp,
         input: ReportInput,
     ) -> Result<Patch> {
+        // An action of a retrospective names one that exists.
+        if let Some(s) = &input.source
+            && s.kind == sluice_core::model::SourceKind::Retro
+        {
+            let id = s.reference.as_deref().unwrap_or_default();
+            if id.is_empty() {
+                return Err(AppError::Invalid(
+                    "a patch from a retrospective names it: --from-retro ID".into(),
+                ));
+            }
+            self.retro(now, id).await?;
+        }
         let ctx = self.ctx(actor, now);
         let done = self
             .store

@@ -573,7 +573,7 @@ impl App {
         Ok(self.store.releases().await?)
     }
 
-    async fn save_release(
+    pub(crate) async fn save_release(
         &self,
         actor: &str,
         now: Timestamp,

@@ -90,6 +90,12 @@ impl App {
             .collect();
         let mut releases = candidates.clone();
         releases.extend(released);
+        // Rolled-back releases still owe their retrospectives.
+        releases.extend(
+            self.store
+                .releases_with_status(ReleaseStatus::RolledBack, 500)
+                .await?,
+        );
         let clock = Clock {
             patches: &patches,
             waiting: &waiting,

@@ -92,6 +92,9 @@ pub enum Command {
     /// Open, resolve and list incidents (alerts open them through webhooks).
     #[command(subcommand)]
     Incident(cmd::incident::IncidentCmd),
+    /// Retrospectives: list, show (generated from the audit log until the team writes it), edit, complete.
+    #[command(subcommand)]
+    Retro(cmd::retro::RetroCmd),
     /// The audit log; `audit verify` recomputes its hash chain.
     Audit(cmd::audit::Args),
     /// Check a release offline from its tag and the evidence attached to it in git.

@@ -44,6 +44,8 @@ pub const NOTIFIABLE: &[&str] = &[
     "release.follow_up_overdue",
     "release.watch_ended",
     "release.rollback_needed",
+    "retro.opened",
+    "retro.overdue",
 ];
 
 /// Every event kind Sluice writes, for documentation and filters.
@@ -85,4 +87,8 @@ pub const KINDS: &[&str] = &[
     "release.follow_up_overdue",
     "release.watch_ended",
     "release.rollback_needed",
+    "retro.opened",
+    "retro.edited",
+    "retro.completed",
+    "retro.overdue",
 ];

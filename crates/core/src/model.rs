@@ -152,6 +152,7 @@ names!(
         Feedback = "feedback",
         Alert = "alert",
         Advisory = "advisory",
+        Retro = "retro",
     }
 );
 
@@ -411,6 +412,43 @@ pub struct Release {
     /// Monitoring windows opened by entering environments with `monitor_for`.
     #[serde(default)]
     pub watches: Vec<Watch>,
+    /// Retrospectives this release owes (a rollback, an emergency promotion,
+    /// a patch of a severity that asks for one reaching the last environment).
+    #[serde(default)]
+    pub retros: Vec<Retro>,
+}
+
+/// A retrospective: opened by what happened to a release, written by the
+/// team, completed by its owner role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Retro {
+    /// `VERSION-rN`, e.g. `1.4.2-r1`.
+    pub id: String,
+    pub release: String,
+    /// `rollback`, `emergency` or `severity`.
+    pub cause: String,
+    /// What happened, in one line.
+    pub reason: String,
+    /// The environment it happened in.
+    pub env: Option<String>,
+    /// The role that owns it.
+    pub owner: String,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub opened_at: Timestamp,
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub due: Timestamp,
+    /// The team's document (Markdown) once edited; until then it is generated.
+    pub text: Option<String>,
+    pub completed_by: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    pub completed_at: Option<Timestamp>,
+}
+
+impl Retro {
+    pub fn is_open(&self) -> bool {
+        self.completed_at.is_none()
+    }
 }
 
 /// A monitoring window: after entering `env` the release is watched there

@@ -205,6 +205,10 @@ pub fn ops() -> Vec<Op> {
         command::<Flush>(),
         command::<RetryNotification>(),
         command::<Tick>(),
+        command::<RetroFilter>(),
+        command::<ShowRetro>(),
+        command::<RetroText>(),
+        command::<CompleteRetro>(),
     ]
 }
 

@@ -152,9 +152,10 @@ pub fn tighten(doc: &mut Value, p: &sluice_core::process::Process) {
             .collect(),
     );
     let sources = strings(
-        ["bug", "feedback", "alert", "advisory"]
-            .map(String::from)
-            .to_vec(),
+        sluice_core::model::SourceKind::ALL
+            .iter()
+            .map(|k| k.to_string())
+            .collect(),
     );
 
     // (component or "" for any, property or parameter name) -> constraints.

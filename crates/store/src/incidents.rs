@@ -149,6 +149,19 @@ impl Store {
             .transpose()
     }
 
+    /// Every patch reported from this source reference, oldest first (the
+    /// actions filed from one retrospective).
+    pub async fn patches_by_source(&self, reference: &str) -> Result<Vec<Patch>> {
+        let rows =
+            sqlx::query("SELECT key, data FROM patches WHERE source_ref = $1 ORDER BY number")
+                .bind(reference.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?))
+            .collect()
+    }
+
     /// Was this webhook delivery handled before?
     pub async fn delivery_seen(&self, source: &str, id: &str) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(

@@ -54,7 +54,27 @@ empty_requests!(
     RetryNotification,
     /// `POST /tick`.
     Tick,
+    /// `GET /retros/{id}`.
+    ShowRetro,
+    /// `POST /retros/{id}/complete`.
+    CompleteRetro,
 );
+
+/// `GET /retros` query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetroFilter {
+    /// Only open ones.
+    #[serde(default)]
+    pub open: bool,
+}
+
+/// `PUT /retros/{id}`: the team's text (Markdown).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetroText {
+    pub text: String,
+}
 
 /// `POST /patches`: report a patch.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]

@@ -3,7 +3,7 @@
 //! and the CLI's remote mode are all built from these rows.
 
 use sluice_core::decide::{IncidentInput, ReportInput, TriageInput};
-use sluice_core::model::{Incident, Patch, Release, Source, SourceKind};
+use sluice_core::model::{Incident, Patch, Release, Retro, Source, SourceKind};
 
 use super::command::{at, command};
 use super::*;
@@ -12,7 +12,8 @@ use crate::notes::NotesFormat;
 use crate::{
     AnchorReport, Anchored, AppError, Approved, AuditReport, AuditVerify, ChecklistView,
     CutOptions, EnvStatus, IncidentQuery, IncidentView, OutboxRow, OutboxStatus, PatchList,
-    PatchQuery, PatchView, PlanView, PromoteOutcome, ReleaseView, RollbackOutcome, TickReport,
+    PatchQuery, PatchView, PlanView, PromoteOutcome, ReleaseView, RetroView, RollbackOutcome,
+    TickReport,
 };
 
 command!(Status => Vec<EnvStatus> {
@@ -333,4 +334,26 @@ command!(RetryNotification => String {
 command!(Tick => TickReport {
     Post "/tick", Nothing, "tick", "Record what time has made true (overdue patches, waiting gates, freezes starting, overdue follow-ups), each once";
     |_, app, _, now, _| app.timed_pass(now)
+});
+
+// Retrospectives.
+
+command!(RetroFilter => Vec<Retro> {
+    Get "/retros", Query, "listRetros", "Retrospectives, newest first";
+    |q, app, _, _, _| app.retros(q.open)
+});
+
+command!(ShowRetro => RetroView {
+    Get "/retros/{id}", Nothing, "showRetro", "One retrospective: its document (the team's, or generated from the audit log) and its actions";
+    |_, app, _, now, p| app.retro(now, at(p, 0))
+});
+
+command!(RetroText => Retro {
+    Put "/retros/{id}", Body, "editRetro", "Replace a retrospective's document with the team's text";
+    |b, app, who, now, p| app.edit_retro(who, now, at(p, 0), &b.text)
+});
+
+command!(CompleteRetro => Retro {
+    Post "/retros/{id}/complete", Nothing, "completeRetro", "Complete a retrospective (its owner role, once written)";
+    |_, app, who, now, p| app.complete_retro(who, now, at(p, 0))
 });

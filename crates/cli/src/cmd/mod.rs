@@ -9,6 +9,7 @@ pub mod init;
 pub mod notify;
 pub mod patch;
 pub mod release;
+pub mod retro;
 pub mod serve;
 pub mod token;
 pub mod verify;
@@ -55,6 +56,7 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Status => gate::status(cli, &app).await,
         Command::Tick => gate::tick(cli, &app, now).await,
         Command::Incident(c) => incident::run(cli, &app, now, c).await,
+        Command::Retro(c) => retro::run(cli, &app, now, c).await,
         Command::Audit(a) => audit::run(cli, &app, a).await,
         Command::Notify(c) => notify::run_db(cli, &app, now, c).await,
         Command::Init(_)

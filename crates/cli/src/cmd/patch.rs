@@ -21,6 +21,9 @@ pub enum PatchCmd {
         /// Ticket key, URL or alert fingerprint of the source.
         #[arg(long = "ref", value_name = "REF")]
         reference: Option<String>,
+        /// An action of this retrospective (its id, e.g. 1.4.2-r1): the source is the retrospective.
+        #[arg(long, value_name = "ID", conflicts_with_all = ["source", "reference"])]
+        from_retro: Option<String>,
         /// More detail: what happens, where, since when.
         #[arg(long)]
         description: Option<String>,
@@ -292,6 +295,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Resu
                     title,
                     source,
                     reference,
+                    from_retro,
                     description,
                     kind,
                     severity,
@@ -302,8 +306,12 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Resu
                         description: description.clone(),
                         kind: kind.clone(),
                         severity: severity.clone(),
-                        source: Some(*source),
-                        reference: reference.clone(),
+                        source: Some(if from_retro.is_some() {
+                            SourceKind::Retro
+                        } else {
+                            *source
+                        }),
+                        reference: from_retro.clone().or_else(|| reference.clone()),
                         lines: lines.clone(),
                     };
                     (app.run(a, now, &[], req).await?, "reported")

@@ -104,7 +104,7 @@ fn notes_format() -> impl clap::builder::TypedValueParser<Value = NotesFormat> {
 }
 
 /// Opens `text` in the user's editor and returns what they saved.
-fn edit_in_editor(text: &str) -> Result<String, Failure> {
+pub(crate) fn edit_in_editor(text: &str) -> Result<String, Failure> {
     let editor = std::env::var("VISUAL")
         .ok()
         .filter(|e| !e.trim().is_empty())

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::both;
 use crate::harness::{ALICE, BOB, Backend, Repo};
 
 /// A client that does not follow redirects, with one cookie jar of our own.
@@ -466,4 +467,101 @@ fn unknown_pages_say_where_to_go() {
         p.body
     );
     assert!(p.body.contains("href=\"/board\""), "{}", p.body);
+}
+
+both!(retrospective_pages, retrospective_pages);
+
+/// The retrospective a rollback opened, through the pages: listed, drafted
+/// from the audit log, written by the team (CSRF-checked), completed by its
+/// owner role only.
+fn retrospective_pages(backend: Backend) {
+    let mut repo = Repo::new(backend);
+    let _ = repo.fix("Checkout total is wrong");
+    let v1 = repo.cut();
+    repo.ship(&v1);
+    let _ = repo.fix("Coupon applied twice");
+    let v2 = repo.cut();
+    repo.ship(&v2);
+    repo.ok(
+        crate::harness::DAVE,
+        &["rollback", "--env", "prod", "--yes"],
+    );
+    repo.serve();
+    let url = repo.server.as_ref().unwrap().url.clone();
+    let id = format!("{v2}-r1");
+    let mut bob = Browser::new(&url);
+    let token = repo.token(BOB);
+    assert_eq!(
+        bob.go("POST", "/login", &[("token", &token), ("next", "/retros")])
+            .status,
+        303
+    );
+    let list = bob.go("GET", "/retros", &[]);
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(
+        list.body.contains(&format!("href=\"/retros/{id}\"")),
+        "{}",
+        list.body
+    );
+    let page = bob.go("GET", &format!("/retros/{id}"), &[]);
+    assert!(
+        page.body.contains("Drafted from the audit log"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("rolled back to"), "{}", page.body);
+    // A form post without the CSRF token is refused.
+    let p = bob.go(
+        "POST",
+        &format!("/retros/{id}/edit"),
+        &[("text", "## Causes\r\nforged\r\n")],
+    );
+    assert_eq!(p.status, 403);
+    let csrf = bob.csrf();
+    let p = bob.go(
+        "POST",
+        &format!("/retros/{id}/edit"),
+        &[
+            ("csrf", &csrf),
+            ("text", "## Causes\r\nThe coupon cache was shared.\r\n"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = bob.go("GET", &format!("/retros/{id}"), &[]);
+    assert!(
+        page.body.contains("The team&#x27;s document") || page.body.contains("The team's document"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("The coupon cache was shared."),
+        "{}",
+        page.body
+    );
+    // Bob is not in the owner role.
+    let p = bob.go(
+        "POST",
+        &format!("/retros/{id}/complete"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.body.contains("owner role"), "{}", p.body);
+    let mut dave = Browser::new(&url);
+    let token = repo.token(crate::harness::DAVE);
+    dave.go("POST", "/login", &[("token", &token), ("next", "/retros")]);
+    let csrf = dave.csrf();
+    let p = dave.go(
+        "POST",
+        &format!("/retros/{id}/complete"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = dave.go("GET", &format!("/retros/{id}"), &[]);
+    assert!(page.body.contains("completed by"), "{}", page.body);
+    // The stored document keeps LF line ends.
+    let shown = repo.json(BOB, &["retro", "show", &id]);
+    assert_eq!(
+        shown["document"],
+        "## Causes\nThe coupon cache was shared.\n"
+    );
 }

@@ -235,3 +235,85 @@ fn a_failed_smoke_run_in_the_window_rolls_back_once(backend: Backend) {
         "{payload}"
     );
 }
+
+both!(
+    a_rollback_opens_a_retrospective,
+    a_rollback_opens_a_retrospective
+);
+
+/// The automatic rollback opens a retrospective owned by the monitor role:
+/// its generated document tells what happened from the audit log; the team
+/// files actions from it, writes it, and its owner completes it.
+fn a_rollback_opens_a_retrospective(backend: Backend) {
+    use crate::harness::{ALICE, DAVE};
+    let (repo, _http) = watched(backend);
+    ship_fix(&repo, "Checkout total is wrong");
+    let (v2, k2) = ship_fix(&repo, "Coupon applied twice");
+    repo.ok(
+        ALICE,
+        &[
+            "test", "report", &v2, "--env", "prod", "--suite", "smoke", "--fail",
+        ],
+    );
+    let id = format!("{v2}-r1");
+    let open = repo.json(BOB, &["retro", "list", "--open"]);
+    let ours: Vec<&Value> = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["id"] == id.as_str())
+        .collect();
+    assert_eq!(ours.len(), 1, "{open}");
+    assert_eq!(ours[0]["cause"], "rollback");
+    assert_eq!(ours[0]["owner"], "devops");
+    // The generated document: the timeline from the audit log, with the
+    // patch's steps, the environments entered and the automatic rollback.
+    let doc = repo.ok(BOB, &["retro", "show", &id]).stdout;
+    for needle in [
+        format!("# Retrospective {id}: release {v2}"),
+        format!("{k2} reported"),
+        format!("{v2} entered `prod`"),
+        "`prod` rolled back to".to_string(),
+        "automatically: after-deploy suite `smoke` failed".to_string(),
+        "## Causes".to_string(),
+    ] {
+        assert!(doc.contains(&needle), "{needle}:\n{doc}");
+    }
+    // An action filed from it is listed with it; an unknown retrospective is refused.
+    let action = repo.json(
+        DAVE,
+        &[
+            "patch",
+            "report",
+            "Alert on coupon errors",
+            "--from-retro",
+            &id,
+        ],
+    );
+    assert_eq!(action["source"]["kind"], "retro", "{action}");
+    let shown = repo.json(BOB, &["retro", "show", &id]);
+    assert_eq!(shown["actions"][0]["key"], action["key"], "{shown}");
+    repo.error(
+        DAVE,
+        &["patch", "report", "x", "--from-retro", "9.9.9-r1"],
+        &["no retrospective `9.9.9-r1`"],
+    );
+    // Completing needs the team's text and the owner role.
+    repo.refused(
+        DAVE,
+        &["retro", "complete", &id],
+        &["the team's text", &format!("sluice retro edit {id}")],
+    );
+    let text = repo.path().join("retro.md");
+    std::fs::write(&text, "## Causes\nThe coupon cache was shared.\n").unwrap();
+    repo.ok(
+        BOB,
+        &["retro", "edit", &id, "--from", text.to_str().unwrap()],
+    );
+    repo.refused(BOB, &["retro", "complete", &id], &["owner role `devops`"]);
+    repo.ok(DAVE, &["retro", "complete", &id]);
+    let doc = repo.ok(BOB, &["retro", "show", &id]).stdout;
+    assert!(doc.starts_with("## Causes"), "{doc}");
+    let open = repo.json(BOB, &["retro", "list", "--open"]);
+    assert!(!open.to_string().contains(&id), "{open}");
+}

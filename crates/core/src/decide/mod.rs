@@ -8,6 +8,7 @@ mod incident;
 mod patch;
 mod promote;
 mod release;
+mod retro;
 mod timed;
 mod watch;
 
@@ -16,6 +17,7 @@ pub use incident::*;
 pub use patch::*;
 pub use promote::*;
 pub use release::*;
+pub use retro::{Cause, complete_retro, edit_retro, open_retro, retro_release, severity_retro};
 pub use timed::{Clock, Due, Waiting, due};
 pub use watch::{Closed, Reaction, Trigger, close_watch, react, time_left};
 

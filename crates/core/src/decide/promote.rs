@@ -159,9 +159,29 @@ pub fn finish_promotion(
             &v,
             json!({"env": d.env, "deployment": d.id, "emergency": d.emergency, "in_window": d.in_window, "exit_code": dep.exit_code, "watch_until": watch_until}),
         ));
+        if d.emergency {
+            let why = format!(
+                "emergency promotion into `{}`: {}",
+                d.env,
+                d.reason.as_deref().unwrap_or_default()
+            );
+            events.extend(super::open_retro(
+                ctx,
+                &mut n,
+                super::Cause::Emergency,
+                &d.env,
+                why,
+            ));
+        }
         let last = ctx.process.environments.last().map(|e| e.name.as_str());
         if last == Some(d.env.as_str()) {
             n.status = ReleaseStatus::Released;
+            let shipped: Vec<&Patch> = patches
+                .iter()
+                .copied()
+                .filter(|p| p.release.as_deref() == Some(v.as_str()))
+                .collect();
+            events.extend(super::severity_retro(ctx, &mut n, &shipped, &d.env));
             // A fix ported here was released on its own line already.
             for p in patches.iter().filter(|p| {
                 p.release.as_deref() == Some(v.as_str()) && p.status == PatchStatus::Ready
@@ -346,11 +366,14 @@ pub fn finish_rollback(
         n.status = ReleaseStatus::RolledBack;
         n.updated_at = ctx.now;
         super::watch::end_watch(ctx, &mut n, &d.env, "rolled back");
+        let why = format!("`{}` rolled back from {v} to {to}", d.env);
+        let opened = super::open_retro(ctx, &mut n, super::Cause::Rollback, &d.env, why);
         events.push(Event::new(
             "release.rolled_back",
             &v,
             json!({"env": d.env, "to": to, "deployment": d.id}),
         ));
+        events.extend(opened);
         for p in patches {
             let mut x = (*p).clone();
             if p.release.as_deref() == Some(v.as_str()) {

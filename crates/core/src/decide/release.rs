@@ -336,6 +336,7 @@ pub fn draft(ctx: &Ctx, plan: &Plan, members: &[&Patch]) -> Release {
         notes: None,
         git: None,
         watches: Vec::new(),
+        retros: Vec::new(),
     }
 }
 

@@ -98,6 +98,18 @@ pub fn due(ctx: &Ctx, c: &Clock) -> Vec<Due> {
             }
         }
     }
+    for r in c.releases {
+        for x in r.retros.iter().filter(|x| x.is_open() && x.due < now) {
+            out.push(Due {
+                key: format!("retro.overdue:{}", x.id),
+                event: Event::new(
+                    "retro.overdue",
+                    r.version.to_string(),
+                    json!({"retro": x.id, "owner": x.owner, "due": x.due, "reason": x.reason, "env": x.env}),
+                ),
+            });
+        }
+    }
     let within = p.emergency.follow_up_within;
     for r in c.releases {
         for f in r.follow_ups.iter().filter(|f| f.closed_at.is_none()) {

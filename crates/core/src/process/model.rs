@@ -41,6 +41,8 @@ pub struct Process {
     pub delivery: DeliverySettings,
     /// `[emergency]`: what the emergency lane owes afterwards.
     pub emergency: EmergencySettings,
+    /// `[retro]`: when retrospectives open, when they are due, who owns them.
+    pub retro: RetroSettings,
     /// Notification templates that replace the embedded ones.
     pub messages: MessageTemplates,
 }
@@ -147,6 +149,37 @@ pub struct Smtp {
     pub from: String,
     pub username: Option<String>,
     pub password: Option<String>,
+}
+
+/// `[retro]`: a retrospective opens on a release when a patch of a severity
+/// with `retrospective = true` reaches the last environment (`on_severity`),
+/// on an emergency promotion (`on_emergency`) and on every rollback
+/// (`on_rollback`); it is due `due_within` later and owned by `owner` (a role;
+/// default the one responsible for `monitor`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RetroSettings {
+    pub on_severity: bool,
+    pub on_emergency: bool,
+    pub on_rollback: bool,
+    #[serde(serialize_with = "ser_duration")]
+    pub due_within: SignedDuration,
+    pub owner: Option<String>,
+    /// A minijinja template (path from the repository root) that replaces the
+    /// embedded one; `sluice check` reads and compiles it.
+    pub template: Option<TemplateRef>,
+}
+
+impl Default for RetroSettings {
+    fn default() -> Self {
+        RetroSettings {
+            on_severity: true,
+            on_emergency: true,
+            on_rollback: true,
+            due_within: SignedDuration::from_hours(5 * 24),
+            owner: None,
+            template: None,
+        }
+    }
 }
 
 /// `[emergency]`: the follow-up review an emergency promotion opens is due

@@ -30,6 +30,7 @@ pub(crate) struct RawProcess {
     pub smtp: Option<RawSmtp>,
     pub delivery: RawDelivery,
     pub emergency: RawEmergency,
+    pub retro: RawRetro,
     /// Templates for every event, then per-event ones (event name as written).
     pub messages: (RawMessages, Vec<(Sp<String>, RawMessages)>),
 }
@@ -51,6 +52,16 @@ pub(crate) struct RawDelivery {
 #[derive(Default)]
 pub(crate) struct RawEmergency {
     pub follow_up_within: Option<Sp<String>>,
+}
+
+#[derive(Default)]
+pub(crate) struct RawRetro {
+    pub on_severity: Option<Sp<bool>>,
+    pub on_emergency: Option<Sp<bool>>,
+    pub on_rollback: Option<Sp<bool>>,
+    pub due_within: Option<Sp<String>>,
+    pub owner: Option<Sp<String>>,
+    pub template: Option<Sp<String>>,
 }
 
 #[derive(Default)]
@@ -221,6 +232,14 @@ const CHANNEL_KEYS: &[&str] = &["slack", "email", "webhook", "secret", "rate"];
 const SMTP_KEYS: &[&str] = &["host", "port", "tls", "from", "username", "password"];
 const DELIVERY_KEYS: &[&str] = &["max_age"];
 const EMERGENCY_KEYS: &[&str] = &["follow_up_within"];
+const RETRO_KEYS: &[&str] = &[
+    "on_severity",
+    "on_emergency",
+    "on_rollback",
+    "due_within",
+    "owner",
+    "template",
+];
 const MESSAGE_KEYS: &[&str] = &["subject", "text", "html", "slack"];
 const NOTIFY_KEYS: &[&str] = &["on", "environments", "severities", "release_types", "to"];
 
@@ -247,6 +266,7 @@ pub(crate) const SCHEMA: &[(&str, &[&str])] = &[
     ("[smtp]", SMTP_KEYS),
     ("[delivery]", DELIVERY_KEYS),
     ("[emergency]", EMERGENCY_KEYS),
+    ("[retro]", RETRO_KEYS),
     ("[messages]", MESSAGE_KEYS),
     ("[messages.EVENT]", MESSAGE_KEYS),
 ];
@@ -269,6 +289,7 @@ const TOP: &[&str] = &[
     "smtp",
     "delivery",
     "emergency",
+    "retro",
     "messages",
 ];
 
@@ -512,6 +533,17 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         emergency.follow_up_within = o.str(s, "follow_up_within", "\"2d\"");
     }
 
+    let mut retro = RawRetro::default();
+    if let Some(o) = section(s, "retro", "[retro]") {
+        o.known_keys(s, RETRO_KEYS);
+        retro.on_severity = o.bool(s, "on_severity");
+        retro.on_emergency = o.bool(s, "on_emergency");
+        retro.on_rollback = o.bool(s, "on_rollback");
+        retro.due_within = o.str(s, "due_within", "\"5d\"");
+        retro.owner = o.str(s, "owner", "\"devops\"");
+        retro.template = o.str(s, "template", "\"docs/retro.md.j2\"");
+    }
+
     let mut messages = (RawMessages::default(), Vec::new());
     if let Some(o) = section(s, "messages", "[messages]") {
         for (k, v) in o.entries() {
@@ -547,6 +579,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         smtp,
         delivery,
         emergency,
+        retro,
         messages,
         project,
         kinds,

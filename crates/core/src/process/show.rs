@@ -244,10 +244,30 @@ fn step_text(p: &Process, s: Step) -> String {
                     names(auto)
                 ));
             }
-            if !retro.is_empty() {
-                t.push_str(&format!(
-                    " A retrospective is required for {} patches and emergency changes.",
+            let rs = &p.retro;
+            let mut on: Vec<String> = Vec::new();
+            if rs.on_rollback {
+                on.push("every rollback".to_string());
+            }
+            if rs.on_emergency {
+                on.push("every emergency promotion".to_string());
+            }
+            if rs.on_severity && !retro.is_empty() {
+                on.push(format!(
+                    "a {} patch reaching the last environment",
                     names(retro)
+                ));
+            }
+            if !on.is_empty() {
+                let owner = rs
+                    .owner
+                    .clone()
+                    .or_else(|| p.responsible(Step::Monitor).first().cloned())
+                    .unwrap_or_else(|| "anyone".to_string());
+                t.push_str(&format!(
+                    " A retrospective opens on {}, drafted from the audit log, owned by {owner} and due {} later.",
+                    on.join(", "),
+                    format_duration(rs.due_within)
                 ));
             }
             t

@@ -305,10 +305,38 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
     };
     let messages = super::validate_notify::messages(s, &raw.messages);
 
+    let retro = {
+        let r = &raw.retro;
+        let d = RetroSettings::default();
+        let owner = r.owner.as_ref().and_then(|o| {
+            if roles.contains_key(&o.v) {
+                Some(o.v.clone())
+            } else {
+                let known: Vec<&str> = roles.keys().map(String::as_str).collect();
+                s.error(
+                    o.span.clone(),
+                    format!("unknown role `{}` for [retro] owner", o.v),
+                    Some(format!("roles are: {}", known.join(", "))),
+                );
+                None
+            }
+        });
+        let template = super::validate_notify::template(s, &r.template);
+        RetroSettings {
+            on_severity: r.on_severity.as_ref().map_or(d.on_severity, |b| b.v),
+            on_emergency: r.on_emergency.as_ref().map_or(d.on_emergency, |b| b.v),
+            on_rollback: r.on_rollback.as_ref().map_or(d.on_rollback, |b| b.v),
+            due_within: duration(s, &r.due_within).unwrap_or(d.due_within),
+            owner,
+            template,
+        }
+    };
+
     Process {
         smtp,
         delivery,
         emergency,
+        retro,
         messages,
         project,
         kinds,

@@ -207,7 +207,7 @@ pub(super) fn inside_repository(s: &mut Sink<'_>, t: &Sp<String>, what: &str) ->
     true
 }
 
-fn template(s: &mut Sink<'_>, t: &Option<Sp<String>>) -> Option<TemplateRef> {
+pub(crate) fn template(s: &mut Sink<'_>, t: &Option<Sp<String>>) -> Option<TemplateRef> {
     let t = t.as_ref()?;
     if t.v.trim().is_empty() {
         s.error(

@@ -182,3 +182,55 @@ pub(crate) async fn rollback(
         Err(e) => error_page(&s, &session, e, "/board"),
     }
 }
+
+#[derive(Deserialize)]
+pub(crate) struct RetroForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// Back to the retrospective's page, with what happened or why not.
+fn after_retro(s: &Shared, session: &Session, id: &str, res: Result<String, AppError>) -> Response {
+    match res {
+        Ok(msg) => Redirect::to(&format!("/retros/{id}?ok={}", urlencode(&msg))).into_response(),
+        Err(e) => error_page(s, session, e, &format!("/retros/{id}")),
+    }
+}
+
+pub(crate) async fn edit_retro(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<RetroForm>,
+) -> Response {
+    if !csrf_ok(&session, &f.csrf) {
+        return csrf_refused();
+    }
+    // Browsers send textarea lines with CRLF; the document keeps LF.
+    let text = f.text.replace("\r\n", "\n");
+    let res = s
+        .app
+        .edit_retro(&session.user, jiff::Timestamp::now(), &id, &text)
+        .await
+        .map(|_| "Saved".to_string());
+    after_retro(&s, &session, &id, res)
+}
+
+pub(crate) async fn complete_retro(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if !csrf_ok(&session, &f.csrf) {
+        return csrf_refused();
+    }
+    let res = s
+        .app
+        .complete_retro(&session.user, jiff::Timestamp::now(), &id)
+        .await
+        .map(|_| "Completed".to_string());
+    after_retro(&s, &session, &id, res)
+}

@@ -65,6 +65,7 @@ impl Ui {
                 include_str!("../../templates/calendar.html"),
             ),
             ("audit.html", include_str!("../../templates/audit.html")),
+            ("retros.html", include_str!("../../templates/retros.html")),
             ("error.html", include_str!("../../templates/error.html")),
         ] {
             env.add_template(name, src)
@@ -140,6 +141,10 @@ pub fn routes() -> axum::Router<Shared> {
         .route("/calendar", get(calendar))
         .route("/calendar.ics", get(calendar_ics))
         .route("/audit", get(audit))
+        .route("/retros", get(retros))
+        .route("/retros/{id}", get(retro))
+        .route("/retros/{id}/edit", post(edit_retro))
+        .route("/retros/{id}/complete", post(complete_retro))
         .route(
             "/static/sluice.css",
             get(|| async {

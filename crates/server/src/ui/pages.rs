@@ -241,3 +241,45 @@ pub(crate) async fn audit(
     }};
     page(&s, StatusCode::OK, "audit.html", ctx)
 }
+
+pub(crate) async fn retros(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let list = match s.app.retros(false).await {
+        Ok(l) => l,
+        Err(e) => return error_page(&s, &session, e, "/board"),
+    };
+    let now = jiff::Timestamp::now();
+    let rows: Vec<serde_json::Value> = list
+        .iter()
+        .map(|x| {
+            let mut v = serde_json::to_value(x).unwrap_or_default();
+            v["overdue"] = (x.is_open() && x.due < now).into();
+            v
+        })
+        .collect();
+    let (flash, kind) = flash(&q);
+    let ctx = context! { ..base(&s, Some(&session), "retros", "Retrospectives"), ..context! {
+        retros => ser(&rows), flash => flash, flash_kind => kind,
+    }};
+    page(&s, StatusCode::OK, "retros.html", ctx)
+}
+
+pub(crate) async fn retro(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let view = match s.app.retro(jiff::Timestamp::now(), &id).await {
+        Ok(v) => v,
+        Err(e) => return error_page(&s, &session, e, "/retros"),
+    };
+    let (flash, kind) = flash(&q);
+    let ctx = context! { ..base(&s, Some(&session), "retros", &format!("Retrospective {id}")), ..context! {
+        view => ser(&view), flash => flash, flash_kind => kind,
+    }};
+    page(&s, StatusCode::OK, "retros.html", ctx)
+}

@@ -182,7 +182,7 @@ pub(crate) async fn login(
 #[derive(Deserialize)]
 pub(crate) struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 pub(crate) fn csrf_ok(session: &Session, given: &str) -> bool {
