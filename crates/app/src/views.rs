@@ -37,8 +37,29 @@ pub struct Column {
     pub since: Option<Timestamp>,
     /// The monitoring window the release it holds is in.
     pub watching: Option<crate::WatchStatus>,
+    /// Open incidents in this environment, newest first.
+    pub incidents: Vec<OpenIncident>,
     /// Candidates whose next environment this is.
     pub waiting: Vec<Card>,
+}
+
+/// How long something has lasted, to the minute: `2h 5m`, or `under a minute`.
+pub fn age(d: jiff::SignedDuration) -> String {
+    match d.as_secs().max(0) / 60 {
+        0 => "under a minute".to_string(),
+        m => sluice_core::process::format_duration(jiff::SignedDuration::from_mins(m)),
+    }
+}
+
+/// An open incident as the board marks it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenIncident {
+    pub id: i64,
+    pub severity: Option<String>,
+    pub title: String,
+    pub release: Option<String>,
+    /// How long it has been open, e.g. `2h 5m`.
+    pub age: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,6 +144,15 @@ impl App {
         let ctx = self.ctx("", now);
         let states = self.store.environments().await?;
         let status = self.status(now).await?;
+        let open = self
+            .store
+            .incidents(&sluice_store::IncidentQuery {
+                open: true,
+                env: None,
+                release: None,
+                limit: 0,
+            })
+            .await?;
         let candidates = self
             .store
             .releases_with_status(ReleaseStatus::Candidate, 200)
@@ -157,6 +187,17 @@ impl App {
                     .iter()
                     .find(|s| s.env == e.name)
                     .and_then(|s| s.watching.clone()),
+                incidents: open
+                    .iter()
+                    .filter(|i| i.env == e.name)
+                    .map(|i| OpenIncident {
+                        id: i.id,
+                        severity: i.severity.clone(),
+                        title: i.title.clone(),
+                        release: i.release.clone(),
+                        age: age(now.duration_since(i.opened_at)),
+                    })
+                    .collect(),
                 waiting,
             });
         }

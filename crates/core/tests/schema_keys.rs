@@ -22,7 +22,6 @@ const DESCRIPTIVE: &[(&str, &str, &str)] = &[
 /// Keys read through a field or model method of another name (table, key,
 /// what the code outside the loader calls).
 const FIELDS: &[(&str, &str, &str)] = &[
-    ("[[notify]]", "on", "events"),
     ("[channels.NAME]", "rate", "rate_for"),
     ("[webhooks.github]", "workflows", "workflow"),
     ("[webhooks.gitlab]", "workflows", "workflow"),
@@ -104,4 +103,47 @@ fn every_key_acts_or_says_it_describes() {
         "accepted by the loader, read nowhere else and not listed as descriptive:\n{}",
         idle.join("\n")
     );
+}
+
+/// Every event a `[[notify]]` rule may name is written somewhere (as the kind
+/// of an `Event::new` outside the list itself), so every rule the default
+/// file ships, and any a team writes, can fire.
+#[test]
+fn every_notifiable_event_is_emitted() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut code = BTreeMap::new();
+    for c in ["core", "app"] {
+        sources(&crates.join(c).join("src"), &mut code);
+    }
+    let emitted = |kind: &str| {
+        let quoted = format!("\"{kind}\"");
+        code.iter()
+            .filter(|(p, _)| !p.ends_with("event.rs"))
+            .any(|(_, text)| {
+                text.match_indices("Event::new(").any(|(i, _)| {
+                    text[i..]
+                        .chars()
+                        .take(120)
+                        .collect::<String>()
+                        .contains(&quoted)
+                })
+            })
+    };
+    let silent: Vec<&str> = sluice_core::event::NOTIFIABLE
+        .iter()
+        .copied()
+        .filter(|k| !emitted(k))
+        .collect();
+    assert!(
+        silent.is_empty(),
+        "notifiable but never written: {silent:?}"
+    );
+    // The rules of the default file name only notifiable events.
+    let p = sluice_core::process::load("sluice.toml", sluice_core::process::DEFAULT_PROCESS)
+        .expect("the default file loads");
+    for rule in &p.notify {
+        for e in &rule.on {
+            assert!(sluice_core::event::NOTIFIABLE.contains(&e.as_str()), "{e}");
+        }
+    }
 }

@@ -181,7 +181,9 @@ pub fn tighten(doc: &mut Value, p: &sluice_core::process::Process) {
             (_, "item") => json!({"enum": items}),
             (_, "version") => json!({"pattern": SEMVER}),
             (_, "format") => json!({"enum": formats}),
-            (_, "title" | "reason") => json!({"minLength": 1, "pattern": SAYS_SOMETHING}),
+            (_, "title" | "reason") | ("RetroText", "text") => {
+                json!({"minLength": 1, "pattern": SAYS_SOMETHING})
+            }
             _ => return None,
         })
     };
@@ -231,6 +233,20 @@ pub fn tighten(doc: &mut Value, p: &sluice_core::process::Process) {
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
     {
+        // A patch reported from a retrospective names it.
+        if let Some(report) = schemas
+            .get_mut("ReportPatch")
+            .and_then(Value::as_object_mut)
+        {
+            report.insert(
+                "if".into(),
+                json!({"properties": {"source": {"const": "retro"}}, "required": ["source"]}),
+            );
+            report.insert(
+                "then".into(),
+                json!({"required": ["reference"], "properties": {"reference": {"type": "string", "minLength": 1, "pattern": SAYS_SOMETHING}}}),
+            );
+        }
         for name in bodies {
             let Some(props) = schemas
                 .get_mut(&name)

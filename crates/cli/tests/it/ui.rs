@@ -565,3 +565,58 @@ fn retrospective_pages(backend: Backend) {
         "## Causes\nThe coupon cache was shared.\n"
     );
 }
+
+both!(incident_pages, incident_pages);
+
+/// The board marks the environment an open incident is in, with severity
+/// and age; the incidents page lists open ones first and filters.
+fn incident_pages(backend: Backend) {
+    let mut repo = Repo::new(backend);
+    let _ = repo.fix("Checkout total is wrong");
+    let v = repo.cut();
+    repo.ok(BOB, &["promote", &v, "--to", "local"]);
+    for (title, severity) in [("Slow cart", "major"), ("Checkout 500s", "critical")] {
+        repo.ok(
+            ALICE,
+            &[
+                "incident",
+                "open",
+                "--env",
+                "local",
+                "--title",
+                title,
+                "--severity",
+                severity,
+            ],
+        );
+    }
+    repo.ok(crate::harness::DAVE, &["incident", "resolve", "1"]);
+    repo.serve();
+    let mut b = Browser::new(&repo.server.as_ref().unwrap().url);
+    let token = repo.token(BOB);
+    b.go("POST", "/login", &[("token", &token), ("next", "/board")]);
+    let board = b.go("GET", "/board", &[]);
+    assert!(
+        board
+            .body
+            .contains("incident 2</a> (critical), open under a minute: Checkout 500s"),
+        "{}",
+        board.body
+    );
+    assert!(
+        !board.body.contains("Slow cart"),
+        "resolved: {}",
+        board.body
+    );
+    let page = b.go("GET", "/incidents", &[]);
+    assert_eq!(page.status, 200);
+    let (open, resolved) = (
+        page.body.find("Checkout 500s").unwrap(),
+        page.body.find("Slow cart").unwrap(),
+    );
+    assert!(open < resolved, "open first: {}", page.body);
+    let only_open = b.go("GET", "/incidents?open=1&env=local", &[]);
+    assert!(!only_open.body.contains("Slow cart"), "{}", only_open.body);
+    let other = b.go("GET", "/incidents?release=9.9.9", &[]);
+    assert!(other.body.contains("No incidents"), "{}", other.body);
+}

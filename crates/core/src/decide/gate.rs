@@ -224,7 +224,7 @@ pub fn evaluate_gate(
                 i.id,
                 i.title,
                 i.env,
-                i.opened_at,
+                i.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
                 i.source,
                 i.severity.as_deref().unwrap_or_default()
             ))

@@ -66,6 +66,10 @@ impl Ui {
             ),
             ("audit.html", include_str!("../../templates/audit.html")),
             ("retros.html", include_str!("../../templates/retros.html")),
+            (
+                "incidents.html",
+                include_str!("../../templates/incidents.html"),
+            ),
             ("error.html", include_str!("../../templates/error.html")),
         ] {
             env.add_template(name, src)
@@ -141,6 +145,7 @@ pub fn routes() -> axum::Router<Shared> {
         .route("/calendar", get(calendar))
         .route("/calendar.ics", get(calendar_ics))
         .route("/audit", get(audit))
+        .route("/incidents", get(incidents))
         .route("/retros", get(retros))
         .route("/retros/{id}", get(retro))
         .route("/retros/{id}/edit", post(edit_retro))

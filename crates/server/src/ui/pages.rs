@@ -283,3 +283,53 @@ pub(crate) async fn retro(
     }};
     page(&s, StatusCode::OK, "retros.html", ctx)
 }
+
+/// Incidents, open ones first, filtered by environment, release, or open only.
+pub(crate) async fn incidents(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let (env, release, open) = (get("env"), get("release"), get("open").is_some());
+    let list = match s
+        .app
+        .incidents(sluice_app::IncidentQuery {
+            open,
+            env: env.clone(),
+            release: release.clone(),
+            limit: 500,
+        })
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return error_page(&s, &session, e, "/incidents"),
+    };
+    let now = jiff::Timestamp::now();
+    let mut rows: Vec<(bool, serde_json::Value)> = list
+        .iter()
+        .map(|i| {
+            let mut v = serde_json::to_value(i).unwrap_or_default();
+            v["age"] = sluice_app::views::age(now.duration_since(i.opened_at)).into();
+            (i.is_open(), v)
+        })
+        .collect();
+    // Open first; newest first within each (the store's order).
+    rows.sort_by_key(|(open, _)| !*open);
+    let rows: Vec<serde_json::Value> = rows.into_iter().map(|(_, v)| v).collect();
+    let envs: Vec<String> = s
+        .app
+        .process()
+        .environments
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    let ctx = context! { ..base(&s, Some(&session), "incidents", "Incidents"), ..context! {
+        incidents => ser(&rows), envs => envs, env => env, release => release, open => open,
+    }};
+    page(&s, StatusCode::OK, "incidents.html", ctx)
+}
