@@ -417,7 +417,8 @@ fn fuzz_regressions_replay() {
 }
 
 /// The case behind `fuzz_regressions/sentry/`: a blank Sentry tag counts as
-/// absent (the configured `env` applies) and tag values are trimmed.
+/// absent (the configured `env` applies) and tag values are trimmed; the
+/// trimmed level is mapped by `severity_levels` to the process's severity.
 #[test]
 fn sentry_blank_environment_tag_falls_back_to_the_default_env() {
     let cfg = sluice_core::process::AlertHooks {
@@ -425,6 +426,7 @@ fn sentry_blank_environment_tag_falls_back_to_the_default_env() {
         env_label: "environment".into(),
         service_label: "service".into(),
         env: Some("prod".into()),
+        severity_levels: vec![("error".into(), "major".into())],
     };
     let body = br#"{"id":"55","event":{"message":"boom","tags":[["environment"," "],["service"," web "],["level","error "]]}}"#;
     let intents = sluice_core::inbound::sentry(&cfg, None, body).expect("a legacy Sentry alert");
@@ -432,7 +434,7 @@ fn sentry_blank_environment_tag_falls_back_to_the_default_env() {
         matches!(
             &intents[..],
             [sluice_core::inbound::Intent::IncidentFiring { env, service: Some(service), severity: Some(level), .. }]
-                if env == "prod" && service == "web" && level == "error"
+                if env == "prod" && service == "web" && level == "major"
         ),
         "{intents:?}"
     );

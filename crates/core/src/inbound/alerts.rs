@@ -38,6 +38,8 @@ fn firing(
     severity: Option<String>,
     url: Option<String>,
 ) -> Intent {
+    // The source's own word for how bad it is, in the process's terms.
+    let severity = severity.map(|s| cfg.severity_of(&s).unwrap_or(s));
     match env.or_else(|| cfg.env.clone()) {
         Some(env) => Intent::IncidentFiring {
             env,

@@ -114,6 +114,19 @@ pub struct AlertHooks {
     pub service_label: String,
     /// The environment of alerts that carry no environment label.
     pub env: Option<String>,
+    /// The source's severity (the `severity` label, Sentry's `level`) mapped
+    /// to a severity of the process; a value that already names one is kept.
+    pub severity_levels: Vec<(String, String)>,
+}
+
+impl AlertHooks {
+    /// The process severity an alert's own severity stands for, if any.
+    pub fn severity_of(&self, level: &str) -> Option<String> {
+        self.severity_levels
+            .iter()
+            .find(|(l, _)| l == level)
+            .map(|(_, s)| s.clone())
+    }
 }
 
 /// How the connection to the SMTP relay is secured.

@@ -23,8 +23,20 @@ pub(crate) const GITLAB_KEYS: &[&str] = &[
     "workflows",
 ];
 pub(crate) const WORKFLOW_KEYS: &[&str] = &["suite", "env"];
-pub(crate) const ALERT_KEYS: &[&str] = &["token", "env_label", "service_label", "env"];
-pub(crate) const SENTRY_KEYS: &[&str] = &["secret", "env_label", "service_label", "env"];
+pub(crate) const ALERT_KEYS: &[&str] = &[
+    "token",
+    "env_label",
+    "service_label",
+    "env",
+    "severity_levels",
+];
+pub(crate) const SENTRY_KEYS: &[&str] = &[
+    "secret",
+    "env_label",
+    "service_label",
+    "env",
+    "severity_levels",
+];
 
 /// A forge (GitHub or GitLab): issues, merged pull requests, CI runs.
 pub(crate) struct RawForge {
@@ -47,6 +59,7 @@ pub(crate) struct RawAlerts {
     pub env_label: Option<Sp<String>>,
     pub service_label: Option<Sp<String>>,
     pub env: Option<Sp<String>>,
+    pub severity_levels: Vec<(Sp<String>, Sp<String>)>,
 }
 
 #[derive(Default)]
@@ -138,6 +151,12 @@ fn alerts(s: &mut Sink<'_>, o: &Obj<'_, '_>, secret_key: &str, keys: &[&str]) ->
         env_label: o.str(s, "env_label", "\"environment\""),
         service_label: o.str(s, "service_label", "\"service\""),
         env: o.str(s, "env", "\"prod\""),
+        severity_levels: string_map(
+            s,
+            o,
+            "severity_levels",
+            "{ \"fatal\" = \"critical\", \"error\" = \"major\" }",
+        ),
     }
 }
 

@@ -133,6 +133,13 @@ fn alerts(s: &mut Sink<'_>, names: &Names, a: &RawAlerts, key: &str, var: &str) 
             .as_ref()
             .map_or("service".to_string(), |l| l.v.clone()),
         env,
+        severity_levels: mapped(
+            s,
+            &a.severity_levels,
+            &names.severities,
+            "severity",
+            "[severities]",
+        ),
     }
 }
 
