@@ -94,10 +94,15 @@ impl App {
 
     /// The open incidents on a release (they may hold its gates).
     pub(crate) async fn open_incidents_on(&self, version: &str) -> Result<Vec<Incident>> {
+        self.incidents_on(version, true).await
+    }
+
+    /// Every incident opened on a release (`open`: the open ones only), newest first.
+    pub(crate) async fn incidents_on(&self, version: &str, open: bool) -> Result<Vec<Incident>> {
         Ok(self
             .store
             .incidents(&IncidentQuery {
-                open: true,
+                open,
                 env: None,
                 release: Some(version.to_string()),
                 limit: 0,

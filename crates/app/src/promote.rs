@@ -401,25 +401,19 @@ impl App {
                 .map(|t| t.version.to_string()),
             None => None,
         };
-        let cur_release = current.as_ref().map(|(r, _)| r);
-        let target = match auto {
-            None => decide::plan_rollback(
-                &ctx,
-                env,
-                cur_release,
-                &history,
-                to.as_deref(),
-                earlier.as_deref(),
-            )?,
-            Some(_) => decide::plan_rollback_target(
-                &ctx,
-                env,
-                cur_release,
-                &history,
-                to.as_deref(),
-                earlier.as_deref(),
-            )?,
-        };
+        // A person must hold the role; the automatic rollback a trigger
+        // sets off (decided by `decide::react`) asks no one.
+        if auto.is_none() {
+            decide::may_roll_back(&ctx)?;
+        }
+        let target = decide::plan_rollback_target(
+            &ctx,
+            env,
+            current.as_ref().map(|(r, _)| r),
+            &history,
+            to.as_deref(),
+            earlier.as_deref(),
+        )?;
         let with_trigger = |e: &mut sluice_core::event::Event| {
             if let (Some((trigger, reason)), Some(o)) = (auto, e.payload.as_object_mut()) {
                 o.insert("trigger".into(), trigger.into());

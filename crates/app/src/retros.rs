@@ -10,7 +10,6 @@ use serde_json::Value;
 use sluice_core::decide;
 use sluice_core::model::{Incident, Patch, Release, Retro};
 use sluice_core::process::format_duration;
-use sluice_store::IncidentQuery;
 
 use crate::{App, AppError, Result};
 
@@ -122,15 +121,7 @@ impl App {
             .into_iter()
             .map(|(p, _)| p)
             .collect();
-        let incidents: Vec<Incident> = self
-            .store
-            .incidents(&IncidentQuery {
-                open: false,
-                env: None,
-                release: Some(v.clone()),
-                limit: 0,
-            })
-            .await?;
+        let incidents: Vec<Incident> = self.incidents_on(&v, false).await?;
         // The steps, from every event about the release, its patches and its incidents.
         let mut subjects: Vec<String> = vec![v.clone()];
         subjects.extend(patches.iter().map(|p| p.key.clone()));

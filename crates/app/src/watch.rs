@@ -140,15 +140,7 @@ impl App {
             .filter(|r| r.watches.iter().any(|w| w.ended.is_none()))
         {
             let v = r.version.to_string();
-            let incidents = self
-                .store
-                .incidents(&sluice_store::IncidentQuery {
-                    open: false,
-                    env: None,
-                    release: Some(v.clone()),
-                    limit: 0,
-                })
-                .await?;
+            let incidents = self.incidents_on(&v, false).await?;
             // Safety net: triggers inside open windows.
             for w in r.watches.iter().filter(|w| w.ended.is_none()) {
                 for i in incidents

@@ -265,6 +265,12 @@ pub fn plan_rollback(
     to: Option<&str>,
     earlier_tag: Option<&str>,
 ) -> Decision<String> {
+    may_roll_back(ctx)?;
+    plan_rollback_target(ctx, env_name, current, history, to, earlier_tag)
+}
+
+/// Whether the actor may roll back: a member of the release or monitor role.
+pub fn may_roll_back(ctx: &Ctx) -> Decision<()> {
     let roles: Vec<String> = ctx
         .process
         .responsible(Step::Release)
@@ -278,7 +284,7 @@ pub fn plan_rollback(
             Unmet::new("a rollback by the release or monitor role").by(&roles),
         ));
     }
-    plan_rollback_target(ctx, env_name, current, history, to, earlier_tag)
+    Ok(())
 }
 
 /// [`plan_rollback`] without asking who asks: the target an automatic
@@ -639,19 +645,32 @@ pub fn report_test_run(
             .iter()
             .all(|s| n.latest_test(env_name, s).is_some_and(|t| t.passed))
     {
-        for p in patches.iter().filter(|p| p.status == PatchStatus::Released) {
-            let mut x = (*p).clone();
-            x.status = PatchStatus::Verified;
-            x.updated_at = ctx.now;
-            events.push(Event::new(
-                "patch.verified",
-                &p.key,
-                json!({"release": v, "env": env_name}),
-            ));
-            changed.push(x);
-        }
+        (changed, events) = verify(ctx, patches, &v, env_name, events);
     }
     Ok((n, changed, events))
+}
+
+/// The release's released patches become verified (in `env`, the last one).
+pub(crate) fn verify(
+    ctx: &Ctx,
+    patches: &[&Patch],
+    v: &str,
+    env: &str,
+    mut events: Vec<Event>,
+) -> (Vec<Patch>, Vec<Event>) {
+    let mut changed = Vec::new();
+    for p in patches.iter().filter(|p| p.status == PatchStatus::Released) {
+        let mut x = (*p).clone();
+        x.status = PatchStatus::Verified;
+        x.updated_at = ctx.now;
+        events.push(Event::new(
+            "patch.verified",
+            &p.key,
+            json!({"release": v, "env": env}),
+        ));
+        changed.push(x);
+    }
+    (changed, events)
 }
 
 /// `approve`: an approval by a member of a role, bound to the current content.

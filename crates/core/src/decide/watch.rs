@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::event::Event;
-use crate::model::{Incident, Patch, PatchStatus, Release, ReleaseStatus, Watch, WatchEnd};
+use crate::model::{Incident, Patch, Release, ReleaseStatus, Watch, WatchEnd};
 use crate::process::Step;
 
 /// Opens the window entering `env` opens, if the environment watches.
@@ -106,17 +106,7 @@ pub fn close_watch(
     let mut changed = Vec::new();
     let last = idx + 1 == ctx.process.environments.len();
     if clean && last && n.status == ReleaseStatus::Released {
-        for p in patches.iter().filter(|p| p.status == PatchStatus::Released) {
-            let mut x = (*p).clone();
-            x.status = PatchStatus::Verified;
-            x.updated_at = ctx.now;
-            events.push(Event::new(
-                "patch.verified",
-                &p.key,
-                json!({"release": v, "env": w.env}),
-            ));
-            changed.push(x);
-        }
+        (changed, events) = super::promote::verify(ctx, patches, &v, &w.env, events);
     }
     Some(Closed {
         key: format!(
@@ -250,6 +240,7 @@ pub fn time_left(w: &Watch, now: Timestamp) -> SignedDuration {
 mod table {
     //! Whether a signal rolls back, and how a window ends, as tables.
     use super::*;
+    use crate::model::PatchStatus;
     use crate::process::{self, Process};
 
     /// The default process (prod watches for 2h, smoke after deploy), with
