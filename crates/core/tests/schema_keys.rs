@@ -25,6 +25,9 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("[channels.NAME]", "rate", "rate_for"),
     ("[webhooks.github]", "workflows", "workflow"),
     ("[webhooks.gitlab]", "workflows", "workflow"),
+    ("[webhooks.alertmanager]", "severity_levels", "severity_of"),
+    ("[webhooks.grafana]", "severity_levels", "severity_of"),
+    ("[webhooks.sentry]", "severity_levels", "severity_of"),
 ];
 
 /// The loader's own files: reading a field there is not acting on it.
