@@ -63,6 +63,8 @@ pub enum Command {
     /// The team's process document.
     #[command(subcommand)]
     Process(cmd::init::ProcessCmd),
+    /// The next release trains, deploy windows and freezes, the next train first.
+    Calendar(cmd::calendar::Args),
     /// Notifications: preview who is told what (nothing sent), send the due ones, list and retry them.
     #[command(subcommand)]
     Notify(cmd::notify::NotifyCmd),

@@ -1,6 +1,7 @@
 //! One module per subcommand group, each with its arguments and `run`.
 
 pub mod audit;
+pub mod calendar;
 pub mod changelog;
 pub mod demo;
 pub mod gate;
@@ -35,6 +36,7 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Init(a) => return init::init(cli, a),
         Command::Check(a) => return init::check(cli, a),
         Command::Process(c) => return init::process(cli, c),
+        Command::Calendar(a) => return calendar::run(cli, a),
         Command::Notify(c @ notify::NotifyCmd::Preview { .. }) => return notify::run(cli, c),
         Command::Changelog(a) => return changelog::changelog(cli, a).await,
         Command::Version(a) => return changelog::version(cli, a).await,
@@ -62,6 +64,7 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Init(_)
         | Command::Check(_)
         | Command::Process(_)
+        | Command::Calendar(_)
         | Command::Changelog(_)
         | Command::Version(_)
         | Command::Verify(_)

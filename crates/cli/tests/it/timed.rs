@@ -177,3 +177,58 @@ fn two_servers_record_every_timed_event_once() {
 fn repo_url(repo: &Repo) -> String {
     repo.server.as_ref().unwrap().url.clone()
 }
+
+/// `sluice calendar` on the file `sluice init` writes: the next train first,
+/// then windows and freezes by start, nothing already over; bad input exits 2.
+#[test]
+fn the_calendar_shows_the_next_train_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let sluice = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    assert!(sluice(&["init"]).status.success());
+    let o = sluice(&["calendar", "--weeks", "3", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["timezone"], "Europe/Oslo");
+    let e = v["entries"].as_array().unwrap();
+    assert_eq!(e[0]["kind"], "train", "{v}");
+    let now = jiff::Timestamp::now();
+    let starts: Vec<jiff::Timestamp> = e
+        .iter()
+        .map(|x| x["start"].as_str().unwrap().parse().unwrap())
+        .collect();
+    // 3 weeks of a weekly train and two windows a week.
+    assert!(
+        e.iter().filter(|x| x["kind"] == "train").count() >= 2,
+        "{v}"
+    );
+    assert!(
+        e.iter().filter(|x| x["kind"] == "window").count() >= 5,
+        "{v}"
+    );
+    assert!(
+        starts[1..].windows(2).all(|w| w[0] <= w[1]),
+        "by start: {v}"
+    );
+    assert!(
+        e.iter().all(|x| x["end"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            > now),
+        "{v}"
+    );
+    let text = sluice(&["calendar"]);
+    let out = String::from_utf8_lossy(&text.stdout);
+    assert!(out.starts_with("next train: "), "{out}");
+    assert!(out.contains("times in Europe/Oslo"), "{out}");
+    let bad = sluice(&["calendar", "--weeks", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
