@@ -13,6 +13,8 @@ struct Browser {
     client: reqwest::Client,
     base: String,
     cookie: Option<String>,
+    /// The one-time banner cookie the server sets on a redirect.
+    flash: Option<String>,
 }
 
 struct Page {
@@ -36,6 +38,7 @@ impl Browser {
                 .unwrap(),
             base: base.to_string(),
             cookie: None,
+            flash: None,
         }
     }
 
@@ -44,8 +47,10 @@ impl Browser {
             reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
             format!("{}{path}", self.base),
         );
-        if let Some(c) = &self.cookie {
-            req = req.header("cookie", c);
+        let cookies: Vec<&String> = self.cookie.iter().chain(&self.flash).collect();
+        if !cookies.is_empty() {
+            let joined: Vec<&str> = cookies.iter().map(|c| c.as_str()).collect();
+            req = req.header("cookie", joined.join("; "));
         }
         if method == "POST" {
             let body: Vec<String> = form
@@ -74,10 +79,13 @@ impl Browser {
                 body: r.text().await.unwrap(),
             }
         });
-        if let Some(kv) = page.set_cookie.split(';').next()
-            && kv.starts_with("sluice_session=")
-        {
-            self.cookie = Some(kv.to_string());
+        if let Some(kv) = page.set_cookie.split(';').next() {
+            if kv.starts_with("sluice_session=") {
+                self.cookie = Some(kv.to_string());
+            } else if kv.starts_with("sluice_flash=") {
+                // Max-Age=0 spends it.
+                self.flash = (!page.set_cookie.contains("Max-Age=0")).then(|| kv.to_string());
+            }
         }
         page
     }
@@ -199,7 +207,33 @@ fn sign_in_sessions_csrf_and_actions() {
         &[("csrf", &csrf), ("env", "test")],
     );
     assert_eq!(p.status, 303, "{}", p.body);
-    assert!(p.location.contains("ok=Approved"), "{}", p.location);
+    // The outcome travels in a cookie the server set, shown once on the page.
+    assert_eq!(p.location, format!("/releases/{v}"));
+    assert!(
+        p.set_cookie.starts_with("sluice_flash=ok:"),
+        "{}",
+        p.set_cookie
+    );
+    let shown = b.go("GET", &p.location, &[]);
+    assert!(shown.body.contains("Approved"), "{}", shown.body);
+    assert!(
+        shown.set_cookie.contains("Max-Age=0"),
+        "spent: {}",
+        shown.set_cookie
+    );
+    let again = b.go("GET", &p.location, &[]);
+    assert!(
+        !again.body.contains("class=\"flash"),
+        "shown once: {}",
+        again.body
+    );
+    // A link cannot put words in the server's mouth.
+    let forged = b.go("GET", "/board?ok=Your+account+is+verified&err=x", &[]);
+    assert!(
+        !forged.body.contains("Your account is verified"),
+        "{}",
+        forged.body
+    );
     let shown = repo.json(BOB, &["release", "show", &v]);
     assert!(
         shown["release"]["approvals"]

@@ -4,7 +4,7 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use sluice_app::{AppError, Session};
 
@@ -19,7 +19,7 @@ pub(crate) fn after_action(
 ) -> Response {
     let back = format!("/releases/{v}");
     match res {
-        Ok(msg) => Redirect::to(&format!("{back}?ok={}", urlencode(&msg))).into_response(),
+        Ok(msg) => flash_redirect(&back, "ok", &msg),
         Err(e) => error_page(s, session, e, &back),
     }
 }
@@ -171,14 +171,11 @@ pub(crate) async fn rollback(
         .rollback(&session.user, jiff::Timestamp::now(), &env, to)
         .await
     {
-        Ok(o) => Redirect::to(&format!(
-            "/board?ok={}",
-            urlencode(&format!(
-                "{env} rolled back from {} to {}",
-                o.release.version, o.to
-            ))
-        ))
-        .into_response(),
+        Ok(o) => flash_redirect(
+            "/board",
+            "ok",
+            &format!("{env} rolled back from {} to {}", o.release.version, o.to),
+        ),
         Err(e) => error_page(&s, &session, e, "/board"),
     }
 }
@@ -194,7 +191,7 @@ pub(crate) struct RetroForm {
 /// Back to the retrospective's page, with what happened or why not.
 fn after_retro(s: &Shared, session: &Session, id: &str, res: Result<String, AppError>) -> Response {
     match res {
-        Ok(msg) => Redirect::to(&format!("/retros/{id}?ok={}", urlencode(&msg))).into_response(),
+        Ok(msg) => flash_redirect(&format!("/retros/{id}"), "ok", &msg),
         Err(e) => error_page(s, session, e, &format!("/retros/{id}")),
     }
 }

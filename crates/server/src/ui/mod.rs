@@ -4,8 +4,8 @@
 //! call the same application layer as the CLI and the API. Pages read without
 //! JavaScript; one small script refreshes the board.
 
-use std::collections::HashMap;
-
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::value::Serde;
@@ -255,14 +255,67 @@ pub(crate) fn page(s: &Shared, status: StatusCode, name: &str, ctx: Value) -> Re
     }
 }
 
-pub(crate) fn flash(q: &HashMap<String, String>) -> (Option<String>, &'static str) {
-    if let Some(m) = q.get("ok") {
-        (Some(m.clone()), "ok")
-    } else if let Some(m) = q.get("err") {
-        (Some(m.clone()), "bad")
-    } else {
-        (None, "")
+/// The cookie that carries the outcome of an action to the page it returns to.
+const FLASH: &str = "sluice_flash";
+
+/// The banner of a page: only a message the server itself set, in a cookie on
+/// the redirect after an action, never text a link carries. Shown once.
+pub(crate) struct Flash(Option<(String, &'static str)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Flash {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Flash, Self::Rejection> {
+        let shown = cookie(&parts.headers, FLASH).and_then(|v| {
+            let (kind, text) = v.split_once(':')?;
+            let kind = match kind {
+                "ok" => "ok",
+                "bad" => "bad",
+                _ => return None,
+            };
+            let text = percent_encoding::percent_decode_str(text)
+                .decode_utf8()
+                .ok()?
+                .into_owned();
+            Some((text, kind))
+        });
+        Ok(Flash(shown))
     }
+}
+
+impl Flash {
+    /// The message and its kind (`ok` or `bad`), for the template.
+    pub(crate) fn parts(&self) -> (Option<String>, &'static str) {
+        match &self.0 {
+            Some((m, k)) => (Some(m.clone()), k),
+            None => (None, ""),
+        }
+    }
+
+    /// The page that showed the banner: the cookie is spent.
+    pub(crate) fn shown(&self, mut r: Response) -> Response {
+        if self.0.is_some() {
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_static(
+                    "sluice_flash=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+                ),
+            );
+        }
+        r
+    }
+}
+
+/// A redirect to `to` whose page shows `msg` (`kind`: `ok` or `bad`) once.
+pub(crate) fn flash_redirect(to: &str, kind: &str, msg: &str) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    let value = format!(
+        "{FLASH}={kind}:{}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60",
+        percent_encoding::utf8_percent_encode(msg, percent_encoding::NON_ALPHANUMERIC)
+    );
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
 }
 
 pub(crate) fn error_page(s: &Shared, session: &Session, e: AppError, back: &str) -> Response {

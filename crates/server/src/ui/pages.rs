@@ -15,6 +15,7 @@ use crate::Shared;
 pub(crate) async fn board(
     State(s): State<Shared>,
     SignedIn(session): SignedIn,
+    fl: Flash,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let now = jiff::Timestamp::now();
@@ -22,14 +23,14 @@ pub(crate) async fn board(
         Ok(b) => b,
         Err(e) => return error_page(&s, &session, e, "/board"),
     };
-    let (flash, kind) = flash(&q);
+    let (flash, kind) = fl.parts();
     let ctx = context! { ..base(&s, Some(&session), "board", "Board"), ..context! {
         board => ser(&b), flash => flash, flash_kind => kind,
     }};
     if q.contains_key("fragment") {
         return page(&s, StatusCode::OK, "board_columns.html", ctx);
     }
-    page(&s, StatusCode::OK, "board.html", ctx)
+    fl.shown(page(&s, StatusCode::OK, "board.html", ctx))
 }
 
 /// Time left or overdue, to the minute, in the process file's notation.
@@ -107,8 +108,8 @@ pub(crate) async fn patches(
 pub(crate) async fn release(
     State(s): State<Shared>,
     SignedIn(session): SignedIn,
+    fl: Flash,
     Path(v): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let now = jiff::Timestamp::now();
     let r = match s.app.release_page(now, &v).await {
@@ -122,7 +123,7 @@ pub(crate) async fn release(
         .iter()
         .map(|e| e.name.clone())
         .collect();
-    let (flash, kind) = flash(&q);
+    let (flash, kind) = fl.parts();
     let incidents = s
         .app
         .incidents(sluice_app::IncidentQuery {
@@ -135,7 +136,7 @@ pub(crate) async fn release(
         r => ser(&r), envs => envs, envs_reached => !r.release.reached.is_empty(),
         flash => flash, flash_kind => kind, incidents => ser(&incidents),
     }};
-    page(&s, StatusCode::OK, "release.html", ctx)
+    fl.shown(page(&s, StatusCode::OK, "release.html", ctx))
 }
 
 pub(crate) async fn calendar(State(s): State<Shared>, SignedIn(session): SignedIn) -> Response {
@@ -245,7 +246,7 @@ pub(crate) async fn audit(
 pub(crate) async fn retros(
     State(s): State<Shared>,
     SignedIn(session): SignedIn,
-    Query(q): Query<HashMap<String, String>>,
+    fl: Flash,
 ) -> Response {
     let list = match s.app.retros(false).await {
         Ok(l) => l,
@@ -260,28 +261,28 @@ pub(crate) async fn retros(
             v
         })
         .collect();
-    let (flash, kind) = flash(&q);
+    let (flash, kind) = fl.parts();
     let ctx = context! { ..base(&s, Some(&session), "retros", "Retrospectives"), ..context! {
         retros => ser(&rows), flash => flash, flash_kind => kind,
     }};
-    page(&s, StatusCode::OK, "retros.html", ctx)
+    fl.shown(page(&s, StatusCode::OK, "retros.html", ctx))
 }
 
 pub(crate) async fn retro(
     State(s): State<Shared>,
     SignedIn(session): SignedIn,
+    fl: Flash,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let view = match s.app.retro(jiff::Timestamp::now(), &id).await {
         Ok(v) => v,
         Err(e) => return error_page(&s, &session, e, "/retros"),
     };
-    let (flash, kind) = flash(&q);
+    let (flash, kind) = fl.parts();
     let ctx = context! { ..base(&s, Some(&session), "retros", &format!("Retrospective {id}")), ..context! {
         view => ser(&view), flash => flash, flash_kind => kind,
     }};
-    page(&s, StatusCode::OK, "retros.html", ctx)
+    fl.shown(page(&s, StatusCode::OK, "retros.html", ctx))
 }
 
 /// Incidents, open ones first, filtered by environment, release, or open only.

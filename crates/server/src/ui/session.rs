@@ -106,14 +106,15 @@ pub(crate) struct LoginForm {
 
 pub(crate) async fn login_page(
     State(s): State<Shared>,
+    fl: Flash,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (flash, kind) = flash(&q);
+    let (flash, kind) = fl.parts();
     let next = q.get("next").cloned().unwrap_or_else(|| "/board".into());
     let ctx = context! { ..base(&s, None, "login", "Sign in"), ..context! {
         next => safe_next(&next), flash => flash, flash_kind => kind,
     }};
-    page(&s, StatusCode::OK, "login.html", ctx)
+    fl.shown(page(&s, StatusCode::OK, "login.html", ctx))
 }
 
 /// Whether a form post came from another site. Browsers say so in
