@@ -87,6 +87,27 @@ pub async fn backend(cli: &Cli) -> Result<Backend, Failure> {
 }
 
 /// Who acts. Remote: the user the token names (`--as` may only repeat it).
+/// Who this command acts as, and where that came from, once resolved: a
+/// refusal says it, so nobody is refused as someone they did not mean to be.
+static ACTING: std::sync::OnceLock<(String, &'static str)> = std::sync::OnceLock::new();
+
+fn acting(user: String, from: &'static str) -> String {
+    let _ = ACTING.set((user.clone(), from));
+    user
+}
+
+/// `as USER (from SOURCE)`, when the command resolved who it acts as (with
+/// how to act as someone else, unless `--as` said so already).
+pub fn acting_as() -> Option<String> {
+    ACTING.get().map(|(u, from)| {
+        let mut s = format!("as {u} (from {from})");
+        if *from != "--as" && *from != "the server token" {
+            s.push_str("; --as USER acts as someone else");
+        }
+        s
+    })
+}
+
 /// Local: `--as`, then SLUICE_USER, then git's user.email.
 pub fn actor(cli: &Cli, be: &Backend) -> Result<String, Failure> {
     if let Kind::Remote(r) = &be.kind {
@@ -95,7 +116,7 @@ pub fn actor(cli: &Cli, be: &Backend) -> Result<String, Failure> {
                 "in remote mode you act as the token's user ({}); --as {a} would need that user's token",
                 r.user
             ))),
-            _ => Ok(r.user.clone()),
+            _ => Ok(acting(r.user.clone(), "the server token")),
         };
     }
     local_actor(cli, &be.root)
@@ -104,12 +125,12 @@ pub fn actor(cli: &Cli, be: &Backend) -> Result<String, Failure> {
 /// `--as`, then SLUICE_USER, then git's user.email in `root`.
 pub fn local_actor(cli: &Cli, root: &Path) -> Result<String, Failure> {
     if let Some(a) = cli.actor.as_deref().filter(|a| !a.trim().is_empty()) {
-        return Ok(a.trim().to_string());
+        return Ok(acting(a.trim().to_string(), "--as"));
     }
     if let Ok(a) = std::env::var("SLUICE_USER")
         && !a.trim().is_empty()
     {
-        return Ok(a.trim().to_string());
+        return Ok(acting(a.trim().to_string(), "SLUICE_USER"));
     }
     let out = std::process::Command::new("git")
         .args(["config", "user.email"])
@@ -120,7 +141,7 @@ pub fn local_actor(cli: &Cli, root: &Path) -> Result<String, Failure> {
     {
         let email = String::from_utf8_lossy(&o.stdout).trim().to_string();
         if !email.is_empty() {
-            return Ok(email);
+            return Ok(acting(email, "git config user.email"));
         }
     }
     Err(Failure::usage(

@@ -26,6 +26,13 @@ pub async fn run(cli: Cli) -> u8 {
         Ok(()) => 0,
         Err(f) => {
             output::print_failure(&f, json);
+            // A refusal says who it refused, and why Sluice thought so.
+            if f.code == 1
+                && !json
+                && let Some(who) = context::acting_as()
+            {
+                eprintln!("  {who}");
+            }
             f.code
         }
     }
