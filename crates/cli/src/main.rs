@@ -106,6 +106,10 @@ pub enum Command {
     /// Create, list and revoke API tokens (on the server's database).
     #[command(subcommand)]
     Token(cmd::token::TokenCmd),
+    /// Print the completion script for a shell (bash, zsh, fish, powershell, elvish).
+    Completions(cmd::docs::CompletionArgs),
+    /// Print the manual page sluice(1), or write one per command with --dir.
+    Man(cmd::docs::ManArgs),
     /// Build a Keep a Changelog document from Conventional Commits and SemVer tags (any repository).
     Changelog(cmd::changelog::Args),
     /// The version of this repository from its tags; `--next` computes the next one from the commits since.

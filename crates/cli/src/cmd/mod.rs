@@ -4,6 +4,7 @@ pub mod audit;
 pub mod calendar;
 pub mod changelog;
 pub mod demo;
+pub mod docs;
 pub mod gate;
 pub mod incident;
 pub mod init;
@@ -44,6 +45,8 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Check(a) => return init::check(cli, a),
         Command::Process(c) => return init::process(cli, c),
         Command::Calendar(a) => return calendar::run(cli, a),
+        Command::Completions(a) => return docs::completions(a),
+        Command::Man(a) => return docs::man(a),
         Command::Notify(c @ notify::NotifyCmd::Preview { .. }) => return notify::run(cli, c),
         Command::Changelog(a) => return changelog::changelog(cli, a).await,
         Command::Version(a) => return changelog::version(cli, a).await,
@@ -72,6 +75,8 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         | Command::Check(_)
         | Command::Process(_)
         | Command::Calendar(_)
+        | Command::Completions(_)
+        | Command::Man(_)
         | Command::Changelog(_)
         | Command::Version(_)
         | Command::Verify(_)

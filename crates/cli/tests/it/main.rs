@@ -12,6 +12,7 @@ mod browser;
 mod cases;
 mod commit_mode;
 mod concurrency;
+mod docs;
 mod flow;
 mod gates;
 mod hardening;

@@ -1,0 +1,61 @@
+//! `sluice completions` and `sluice man`: generated from the command
+//! definitions, and accepted by the tools that read them.
+
+use std::process::Command;
+
+fn sluice(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn completions_parse_in_their_shell() {
+    let o = sluice(&["completions", "bash"]);
+    assert!(o.status.success());
+    let script = String::from_utf8(o.stdout).unwrap();
+    assert!(script.contains("complete -F _sluice"), "{script}");
+    // Every subcommand is offered, the new ones too.
+    for sub in ["patch", "release", "retro", "tick", "calendar", "incident"] {
+        assert!(script.contains(sub), "{sub}");
+    }
+    // bash itself accepts it.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("sluice.bash");
+    std::fs::write(&f, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&f).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let zsh = sluice(&["completions", "zsh"]);
+    assert!(String::from_utf8_lossy(&zsh.stdout).starts_with("#compdef sluice"));
+    let bad = sluice(&["completions", "tcsh"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn manual_pages_for_every_command() {
+    let o = sluice(&["man"]);
+    assert!(o.status.success());
+    let page = String::from_utf8(o.stdout).unwrap();
+    assert!(page.contains(".TH sluice 1"), "{page}");
+    let dir = tempfile::tempdir().unwrap();
+    let o = sluice(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for name in [
+        "sluice.1",
+        "sluice-patch.1",
+        "sluice-patch-report.1",
+        "sluice-retro-complete.1",
+    ] {
+        let p = dir.path().join(name);
+        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(text.contains(".SH NAME"), "{name}");
+    }
+    // The option descriptions are in the pages.
+    let report = std::fs::read_to_string(dir.path().join("sluice-patch-report.1")).unwrap();
+    assert!(report.contains("retrospective"), "{report}");
+}
