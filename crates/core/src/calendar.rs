@@ -260,8 +260,10 @@ fn vtimezone(name: &str, tz: &TimeZone, from: Timestamp, to: Timestamp, lines: &
 
 /// The iCalendar feed: trains and windows as weekly recurring events in the
 /// process zone (so calendar apps keep them at the same wall-clock time across
-/// DST changes), freezes as all-day events. `horizon_days` bounds the time-zone
-/// rules included; the recurrences themselves are open-ended.
+/// DST changes), freezes as all-day events. `horizon_days` bounds both the
+/// recurrences (`UNTIL`) and the time-zone rules included, so every occurrence
+/// the feed describes has its offset in the feed itself, even for a client
+/// that reads only the embedded rules; a subscribed feed extends as it refreshes.
 pub fn ics(p: &Process, now: Timestamp, horizon_days: i64) -> String {
     let tz = &p.cadence.timezone;
     let tzid = p.cadence.timezone_name.as_str();
@@ -326,8 +328,9 @@ pub fn ics(p: &Process, now: Timestamp, horizon_days: i64) -> String {
             format!("DTSTART;TZID={tzid}:{}", local(start)),
             format!("DTEND;TZID={tzid}:{}", local(end)),
             format!(
-                "RRULE:FREQ=WEEKLY;INTERVAL={interval};BYDAY={}",
-                weekday_code(day)
+                "RRULE:FREQ=WEEKLY;INTERVAL={interval};BYDAY={};UNTIL={}",
+                weekday_code(day),
+                utc(to)
             ),
             format!(
                 "SUMMARY:{}",
@@ -356,7 +359,11 @@ pub fn ics(p: &Process, now: Timestamp, horizon_days: i64) -> String {
                 format!("DTSTAMP:{stamp}"),
                 format!("DTSTART;TZID={tzid}:{}", local(start)),
                 format!("DTEND;TZID={tzid}:{}", local(end)),
-                format!("RRULE:FREQ=WEEKLY;BYDAY={}", days.join(",")),
+                format!(
+                    "RRULE:FREQ=WEEKLY;BYDAY={};UNTIL={}",
+                    days.join(","),
+                    utc(to)
+                ),
                 format!("SUMMARY:{}", text(&format!("{} release window", e.name))),
                 format!(
                     "DESCRIPTION:{}",

@@ -389,6 +389,40 @@ print(json.dumps(out))
         "{window}"
     );
     assert_eq!(window["local"], serde_json::json!(["10:00"]), "{window}");
+
+    // A second implementation, vobject, which reads the offsets from the
+    // feed's own VTIMEZONE: a train two years out, in summer, is at 10:00
+    // +02:00 there too; and the feed describes no occurrence its rules miss.
+    let script = r#"
+import json, sys, datetime, vobject
+cal = vobject.readOne(open(sys.argv[1]).read())
+train = [e for e in cal.vevent_list if e.uid.value.startswith("train@")][0]
+occ = list(train.getrruleset(addRDate=True))
+later = [o for o in occ if o.year >= datetime.date.today().year + 2 and o.month in (6, 7)]
+print(json.dumps({
+  "count": len(occ),
+  "later": [[o.strftime("%H:%M"), o.utcoffset().total_seconds() / 3600] for o in later],
+}))
+"#;
+    let o = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        o.status.success(),
+        "the feed must parse with vobject (scripts/test installs it): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let later = v["later"].as_array().unwrap();
+    assert!(!later.is_empty(), "trains two years out: {v}");
+    for t in later {
+        assert_eq!(t, &serde_json::json!(["10:00", 2.0]), "{v}");
+    }
+    // Bounded: about three years of weekly trains, not an endless rule.
+    let n = v["count"].as_u64().unwrap();
+    assert!((150..=160).contains(&n), "{v}");
     let freeze = events
         .iter()
         .find(|e| e["uid"].as_str().unwrap().starts_with("freeze-prod"))

@@ -163,7 +163,8 @@ pub(crate) async fn calendar(State(s): State<Shared>, SignedIn(session): SignedI
 /// The iCalendar feed. It holds only what the process file says about time
 /// (cadence, windows, freezes), so calendar apps may subscribe without a token.
 pub(crate) async fn calendar_ics(State(s): State<Shared>) -> Response {
-    let body = sluice_core::calendar::ics(s.app.process(), jiff::Timestamp::now(), 400);
+    // Three years of trains and windows, with the time-zone rules for all of them.
+    let body = sluice_core::calendar::ics(s.app.process(), jiff::Timestamp::now(), 3 * 366);
     (
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
