@@ -135,6 +135,7 @@ impl App {
     /// the patch's line and checked out; a dirty tree or a line without a release refuses.
     pub async fn start_patch(&self, actor: &str, now: Timestamp, key: &str) -> Result<Patch> {
         let (p, rev) = self.patch_rev(key).await?;
+        crate::vcs::require_commit(self.git.as_ref(), &format!("{} cannot start", p.key))?;
         let (mut n, mut e) = decide::start(&self.ctx(actor, now), &p)?;
         if let (Some(repo), Some(branch)) = (&self.git, n.branch.clone())
             && let Some((base, commit)) =

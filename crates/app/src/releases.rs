@@ -250,6 +250,7 @@ impl App {
         target: Target,
         opts: CutOptions,
     ) -> Result<Release> {
+        crate::vcs::require_commit(self.git.as_ref(), "no release can be cut")?;
         let ctx = self.ctx(actor, now);
         let (plan, patches, mut git) = self
             .planned(&ctx, target, opts.target.as_deref(), !opts.no_assemble)

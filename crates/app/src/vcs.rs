@@ -84,6 +84,24 @@ pub(crate) fn usable(repo: &Repo) -> bool {
     repo.resolve("HEAD").is_ok()
 }
 
+/// A git repository without a commit yet: no branch can start and no tag be
+/// made. `what` is refused, with the first commit as the way on.
+pub(crate) fn require_commit(repo: Option<&Repo>, what: &str) -> Result<()> {
+    match repo {
+        Some(r) if !usable(r) => Err(AppError::Refused {
+            summary: format!(
+                "{what}: the git repository at {} has no commit yet",
+                r.root().display()
+            ),
+            unmet: vec![
+                Unmet::new("a first commit (branches start from one, tags point at one)")
+                    .hint("git add sluice.toml && git commit -m \"Adopt Sluice\""),
+            ],
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The one view of release tags every process-mode command reads: the process file's
 /// template, lightweight and annotated tags alike, reachability from `from` (a revision;
 /// `HEAD` when it does not resolve). Empty without a usable repository.

@@ -66,6 +66,23 @@ pub fn init(cli: &Cli, a: &Args) -> Result<(), Failure> {
     } else {
         output::ok(&format!("wrote {}", path.display()));
         outln!("next: edit roles and environments, then run `sluice check`");
+        // A git repository without a commit can neither branch nor tag.
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let in_git = std::process::Command::new("git")
+            .args(["rev-parse", "--is-inside-work-tree"])
+            .current_dir(dir.unwrap_or(std::path::Path::new(".")))
+            .output()
+            .is_ok_and(|o| o.status.success());
+        let has_commit = std::process::Command::new("git")
+            .args(["rev-parse", "--verify", "-q", "HEAD"])
+            .current_dir(dir.unwrap_or(std::path::Path::new(".")))
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if in_git && !has_commit {
+            outln!(
+                "this git repository has no commit yet: commit sluice.toml (git add sluice.toml && git commit -m \"Adopt Sluice\") before starting patches or cutting releases"
+            );
+        }
     }
     Ok(())
 }

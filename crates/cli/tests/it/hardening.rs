@@ -697,3 +697,39 @@ both!(
     audit_chain_is_anchored_in_git_on,
     audit_chain_is_anchored_in_git
 );
+
+/// In a git repository with no commit yet nothing can branch or be tagged:
+/// `init` says so, and `patch start` and `release cut` refuse with the first
+/// commit as the way on, instead of printing a branch that was never made.
+#[test]
+fn an_empty_repository_says_what_to_do() {
+    let repo = Repo::new(Backend::Sqlite);
+    std::fs::write(repo.path().join(".gitignore"), "state/\n*.log\n").unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let init = repo.ok(BOB, &["init", "--force"]);
+    assert!(
+        init.stdout
+            .contains("this git repository has no commit yet"),
+        "{}",
+        init.stdout
+    );
+    // The harness's own process file again (init wrote the default one).
+    repo.write_process(&crate::harness::Proc::default());
+    let key = triaged_fix(&repo, "Checkout total is wrong");
+    repo.refused(
+        DAVE,
+        &["patch", "start", &key],
+        &["has no commit yet", "git commit"],
+    );
+    repo.refused(
+        BOB,
+        &["release", "cut"],
+        &["no release can be cut", "has no commit yet"],
+    );
+    // After the first commit, it starts on a real branch.
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "Adopt Sluice"]);
+    let p = repo.json(DAVE, &["patch", "start", &key]);
+    let branch = p["branch"].as_str().unwrap();
+    git(&repo, &["rev-parse", "--verify", "-q", branch]);
+}
