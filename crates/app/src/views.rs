@@ -6,7 +6,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 use sluice_core::audit::StoredEvent;
 use sluice_core::decide::{self, GateReport, evaluate_gate, next_env};
-use sluice_core::model::{Deployment, DeploymentAction, Outcome, Patch, Release, ReleaseStatus};
+use sluice_core::model::{
+    Deployment, DeploymentAction, Outcome, Patch, PatchStatus, Release, ReleaseStatus,
+};
+use sluice_core::process::Step;
+use sluice_store::PatchQuery;
 
 use crate::{App, ChecklistView, Result};
 
@@ -247,6 +251,180 @@ impl App {
             deployments: view.deployments,
             events,
             notes_html,
+        })
+    }
+}
+
+/// One thing the user can do now.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct InboxItem {
+    /// `approve`, `test`, `checklist`, `promote`, `incident`, `review`,
+    /// `overdue`, `follow-up`, `retro`.
+    pub kind: String,
+    /// The release version, patch key or retrospective id.
+    pub subject: String,
+    pub what: String,
+    /// The command that does it, when there is one.
+    pub command: Option<String>,
+}
+
+/// What waits on one user, across every release and patch.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Inbox {
+    pub user: String,
+    pub roles: Vec<String>,
+    pub items: Vec<InboxItem>,
+}
+
+/// The kind of a gate requirement, from its hint.
+fn gate_kind(hint: Option<&str>) -> &'static str {
+    match hint.and_then(|h| h.split_whitespace().nth(1)) {
+        Some("approve") => "approve",
+        Some("test") => "test",
+        Some("checklist") => "checklist",
+        Some("promote") => "promote",
+        Some("incident") => "incident",
+        _ => "gate",
+    }
+}
+
+impl App {
+    /// `inbox`: what `user` can do now: the gate requirements their roles
+    /// meet, reviews they may give, their overdue patches, follow-up reviews
+    /// to close, retrospectives their role owns.
+    pub async fn inbox(&self, user: &str, now: Timestamp) -> Result<Inbox> {
+        let p = &self.process;
+        let roles: Vec<String> = p.roles_of(user).into_iter().map(String::from).collect();
+        let mine = |wanted: &[String]| wanted.iter().any(|r| roles.contains(r));
+        let mut items = Vec::new();
+        let candidates = self
+            .store
+            .releases_with_status(ReleaseStatus::Candidate, 0)
+            .await?;
+        for r in &candidates {
+            let v = r.version.to_string();
+            let ps = self.release_patches(r).await?;
+            let refs: Vec<&Patch> = ps.iter().map(|(p, _)| p).collect();
+            let incidents = self.open_incidents_on(&v).await?;
+            let Some(g) = self.gate_for(now, r, &refs, &incidents) else {
+                continue;
+            };
+            for u in g.unmet.iter().filter(|u| mine(&u.responsible)) {
+                // The hint names this user already; in their own inbox `--as` is noise.
+                let command = u
+                    .hint
+                    .as_ref()
+                    .map(|h| h.replace(&format!(" --as {user}"), ""));
+                items.push(InboxItem {
+                    kind: gate_kind(u.hint.as_deref()).to_string(),
+                    subject: v.clone(),
+                    what: format!("{v} into `{}`: {}", g.env, u.requirement),
+                    command,
+                });
+            }
+            if g.unmet.is_empty()
+                && (p.responsible(Step::Release).is_empty() || mine(p.responsible(Step::Release)))
+            {
+                items.push(InboxItem {
+                    kind: "promote".into(),
+                    subject: v.clone(),
+                    what: format!("{v} may enter `{}` now", g.env),
+                    command: Some(format!("sluice promote {v} --to {}", g.env)),
+                });
+            }
+        }
+        let reviewers = p.responsible(Step::Review);
+        if reviewers.is_empty() || mine(reviewers) {
+            let waiting = self
+                .store
+                .patches(&PatchQuery {
+                    statuses: vec![PatchStatus::InReview],
+                    limit: 0,
+                    ..Default::default()
+                })
+                .await?
+                .patches;
+            for x in waiting
+                .iter()
+                .filter(|x| p.review.author_may_approve || !x.makers().contains(&user))
+            {
+                items.push(InboxItem {
+                    kind: "review".into(),
+                    subject: x.key.clone(),
+                    what: format!("review {}: {}", x.key, x.title),
+                    command: Some(format!("sluice patch review {} --approve", x.key)),
+                });
+            }
+        }
+        let owned = self
+            .store
+            .patches(&PatchQuery {
+                owner: Some(user.to_string()),
+                limit: 0,
+                ..Default::default()
+            })
+            .await?
+            .patches;
+        for x in owned.iter().filter(|x| x.is_overdue(now)) {
+            items.push(InboxItem {
+                kind: "overdue".into(),
+                subject: x.key.clone(),
+                what: format!(
+                    "{} is overdue ({}): {}",
+                    x.key,
+                    x.severity.as_deref().unwrap_or("no severity"),
+                    x.title
+                ),
+                command: Some(format!("sluice patch show {}", x.key)),
+            });
+        }
+        let released = self
+            .store
+            .releases_with_status(ReleaseStatus::Released, 200)
+            .await?;
+        let release_role = p.responsible(Step::Release);
+        for r in candidates.iter().chain(&released) {
+            let v = r.version.to_string();
+            if release_role.is_empty() || mine(release_role) {
+                for f in r.follow_ups.iter().filter(|f| f.closed_at.is_none()) {
+                    items.push(InboxItem {
+                        kind: "follow-up".into(),
+                        subject: v.clone(),
+                        what: format!(
+                            "close the follow-up review of {v}'s emergency promotion into `{}`",
+                            f.env
+                        ),
+                        command: Some(format!(
+                            "sluice release follow-up {v} --env {} --comment TEXT",
+                            f.env
+                        )),
+                    });
+                }
+            }
+        }
+        for x in self.retros(true).await? {
+            if x.owner.is_empty() || roles.contains(&x.owner) {
+                items.push(InboxItem {
+                    kind: "retro".into(),
+                    subject: x.id.clone(),
+                    what: format!(
+                        "retrospective {}{}: {}",
+                        x.id,
+                        if x.due < now { " (overdue)" } else { "" },
+                        x.reason
+                    ),
+                    command: Some(if x.text.is_some() {
+                        format!("sluice retro complete {}", x.id)
+                    } else {
+                        format!("sluice retro edit {}", x.id)
+                    }),
+                });
+            }
+        }
+        Ok(Inbox {
+            user: user.to_string(),
+            roles,
+            items,
         })
     }
 }

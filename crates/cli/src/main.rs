@@ -87,6 +87,8 @@ pub enum Command {
     Rollback(cmd::gate::RollbackArgs),
     /// What every environment holds and what waits to enter it.
     Status,
+    /// What waits on you: approvals, tests, checklist items, reviews, overdue patches, follow-ups, retrospectives.
+    Inbox,
     /// Record what time has made true (overdue patches, releases waiting at a gate,
     /// freezes about to start, overdue follow-up reviews), each once, and notify;
     /// `sluice serve` does this every 30 s, run it from cron without a server.

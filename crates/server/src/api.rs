@@ -209,6 +209,7 @@ pub fn ops() -> Vec<Op> {
         command::<ShowRetro>(),
         command::<RetroText>(),
         command::<CompleteRetro>(),
+        command::<ShowInbox>(),
     ]
 }
 

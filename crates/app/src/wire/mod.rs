@@ -58,6 +58,8 @@ empty_requests!(
     ShowRetro,
     /// `POST /retros/{id}/complete`.
     CompleteRetro,
+    /// `GET /inbox`.
+    ShowInbox,
 );
 
 /// `GET /retros` query.

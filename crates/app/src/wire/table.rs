@@ -357,3 +357,10 @@ command!(CompleteRetro => Retro {
     Post "/retros/{id}/complete", Nothing, "completeRetro", "Complete a retrospective (its owner role, once written)";
     |_, app, who, now, p| app.complete_retro(who, now, at(p, 0))
 });
+
+// What waits on me.
+
+command!(ShowInbox => crate::views::Inbox {
+    Get "/inbox", Nothing, "inbox", "What the user can do now: gate requirements their roles meet, reviews, overdue patches, follow-ups, retrospectives";
+    |_, app, who, now, _| app.inbox(who, now)
+});

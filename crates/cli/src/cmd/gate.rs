@@ -328,3 +328,29 @@ pub async fn tick(cli: &Cli, app: &Backend, now: Timestamp) -> Result<(), Failur
     }
     Ok(())
 }
+
+/// `inbox`: what the current user can do now, each with its command.
+pub async fn inbox(cli: &Cli, app: &Backend, now: Timestamp) -> Result<(), Failure> {
+    let actor = context::actor(cli, app)?;
+    let inbox = app.run(&actor, now, &[], wire::ShowInbox {}).await?;
+    if cli.json {
+        output::json(&inbox);
+        return Ok(());
+    }
+    let roles = if inbox.roles.is_empty() {
+        "no role".to_string()
+    } else {
+        inbox.roles.join(", ")
+    };
+    if inbox.items.is_empty() {
+        outln!("nothing waits on {} ({roles})", inbox.user);
+        return Ok(());
+    }
+    outln!("waiting on {} ({roles}):", inbox.user);
+    let mut t = output::table(&["what", "run"]);
+    for i in &inbox.items {
+        t.add_row(vec![i.what.clone(), i.command.clone().unwrap_or_default()]);
+    }
+    output::print_table(&t);
+    Ok(())
+}

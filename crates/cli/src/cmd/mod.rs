@@ -67,6 +67,7 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Rollback(a) => gate::rollback(cli, &app, now, a).await,
         Command::Status => gate::status(cli, &app).await,
         Command::Tick => gate::tick(cli, &app, now).await,
+        Command::Inbox => gate::inbox(cli, &app, now).await,
         Command::Incident(c) => incident::run(cli, &app, now, c).await,
         Command::Retro(c) => retro::run(cli, &app, now, c).await,
         Command::Audit(a) => audit::run(cli, &app, a).await,

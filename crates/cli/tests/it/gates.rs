@@ -291,3 +291,84 @@ fn test_history_is_bounded_on_the_release() {
         &["latest result failed"],
     );
 }
+
+both!(
+    the_inbox_lists_what_each_user_can_do,
+    the_inbox_lists_what_each_user_can_do
+);
+
+/// `sluice inbox` and the Inbox page: each user sees exactly what their roles
+/// let them do now, with the command, and nothing they may not do.
+fn the_inbox_lists_what_each_user_can_do(backend: Backend) {
+    use crate::harness::{ALICE, BOB, CAROL, DAVE};
+    let mut repo = Repo::new(backend);
+    let _ = repo.fix("Checkout total is wrong");
+    let v = repo.cut();
+    // Bob (release_manager) may promote the fresh release into local.
+    let bob = repo.json(BOB, &["inbox"]);
+    let items = bob["items"].as_array().unwrap();
+    assert!(
+        items.iter().any(|i| i["kind"] == "promote"
+            && i["command"] == format!("sluice promote {v} --to local").as_str()),
+        "{bob}"
+    );
+    repo.ok(BOB, &["promote", &v, "--to", "local"]);
+    // Now the unit suite in local is missing: qa's (Alice and Dave), not Carol's.
+    let alice = repo.json(ALICE, &["inbox"]);
+    let test: Vec<&serde_json::Value> = alice["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "test")
+        .collect();
+    assert_eq!(test.len(), 1, "{alice}");
+    assert_eq!(
+        test[0]["command"],
+        format!("sluice test report {v} --env local --suite unit --pass").as_str()
+    );
+    let carol = repo.ok(CAROL, &["inbox"]);
+    assert!(
+        carol
+            .stdout
+            .starts_with("nothing waits on carol@example.com (product_owner)"),
+        "{}",
+        carol.stdout
+    );
+    // A patch asking for review is the reviewers' (dev_lead: Bob), not its maker's.
+    let key = {
+        let p = repo.json(ALICE, &["patch", "report", "Cart badge lags"]);
+        p["key"].as_str().unwrap().to_string()
+    };
+    repo.ok(
+        BOB,
+        &[
+            "patch",
+            "triage",
+            &key,
+            "--severity",
+            "minor",
+            "--kind",
+            "fix",
+            "--owner",
+            DAVE,
+        ],
+    );
+    repo.ok(DAVE, &["patch", "start", &key]);
+    repo.ok(DAVE, &["patch", "review", &key]);
+    let bob = repo.ok(BOB, &["inbox"]);
+    assert!(
+        bob.stdout
+            .contains(&format!("sluice patch review {key} --approve")),
+        "{}",
+        bob.stdout
+    );
+    let dave = repo.ok(DAVE, &["inbox"]);
+    assert!(!dave.stdout.contains("patch review"), "{}", dave.stdout);
+    // The same list on the Inbox page, for the signed-in user.
+    repo.serve();
+    let http = crate::http::Http::new(&repo.server.as_ref().unwrap().url);
+    let api = http.get("/api/v1/inbox", &repo.token(ALICE));
+    assert_eq!(api.status, 200, "{api:?}");
+    assert_eq!(api.body["user"], ALICE);
+    assert_eq!(api.body["items"], alice["items"], "{api:?}");
+}

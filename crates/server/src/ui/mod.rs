@@ -66,6 +66,7 @@ impl Ui {
             ),
             ("audit.html", include_str!("../../templates/audit.html")),
             ("retros.html", include_str!("../../templates/retros.html")),
+            ("inbox.html", include_str!("../../templates/inbox.html")),
             (
                 "incidents.html",
                 include_str!("../../templates/incidents.html"),
@@ -146,6 +147,7 @@ pub fn routes() -> axum::Router<Shared> {
         .route("/calendar.ics", get(calendar_ics))
         .route("/audit", get(audit))
         .route("/incidents", get(incidents))
+        .route("/inbox", get(inbox))
         .route("/retros", get(retros))
         .route("/retros/{id}", get(retro))
         .route("/retros/{id}/edit", post(edit_retro))

@@ -335,3 +335,20 @@ pub(crate) async fn incidents(
     }};
     page(&s, StatusCode::OK, "incidents.html", ctx)
 }
+
+/// What waits on the signed-in user.
+pub(crate) async fn inbox(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    fl: Flash,
+) -> Response {
+    let inbox = match s.app.inbox(&session.user, jiff::Timestamp::now()).await {
+        Ok(i) => i,
+        Err(e) => return error_page(&s, &session, e, "/board"),
+    };
+    let (flash, kind) = fl.parts();
+    let ctx = context! { ..base(&s, Some(&session), "inbox", "Inbox"), ..context! {
+        inbox => ser(&inbox), flash => flash, flash_kind => kind,
+    }};
+    fl.shown(page(&s, StatusCode::OK, "inbox.html", ctx))
+}
