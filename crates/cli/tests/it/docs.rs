@@ -30,6 +30,17 @@ fn completions_parse_in_their_shell() {
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
+    // Sourced in bash, `sluice pa<TAB>` completes to `patch`.
+    let complete = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}'; COMP_WORDS=(sluice pa); COMP_CWORD=1; COMP_LINE='sluice pa'; COMP_POINT=9; \
+             _sluice sluice pa sluice; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            f.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&complete.stdout), "patch\n");
     let zsh = sluice(&["completions", "zsh"]);
     assert!(String::from_utf8_lossy(&zsh.stdout).starts_with("#compdef sluice"));
     let bad = sluice(&["completions", "tcsh"]);
