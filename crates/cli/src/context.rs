@@ -87,6 +87,21 @@ pub async fn backend(cli: &Cli) -> Result<Backend, Failure> {
 }
 
 /// Who acts. Remote: the user the token names (`--as` may only repeat it).
+/// The process file and its path, for the commands that need no database; a
+/// file that cannot be read or does not validate is a usage error (exit 2).
+pub fn process_file(
+    cli: &Cli,
+) -> Result<(std::path::PathBuf, sluice_core::process::Process), Failure> {
+    let path = process_path(cli)?;
+    match sluice_app::load_process(&path) {
+        Ok(p) => Ok((path, p)),
+        Err(sluice_app::ProcessError::Io(m)) => Err(Failure::usage(m)),
+        Err(sluice_app::ProcessError::Invalid(d)) => {
+            Err(Failure::usage(d.to_string().trim_end().to_string()))
+        }
+    }
+}
+
 /// Who this command acts as, and where that came from, once resolved: a
 /// refusal says it, so nobody is refused as someone they did not mean to be.
 static ACTING: std::sync::OnceLock<(String, &'static str)> = std::sync::OnceLock::new();

@@ -2,7 +2,6 @@
 //! process file sets, in its time zone, the next train first.
 
 use jiff::Timestamp;
-use sluice_app::ProcessError;
 use sluice_core::calendar::{Entry, EntryKind, entries};
 
 use crate::output::{self, Failure};
@@ -24,14 +23,7 @@ fn kind(k: EntryKind) -> &'static str {
 }
 
 pub fn run(cli: &Cli, a: &Args) -> Result<(), Failure> {
-    let path = context::process_path(cli)?;
-    let p = match sluice_app::load_process(&path) {
-        Ok(p) => p,
-        Err(ProcessError::Io(m)) => return Err(Failure::usage(m)),
-        Err(ProcessError::Invalid(d)) => {
-            return Err(Failure::usage(d.to_string().trim_end().to_string()));
-        }
-    };
+    let (_, p) = context::process_file(cli)?;
     let now = Timestamp::now();
     let mut list: Vec<Entry> = entries(&p, now, a.weeks * 7)
         .into_iter()

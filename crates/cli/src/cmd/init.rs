@@ -128,14 +128,7 @@ pub fn check(cli: &Cli, _a: &CheckArgs) -> Result<(), Failure> {
 
 pub fn process(cli: &Cli, c: &ProcessCmd) -> Result<(), Failure> {
     let ProcessCmd::Show { format } = c;
-    let path = context::process_path(cli)?;
-    let p = match sluice_app::load_process(&path) {
-        Ok(p) => p,
-        Err(ProcessError::Io(m)) => return Err(Failure::usage(m)),
-        Err(ProcessError::Invalid(d)) => {
-            return Err(Failure::usage(d.to_string().trim_end().to_string()));
-        }
-    };
+    let (_, p) = context::process_file(cli)?;
     if cli.json {
         output::json(&p);
         return Ok(());

@@ -5,7 +5,6 @@
 //! `notify flush|list|status|retry`: the outbox in the database.
 
 use sluice_app::OutboxStatus;
-use sluice_app::ProcessError;
 use sluice_app::messages::{Templates, sample_context};
 use sluice_core::notify::{self, Facts, Transport};
 
@@ -210,14 +209,7 @@ pub fn run(cli: &Cli, c: &NotifyCmd) -> Result<(), Failure> {
             process::EVENTS.join(", ")
         )));
     }
-    let path = context::process_path(cli)?;
-    let p = match sluice_app::load_process(&path) {
-        Ok(p) => p,
-        Err(ProcessError::Io(m)) => return Err(Failure::usage(m)),
-        Err(ProcessError::Invalid(d)) => {
-            return Err(Failure::usage(d.to_string().trim_end().to_string()));
-        }
-    };
+    let (path, p) = context::process_file(cli)?;
     if let Some(e) = env
         && p.environment(e).is_none()
     {
