@@ -12,7 +12,7 @@ sluice() { echo "\$ sluice $*" >&2; "$sluice" "$@"; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-git init -q .
+git init -q -b main .
 echo "== a new repository in $work"
 
 # 1. The process: the standard one, with the production window opened to every
@@ -25,6 +25,9 @@ cat > deploy.sh <<'SH'
 echo "deploying $1 to $2" >> deploy.log
 SH
 chmod +x deploy.sh
+# Branches start from a commit and tags point at one: the process goes in first.
+printf '.sluice/\ndeploy.log\n' > .gitignore
+git add -A && git -c user.name=Bob -c user.email=bob@example.com commit -qm "Adopt Sluice"
 
 ship() { # ship VERSION: tests, approvals, checklist and promotion through every environment
   local v=$1
@@ -50,10 +53,19 @@ fix() { # fix TITLE: report, triage, develop, review; prints the key
   key=$("$sluice" patch report "$1" --source bug --ref "SUP-$RANDOM" --as carol@example.com --json | sed -n 's/^  "key": "\(.*\)",$/\1/p')
   echo "\$ sluice patch report \"$1\" --source bug  # -> $key" >&2
   sluice patch triage "$key" --severity major --kind fix --owner erin@example.com --as bob@example.com >&2
-  sluice patch start "$key" --as erin@example.com >&2
+  sluice patch start "$key" --as erin@example.com >&2   # creates and checks out its branch
+  # The fix itself: a commit on the patch's branch, named by its trailer.
+  echo "$1" >> fixes.txt
+  git add fixes.txt
+  git -c user.name=Erin -c user.email=erin@example.com commit -qm "fix: $1" -m "Patch: $key"
   sluice patch review "$key" --as erin@example.com >&2
   sluice patch review "$key" --approve --as frank@example.com >&2
   sluice patch ready "$key" --as erin@example.com >&2
+  # Merged into main, where the release is cut from.
+  local branch
+  branch=$(git rev-parse --abbrev-ref HEAD)
+  git checkout -q main
+  git -c user.name=Frank -c user.email=frank@example.com merge -q --no-ff "$branch" -m "Merge $key"
   echo "$key"
 }
 
