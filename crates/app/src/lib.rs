@@ -70,6 +70,10 @@ pub enum AppError {
     /// Someone else changed the same thing first (exit 1).
     #[error("{0}")]
     Conflict(String),
+    /// It ran and failed (a deploy or rollback command): the outcome is
+    /// recorded, nothing moved (exit 1).
+    #[error("failed: {0}")]
+    Failed(String),
     /// A bad request: unknown key, bad value (exit 2).
     #[error("{0}")]
     Invalid(String),
@@ -87,7 +91,7 @@ impl AppError {
     /// The documented exit code: 1 refused by the process, 2 usage, configuration or I/O.
     pub fn exit_code(&self) -> i32 {
         match self {
-            AppError::Refused { .. } | AppError::Conflict(_) => 1,
+            AppError::Refused { .. } | AppError::Conflict(_) | AppError::Failed(_) => 1,
             _ => 2,
         }
     }

@@ -47,6 +47,40 @@ pub(crate) fn deployment_id(now: Timestamp) -> String {
     )
 }
 
+/// How a deploy or rollback command that did not succeed ended.
+fn how_it_ended(d: &Deployment, timeout: jiff::SignedDuration) -> String {
+    match (d.outcome, d.exit_code) {
+        (Outcome::TimedOut, _) => format!(
+            "timed out: still running after the deploy_timeout of {}, so it was stopped",
+            sluice_core::process::format_duration(timeout)
+        ),
+        (_, Some(c)) => format!("failed with exit status {c}"),
+        (_, None) => "failed: the command could not run or was killed".to_string(),
+    }
+}
+
+/// The last lines of a command's output, indented, for a message.
+fn output_tail(d: &Deployment) -> String {
+    let out = d.output.as_deref().unwrap_or("").trim_end();
+    if out.is_empty() {
+        return "\n  (the command printed nothing)".to_string();
+    }
+    let lines: Vec<&str> = out.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(20)..];
+    format!(
+        "\n  its output{}:\n{}",
+        if lines.len() > tail.len() {
+            format!(" (last {} of {} lines)", tail.len(), lines.len())
+        } else {
+            String::new()
+        },
+        tail.iter()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+}
+
 fn later(now: Timestamp) -> Timestamp {
     Timestamp::now().max(now)
 }
@@ -330,24 +364,11 @@ impl App {
             .await?;
         self.refresh_evidence(&v).await;
         if f.deployment.outcome != Outcome::Succeeded {
-            return Err(AppError::Refused {
-                summary: format!(
-                    "deploying {v} to `{env}` {} (exit code {}); {v} stays where it was",
-                    if f.deployment.outcome == Outcome::TimedOut {
-                        "timed out"
-                    } else {
-                        "failed"
-                    },
-                    f.deployment
-                        .exit_code
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "none".into())
-                ),
-                unmet: vec![decide::Unmet::new(format!(
-                    "a successful deploy; its output:\n{}",
-                    f.deployment.output.as_deref().unwrap_or("").trim_end()
-                ))],
-            });
+            return Err(AppError::Failed(format!(
+                "deploying {v} to `{env}` {}; {v} stays where it was{}",
+                how_it_ended(&f.deployment, e.deploy_timeout),
+                output_tail(&f.deployment)
+            )));
         }
         Ok(PromoteOutcome {
             release: f.release,
@@ -460,15 +481,11 @@ impl App {
             .await?;
         self.refresh_evidence(&v).await;
         if f.deployment.outcome != Outcome::Succeeded {
-            return Err(AppError::Refused {
-                summary: format!(
-                    "rolling back `{env}` from {v} to {target} failed; `{env}` still holds {v}"
-                ),
-                unmet: vec![decide::Unmet::new(format!(
-                    "a successful rollback command; its output:\n{}",
-                    f.deployment.output.as_deref().unwrap_or("").trim_end()
-                ))],
-            });
+            return Err(AppError::Failed(format!(
+                "rolling back `{env}` from {v} to {target} {}; `{env}` still holds {v}{}",
+                how_it_ended(&f.deployment, e.deploy_timeout),
+                output_tail(&f.deployment)
+            )));
         }
         Ok(RollbackOutcome {
             release: f.release,

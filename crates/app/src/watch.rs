@@ -89,6 +89,15 @@ impl App {
                 {
                     Ok(o) => Ok(Reacted::RolledBack { env, to: o.to }),
                     Err(AppError::Store(StoreError::Duplicate(_))) => Ok(Reacted::Already),
+                    Err(AppError::Failed(why)) => {
+                        tracing::error!(
+                            release = version,
+                            env,
+                            why,
+                            "the automatic rollback failed"
+                        );
+                        Ok(Reacted::RollbackFailed { env, why })
+                    }
                     Err(AppError::Refused { summary, unmet }) => {
                         let why = std::iter::once(summary)
                             .chain(unmet.into_iter().map(|u| u.requirement))

@@ -202,3 +202,37 @@ pub fn when(t: Option<jiff::Timestamp>) -> String {
     t.map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default()
 }
+
+/// A spinner with the elapsed time on stderr while a long command runs
+/// (a deploy or rollback), when stderr is a terminal; nothing otherwise.
+pub fn spinner(what: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
+/// The last lines a deploy or rollback command printed, under a heading.
+pub fn command_output(d: &sluice_core::model::Deployment) {
+    let out = d.output.as_deref().unwrap_or("").trim_end();
+    if out.is_empty() {
+        return;
+    }
+    let lines: Vec<&str> = out.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(10)..];
+    if lines.len() > tail.len() {
+        outln!("its output, last {} of {} lines:", tail.len(), lines.len());
+    } else {
+        outln!("its output:");
+    }
+    for l in tail {
+        outln!("  {l}");
+    }
+}

@@ -494,6 +494,8 @@ pub enum ErrorCode {
     Refused,
     /// Someone else changed the same thing first.
     Conflict,
+    /// It ran and failed (a deploy or rollback command); the outcome is recorded.
+    Failed,
     NotFound,
     /// Well-formed, but a value is wrong.
     Invalid,
@@ -520,7 +522,10 @@ impl ErrorCode {
     /// The HTTP status of an answer with this code.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::Refused | ErrorCode::Conflict | ErrorCode::IdempotencyInProgress => 409,
+            ErrorCode::Refused
+            | ErrorCode::Conflict
+            | ErrorCode::Failed
+            | ErrorCode::IdempotencyInProgress => 409,
             ErrorCode::NotFound | ErrorCode::NotConfigured => 404,
             ErrorCode::Invalid | ErrorCode::IdempotencyKeyReused | ErrorCode::UnknownEvent => 422,
             ErrorCode::Malformed => 400,
@@ -539,6 +544,7 @@ impl ErrorCode {
         match e {
             E::Refused { .. } => ErrorCode::Refused,
             E::Conflict(_) => ErrorCode::Conflict,
+            E::Failed(_) => ErrorCode::Failed,
             E::NotFound(_) => ErrorCode::NotFound,
             E::Invalid(_) => ErrorCode::Invalid,
             E::Config(_) | E::Store(_) | E::Io(_) => ErrorCode::Internal,
@@ -590,6 +596,12 @@ impl ErrorBody {
                 unmet: self.unmet,
             },
             ErrorCode::Conflict | ErrorCode::IdempotencyInProgress => E::Conflict(self.message),
+            ErrorCode::Failed => E::Failed(
+                self.message
+                    .strip_prefix("failed: ")
+                    .unwrap_or(&self.message)
+                    .to_string(),
+            ),
             ErrorCode::NotFound | ErrorCode::NotConfigured => E::NotFound(self.message),
             ErrorCode::Invalid
             | ErrorCode::Malformed

@@ -206,6 +206,7 @@ pub async fn promote(
     } else {
         None
     };
+    let spin = output::spinner(&format!("deploying {} to `{}`", a.version, a.to));
     let out = app
         .run(
             &actor,
@@ -216,7 +217,11 @@ pub async fn promote(
                 emergency_reason: reason.map(String::from),
             },
         )
-        .await?;
+        .await;
+    if let Some(s) = spin {
+        s.finish_and_clear();
+    }
+    let out = out?;
     if cli.json {
         output::json(&out);
         return Ok(());
@@ -231,6 +236,7 @@ pub async fn promote(
             ""
         }
     ));
+    output::command_output(&out.deployment);
     if out.release.status == sluice_core::model::ReleaseStatus::Released {
         outln!("{} is released", out.release.version);
     }
@@ -263,9 +269,14 @@ pub async fn rollback(
             return Err(Failure::usage("not confirmed; nothing done"));
         }
     }
+    let spin = output::spinner(&format!("rolling back `{}`", a.env));
     let out = app
         .run(&actor, now, &[&a.env], wire::Rollback { to: a.to.clone() })
-        .await?;
+        .await;
+    if let Some(s) = spin {
+        s.finish_and_clear();
+    }
+    let out = out?;
     if cli.json {
         output::json(&out);
         return Ok(());
@@ -274,6 +285,7 @@ pub async fn rollback(
         "`{}` rolled back from {} to {}",
         a.env, out.release.version, out.to
     ));
+    output::command_output(&out.deployment);
     if !out.release.patches.is_empty() {
         outln!("reopened: {}", out.release.patches.join(", "));
     }

@@ -206,14 +206,19 @@ fn failed_deploy(backend: Backend) {
     repo.fix("Login loops");
     let v = repo.cut();
     repo.through_local(&v);
-    repo.refused(
-        BOB,
-        &["promote", &v, "--to", "dev"],
-        &[
-            "deploying 0.1.0 to `dev` failed (exit code 3)",
-            "stays where it was",
-            "boom: cannot reach the host for 0.1.0 dev",
-        ],
+    // A failure, not a refusal: exit 1, said as what happened, with the output.
+    let o = repo.run(BOB, &["promote", &v, "--to", "dev"]);
+    assert_eq!(o.code, 1, "{o}");
+    assert!(
+        o.stderr.starts_with(
+            "failed: deploying 0.1.0 to `dev` failed with exit status 3; 0.1.0 stays where it was"
+        ),
+        "{o}"
+    );
+    assert!(
+        o.stderr
+            .contains("    boom: cannot reach the host for 0.1.0 dev"),
+        "{o}"
     );
     assert_eq!(repo.holds("dev"), None);
     assert_eq!(repo.holds("local").as_deref(), Some("0.1.0"));
@@ -371,4 +376,50 @@ fn the_inbox_lists_what_each_user_can_do(backend: Backend) {
     assert_eq!(api.status, 200, "{api:?}");
     assert_eq!(api.body["user"], ALICE);
     assert_eq!(api.body["items"], alice["items"], "{api:?}");
+}
+
+/// A deploy that outruns its `deploy_timeout` is stopped and reported as a
+/// failed deployment, with the timeout and what it printed, not as a refusal;
+/// the record says timed out.
+#[test]
+fn a_timed_out_deploy_is_a_failure_with_its_timeout() {
+    let repo = Repo::with(
+        Backend::Sqlite,
+        &Proc {
+            dev_deployer: "./slow.sh".into(),
+            ..Proc::default()
+        },
+    );
+    let path = repo.path().join("sluice.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        "name = \"dev\"\n",
+        "name = \"dev\"\ndeploy_timeout = \"1s\"\n",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    std::fs::write(
+        repo.path().join("slow.sh"),
+        "#!/bin/sh\necho \"starting $1\"\nsleep 5\necho never\n",
+    )
+    .unwrap();
+    repo.fix("Login loops");
+    let v = repo.cut();
+    repo.through_local(&v);
+    let o = repo.run(BOB, &["promote", &v, "--to", "dev"]);
+    assert_eq!(o.code, 1, "{o}");
+    assert!(o.stderr.starts_with("failed: deploying"), "{o}");
+    assert!(
+        o.stderr
+            .contains("timed out: still running after the deploy_timeout of 1s, so it was stopped"),
+        "{o}"
+    );
+    assert!(o.stderr.contains("    starting 0.1.0"), "{o}");
+    let shown = repo.show(&v);
+    let last = shown["deployments"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["outcome"], "timed_out", "{shown}");
 }

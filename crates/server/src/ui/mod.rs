@@ -324,6 +324,7 @@ pub(crate) fn error_page(s: &Shared, session: &Session, e: AppError, back: &str)
     let (status, heading) = match &e {
         AppError::Refused { .. } => (StatusCode::CONFLICT, "Refused"),
         AppError::Conflict(_) => (StatusCode::CONFLICT, "Changed meanwhile"),
+        AppError::Failed(_) => (StatusCode::CONFLICT, "Failed"),
         AppError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
         AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Not accepted"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "Failed"),
