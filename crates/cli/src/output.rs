@@ -128,6 +128,10 @@ pub fn table(header: &[&str]) -> Table {
     if std::io::stdout().is_terminal() {
         t.load_style(presets::UTF8_FULL_CONDENSED);
         t.set_content_arrangement(ContentArrangement::Dynamic);
+        // Fit the terminal: long cells wrap inside their column.
+        if let Some((_, cols)) = console::Term::stdout().size_checked() {
+            t.set_width(cols);
+        }
     } else {
         t.load_style(presets::NOTHING);
         t.set_content_arrangement(ContentArrangement::Disabled);

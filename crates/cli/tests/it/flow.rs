@@ -198,3 +198,73 @@ fn maintained_lines(backend: Backend) {
         "nothing was cut: {releases}"
     );
 }
+
+/// Tables fit the terminal: under a pseudo-terminal (util-linux `script`) of
+/// 80 and 120 columns, no line of `patch list` or `release show` is wider than
+/// the terminal, long titles wrap inside their column; piped, rows stay one
+/// line each for scripts.
+#[test]
+fn tables_fit_the_terminal() {
+    let repo = Repo::new(Backend::Sqlite);
+    let long = "Checkout total ignores the discount code when the basket holds a gift card and a coupon at once";
+    repo.fix(long);
+    let v = repo.cut();
+    let bin = env!("CARGO_BIN_EXE_sluice");
+    for cols in [80, 120] {
+        for args in [
+            vec!["patch", "list", "--all"],
+            vec!["release", "show", v.as_str()],
+        ] {
+            let line = format!(
+                "stty cols {cols} rows 50; SLUICE_USER=bob@example.com '{bin}' --db '{}' {}",
+                repo.db_url,
+                args.join(" ")
+            );
+            let o = std::process::Command::new("script")
+                .args(["-qec", &line, "/dev/null"])
+                .current_dir(repo.path())
+                .output()
+                .expect("util-linux `script` runs (it gives the command a pseudo-terminal)");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+            let text = String::from_utf8_lossy(&o.stdout);
+            let plain = strip_ansi(&text);
+            let widest = plain
+                .lines()
+                .map(|l| l.trim_end_matches('\r').chars().count())
+                .max()
+                .unwrap_or(0);
+            assert!(
+                widest <= cols,
+                "{cols} columns, {args:?}: a line of {widest}:\n{plain}"
+            );
+            assert!(plain.contains("gift"), "{plain}");
+        }
+    }
+    // Piped: one line per row, whatever the length.
+    let piped = repo.ok(BOB, &["patch", "list", "--all"]);
+    assert!(
+        piped.stdout.lines().any(|l| l.contains(long)),
+        "{}",
+        piped.stdout
+    );
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
