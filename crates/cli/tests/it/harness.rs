@@ -213,6 +213,16 @@ pub struct Served {
     tokens: std::cell::RefCell<std::collections::HashMap<String, String>>,
 }
 
+/// A server a test forgot to stop still ends with it, never outlives the run.
+impl Drop for Served {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Served {
     /// The server's process id.
     pub fn pid(&self) -> u32 {
