@@ -45,7 +45,7 @@ pub use audit::{
 };
 pub use incidents::IncidentView;
 pub use patches::{PatchList, PatchView};
-pub use promote::{PromoteOutcome, RollbackOutcome};
+pub use promote::{PromoteOutcome, RollbackOutcome, command_output};
 pub use releases::{Approved, ChecklistLine, ChecklistView, CutOptions, PlanView, ReleaseView};
 pub use retros::RetroView;
 pub use runner::{CommandRun, run_command};

@@ -59,26 +59,32 @@ fn how_it_ended(d: &Deployment, timeout: jiff::SignedDuration) -> String {
     }
 }
 
-/// The last lines of a command's output, indented, for a message.
+/// The last lines of a command's output for a message.
 fn output_tail(d: &Deployment) -> String {
+    match command_output(d, 20, "    ") {
+        Some(t) => format!("\n  {t}"),
+        None => "\n  (the command printed nothing)".to_string(),
+    }
+}
+
+/// What a deploy or rollback command printed, at most its last `n` lines, each
+/// indented: `its output:` (or `its output, last N of M lines:`) and the
+/// lines; `None` when it printed nothing. The CLI shows the same after a
+/// success.
+pub fn command_output(d: &Deployment, n: usize, indent: &str) -> Option<String> {
     let out = d.output.as_deref().unwrap_or("").trim_end();
     if out.is_empty() {
-        return "\n  (the command printed nothing)".to_string();
+        return None;
     }
     let lines: Vec<&str> = out.lines().collect();
-    let tail = &lines[lines.len().saturating_sub(20)..];
-    format!(
-        "\n  its output{}:\n{}",
-        if lines.len() > tail.len() {
-            format!(" (last {} of {} lines)", tail.len(), lines.len())
-        } else {
-            String::new()
-        },
-        tail.iter()
-            .map(|l| format!("    {l}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    )
+    let tail = &lines[lines.len().saturating_sub(n)..];
+    let head = if lines.len() > tail.len() {
+        format!("its output, last {} of {} lines:", tail.len(), lines.len())
+    } else {
+        "its output:".to_string()
+    };
+    let body: Vec<String> = tail.iter().map(|l| format!("{indent}{l}")).collect();
+    Some(format!("{head}\n{}", body.join("\n")))
 }
 
 fn later(now: Timestamp) -> Timestamp {

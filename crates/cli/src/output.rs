@@ -225,18 +225,7 @@ pub fn spinner(what: &str) -> Option<indicatif::ProgressBar> {
 
 /// The last lines a deploy or rollback command printed, under a heading.
 pub fn command_output(d: &sluice_core::model::Deployment) {
-    let out = d.output.as_deref().unwrap_or("").trim_end();
-    if out.is_empty() {
-        return;
-    }
-    let lines: Vec<&str> = out.lines().collect();
-    let tail = &lines[lines.len().saturating_sub(10)..];
-    if lines.len() > tail.len() {
-        outln!("its output, last {} of {} lines:", tail.len(), lines.len());
-    } else {
-        outln!("its output:");
-    }
-    for l in tail {
-        outln!("  {l}");
+    if let Some(t) = sluice_app::command_output(d, 10, "  ") {
+        outln!("{t}");
     }
 }

@@ -141,6 +141,17 @@ fn every_notifiable_event_is_emitted() {
         silent.is_empty(),
         "notifiable but never written: {silent:?}"
     );
+    // The file `sluice init` writes documents every one of them.
+    let text = sluice_core::process::DEFAULT_PROCESS;
+    let undocumented: Vec<&str> = sluice_core::event::NOTIFIABLE
+        .iter()
+        .copied()
+        .filter(|k| !text.contains(k))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "notifiable but not listed in the default file: {undocumented:?}"
+    );
     // The rules of the default file name only notifiable events.
     let p = sluice_core::process::load("sluice.toml", sluice_core::process::DEFAULT_PROCESS)
         .expect("the default file loads");

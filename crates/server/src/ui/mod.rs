@@ -257,6 +257,13 @@ pub(crate) fn page(s: &Shared, status: StatusCode, name: &str, ctx: Value) -> Re
     }
 }
 
+/// A query parameter of a page, trimmed; empty counts as absent.
+pub(crate) fn param(q: &std::collections::HashMap<String, String>, k: &str) -> Option<String> {
+    q.get(k)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 /// The cookie that carries the outcome of an action to the page it returns to.
 const FLASH: &str = "sluice_flash";
 

@@ -33,23 +33,13 @@ pub(crate) async fn board(
     fl.shown(page(&s, StatusCode::OK, "board.html", ctx))
 }
 
-/// Time left or overdue, to the minute, in the process file's notation.
-pub(crate) fn human(d: jiff::SignedDuration) -> String {
-    let minutes = d.as_secs().unsigned_abs() / 60;
-    sluice_core::process::format_duration(jiff::SignedDuration::from_mins(minutes as i64))
-}
-
 pub(crate) async fn patches(
     State(s): State<Shared>,
     SignedIn(session): SignedIn,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let now = jiff::Timestamp::now();
-    let get = |k: &str| {
-        q.get(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |k: &str| param(&q, k);
     let mut statuses = Vec::new();
     if let Some(st) = get("status") {
         match st.parse() {
@@ -77,7 +67,11 @@ pub(crate) async fn patches(
         .iter()
         .map(|p| {
             let overdue = p.is_overdue(now);
-            let left = p.deadline.map(|d| human(d.duration_since(now))).unwrap_or_default();
+            // Time left or overdue, to the minute.
+            let left = p
+                .deadline
+                .map(|d| sluice_app::views::age(d.duration_since(now).abs()))
+                .unwrap_or_default();
             let lines: Vec<String> = p.targets.iter().map(|t| t.to_string()).collect();
             context! {
                 key => p.key.clone(), severity => p.severity.clone(), status => p.status.to_string(),
@@ -183,11 +177,7 @@ pub(crate) async fn audit(
     SignedIn(session): SignedIn,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let get = |k: &str| {
-        q.get(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |k: &str| param(&q, k);
     let before: i64 = get("before").and_then(|b| b.parse().ok()).unwrap_or(0);
     let events = match s
         .app
@@ -292,11 +282,7 @@ pub(crate) async fn incidents(
     SignedIn(session): SignedIn,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let get = |k: &str| {
-        q.get(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |k: &str| param(&q, k);
     let (env, release, open) = (get("env"), get("release"), get("open").is_some());
     let list = match s
         .app
