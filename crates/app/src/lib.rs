@@ -14,6 +14,7 @@ mod email;
 mod idempotency;
 mod incidents;
 pub mod messages;
+pub mod metrics;
 pub mod notes;
 mod origin;
 mod outbox;

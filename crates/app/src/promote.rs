@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use sluice_core::decide::{self, RunResult};
 use sluice_core::model::{
@@ -87,8 +87,14 @@ pub fn command_output(d: &Deployment, n: usize, indent: &str) -> Option<String> 
     Some(format!("{head}\n{}", body.join("\n")))
 }
 
-fn later(now: Timestamp) -> Timestamp {
-    Timestamp::now().max(now)
+/// When a command that started at `now` (on the caller's clock) finished:
+/// `now` plus the time the run took, measured, so that a command given its
+/// time (a script replaying a history, a test) stays on that clock.
+fn later(now: Timestamp, run: std::time::Instant) -> Timestamp {
+    SignedDuration::try_from(run.elapsed())
+        .ok()
+        .and_then(|d| now.checked_add(d).ok())
+        .unwrap_or(now)
 }
 
 fn conflict(what: &str, e: StoreError) -> AppError {
@@ -358,10 +364,11 @@ impl App {
             .as_ref()
             .and_then(|(s, _)| s.release.clone())
             .unwrap_or_default();
+        let t0 = std::time::Instant::now();
         let run = self
             .run_env_command(&id, e.deploy.as_ref(), &v, &previous, e)
             .await;
-        let done = later(now);
+        let done = later(now, t0);
         let (r2, rev2) = self.release_rev(&v).await?;
         let ps2 = self.release_patches(&r2).await?;
         let refs2: Vec<&Patch> = ps2.iter().map(|(p, _)| p).collect();
@@ -473,10 +480,11 @@ impl App {
             .process
             .environment(env)
             .expect("checked by the decider");
+        let t0 = std::time::Instant::now();
         let run = self
             .run_env_command(&id, e.rollback.as_ref(), &v, &target, e)
             .await;
-        let done = later(now);
+        let done = later(now, t0);
         let (mut r2, rev2) = self.release_rev(&v).await?;
         r2.in_flight = None;
         let ps = self.release_patches(&r2).await?;

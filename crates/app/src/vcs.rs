@@ -182,6 +182,7 @@ fn link(c: &sluice_git::CommitInfo, prefix: &str, by_branch: &[PatchCommits]) ->
         kind: parsed.as_ref().map(|x| x.kind.to_ascii_lowercase()),
         breaking: parsed.as_ref().is_some_and(|x| x.breaking),
         merge: c.parents > 1,
+        at: jiff::Timestamp::from_second(c.time_secs).ok(),
     }
 }
 

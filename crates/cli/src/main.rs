@@ -89,6 +89,8 @@ pub enum Command {
     Status,
     /// What waits on you: approvals, tests, checklist items, reviews, overdue patches, follow-ups, retrospectives.
     Inbox,
+    /// The four DORA keys, deployment rework, patch success, deadlines met by severity and where releases wait, over a period (default: the last 30 days of the last environment).
+    Metrics(cmd::metrics::Args),
     /// Record what time has made true (overdue patches, releases waiting at a gate,
     /// freezes about to start, overdue follow-up reviews), each once, and notify;
     /// `sluice serve` does this every 30 s, run it from cron without a server.

@@ -11,6 +11,7 @@ pub mod decide;
 pub mod event;
 pub mod inbound;
 pub mod link;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod process;

@@ -499,6 +499,10 @@ pub struct LinkedCommit {
     pub kind: Option<String>,
     pub breaking: bool,
     pub merge: bool,
+    /// When it was committed (committer time), for lead times.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

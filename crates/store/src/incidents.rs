@@ -32,8 +32,8 @@ pub(crate) async fn write(
     let open = i64::from(i.is_open());
     let done = match rev {
         None => sqlx::query(
-            "INSERT INTO incidents (id, env, release, source, fingerprint, is_open, opened_ms, rev, data)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) ON CONFLICT DO NOTHING",
+            "INSERT INTO incidents (id, env, release, source, fingerprint, is_open, opened_ms, rev, data, severity)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) ON CONFLICT DO NOTHING",
         )
         .bind(i.id)
         .bind(i.env.clone())
@@ -43,16 +43,18 @@ pub(crate) async fn write(
         .bind(open)
         .bind(i.opened_at.as_millisecond())
         .bind(data)
+        .bind(i.severity.clone())
         .execute(&mut **tx)
         .await?
         .rows_affected(),
         Some(rev) => sqlx::query(
-            "UPDATE incidents SET is_open = $1, data = $2, rev = rev + 1 WHERE id = $3 AND rev = $4",
+            "UPDATE incidents SET is_open = $1, data = $2, severity = $5, rev = rev + 1 WHERE id = $3 AND rev = $4",
         )
         .bind(open)
         .bind(data)
         .bind(i.id)
         .bind(rev)
+        .bind(i.severity.clone())
         .execute(&mut **tx)
         .await?
         .rows_affected(),

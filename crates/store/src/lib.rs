@@ -13,6 +13,7 @@
 
 mod api;
 mod incidents;
+mod metrics;
 mod outbox;
 mod read;
 pub mod testing;
@@ -26,6 +27,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 pub use api::{ApiToken, Claim, IDEMPOTENCY_LEASE_MS, Replay, StoredSession};
 pub use incidents::IncidentQuery;
+pub use metrics::{Count, Counters};
 pub use outbox::{LEASE_MS, OutboxMessage, OutboxRow, OutboxStatus};
 pub use read::{PatchPage, PatchQuery};
 pub use write::{Change, Delivery};
@@ -96,6 +98,11 @@ fn migrator(backend: Backend) -> Migrator {
                 "sessions",
                 include_str!("../migrations/sqlite/0007_sessions.sql"),
             ),
+            (
+                8,
+                "metrics",
+                include_str!("../migrations/sqlite/0008_metrics.sql"),
+            ),
         ],
         Backend::Postgres => vec![
             (
@@ -127,6 +134,11 @@ fn migrator(backend: Backend) -> Migrator {
                 7,
                 "sessions",
                 include_str!("../migrations/postgres/0007_sessions.sql"),
+            ),
+            (
+                8,
+                "metrics",
+                include_str!("../migrations/postgres/0008_metrics.sql"),
             ),
         ],
     };

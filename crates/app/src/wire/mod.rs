@@ -361,6 +361,22 @@ pub struct ResolveIncident {
     pub comment: Option<String>,
 }
 
+/// `GET /metrics` query: the period and environment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsQuery {
+    /// The environment (default: the last one).
+    #[serde(default)]
+    pub env: Option<String>,
+    /// Start: an RFC 3339 time, a date (its start in the process time zone),
+    /// or a duration back from `until` (`30d`, `12w`). Default: 30 days.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// End (excluded): an RFC 3339 time or a date. Default: now.
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
 /// `GET /incidents` query.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

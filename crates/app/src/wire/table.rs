@@ -364,3 +364,10 @@ command!(ShowInbox => crate::views::Inbox {
     Get "/inbox", Nothing, "inbox", "What the user can do now: gate requirements their roles meet, reviews, overdue patches, follow-ups, retrospectives";
     |_, app, who, now, _| app.inbox(who, now)
 });
+
+// Metrics.
+
+command!(MetricsQuery => sluice_core::metrics::Metrics {
+    Get "/metrics", Query, "metrics", "The four DORA keys, rework, patch success, deadlines by severity and where releases wait, over a period";
+    |q, app, _, now, _| app.metrics(now, &crate::metrics::MetricsAsk { env: q.env, since: q.since, until: q.until })
+});

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod gate;
 pub mod incident;
 pub mod init;
+pub mod metrics;
 pub mod notify;
 pub mod patch;
 pub mod release;
@@ -68,6 +69,7 @@ async fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Status => gate::status(cli, &app).await,
         Command::Tick => gate::tick(cli, &app, now).await,
         Command::Inbox => gate::inbox(cli, &app, now).await,
+        Command::Metrics(a) => metrics::run(cli, &app, now, a).await,
         Command::Incident(c) => incident::run(cli, &app, now, c).await,
         Command::Retro(c) => retro::run(cli, &app, now, c).await,
         Command::Audit(a) => audit::run(cli, &app, a).await,

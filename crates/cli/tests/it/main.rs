@@ -18,6 +18,7 @@ mod gates;
 mod hardening;
 mod hostile;
 mod incidents;
+mod metrics;
 mod notify;
 mod real_repos;
 mod server;
