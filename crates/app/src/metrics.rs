@@ -162,3 +162,282 @@ impl App {
         Ok(self.store.metric_counters(now.as_millisecond()).await?)
     }
 }
+
+impl App {
+    /// The last 30 days of every environment, from one read of the facts.
+    pub async fn metrics_every_env(&self, now: Timestamp) -> Result<Vec<Metrics>> {
+        let since = metrics::default_since(now);
+        let facts = self
+            .store
+            .metrics_facts(
+                since.as_millisecond(),
+                now.as_millisecond(),
+                now.as_millisecond(),
+            )
+            .await?;
+        Ok(self
+            .process
+            .environments
+            .iter()
+            .map(|e| {
+                metrics::compute(
+                    &self.process,
+                    &facts,
+                    Scope {
+                        env: &e.name,
+                        since,
+                        until: now,
+                    },
+                )
+            })
+            .collect())
+    }
+}
+
+/// The Prometheus text exposition (format 0.0.4) of the counters (all time)
+/// and of each environment's last 30 days.
+pub fn prometheus_text(c: &sluice_store::Counters, window: &[Metrics]) -> String {
+    let mut out = Exposition::default();
+    let none = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
+
+    out.family(
+        "sluice_deployments_total",
+        "counter",
+        "Deploy and rollback commands recorded, by environment, action and outcome.",
+    );
+    for r in &c.deployments {
+        out.sample(
+            "sluice_deployments_total",
+            &[
+                ("env", none(&r.labels[0])),
+                ("action", none(&r.labels[1])),
+                ("outcome", none(&r.labels[2])),
+            ],
+            r.count as f64,
+        );
+    }
+    let mut opened: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    let mut open: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for r in &c.incidents {
+        let k = (none(&r.labels[0]), none(&r.labels[1]));
+        *opened.entry(k.clone()).or_default() += r.count;
+        if r.labels[2].as_deref() == Some("open") {
+            *open.entry(k).or_default() += r.count;
+        }
+    }
+    out.family(
+        "sluice_incidents_opened_total",
+        "counter",
+        "Incidents opened, by environment and severity.",
+    );
+    for ((env, sev), n) in &opened {
+        out.sample(
+            "sluice_incidents_opened_total",
+            &[("env", env.clone()), ("severity", sev.clone())],
+            *n as f64,
+        );
+    }
+    out.family(
+        "sluice_incidents_open",
+        "gauge",
+        "Incidents open now, by environment and severity.",
+    );
+    for (env, sev) in opened.keys() {
+        let n = open.get(&(env.clone(), sev.clone())).copied().unwrap_or(0);
+        out.sample(
+            "sluice_incidents_open",
+            &[("env", env.clone()), ("severity", sev.clone())],
+            n as f64,
+        );
+    }
+    let mut reported: std::collections::BTreeMap<String, i64> = Default::default();
+    let mut open_p: std::collections::BTreeMap<String, i64> = Default::default();
+    for r in &c.patches {
+        let s = none(&r.labels[0]);
+        *reported.entry(s.clone()).or_default() += r.count;
+        if r.labels[1].as_deref() == Some("open") {
+            *open_p.entry(s).or_default() += r.count;
+        }
+    }
+    out.family(
+        "sluice_patches_reported_total",
+        "counter",
+        "Patches reported, by severity (none: not triaged).",
+    );
+    for (s, n) in &reported {
+        out.sample(
+            "sluice_patches_reported_total",
+            &[("severity", s.clone())],
+            *n as f64,
+        );
+    }
+    out.family(
+        "sluice_patches_open",
+        "gauge",
+        "Patches open now, by severity.",
+    );
+    for s in reported.keys() {
+        out.sample(
+            "sluice_patches_open",
+            &[("severity", s.clone())],
+            open_p.get(s).copied().unwrap_or(0) as f64,
+        );
+    }
+    out.family(
+        "sluice_patches_overdue",
+        "gauge",
+        "Open patches past their deadline now, by severity.",
+    );
+    for s in reported.keys() {
+        let n = c
+            .overdue
+            .iter()
+            .find(|r| none(&r.labels[0]) == *s)
+            .map_or(0, |r| r.count);
+        out.sample(
+            "sluice_patches_overdue",
+            &[("severity", s.clone())],
+            n as f64,
+        );
+    }
+    out.family(
+        "sluice_audit_events_total",
+        "counter",
+        "Events in the audit log.",
+    );
+    out.sample("sluice_audit_events_total", &[], c.events as f64);
+
+    // The last 30 days, per environment.
+    let env = |m: &Metrics| ("env", m.env.clone());
+    out.family(
+        "sluice_deployments_per_week",
+        "gauge",
+        "Deployments per week over the last 30 days (docs/METRICS.md).",
+    );
+    for m in window {
+        out.sample(
+            "sluice_deployments_per_week",
+            &[env(m)],
+            m.deployment_frequency.per_week,
+        );
+    }
+    for (name, help, pick) in [
+        (
+            "sluice_change_failure_ratio",
+            "Change failure rate over the last 30 days (0-1; absent without deployments).",
+            (|m: &Metrics| m.change_failure_rate.rate) as fn(&Metrics) -> Option<f64>,
+        ),
+        (
+            "sluice_deployment_rework_ratio",
+            "Deployment rework rate over the last 30 days (0-1).",
+            |m: &Metrics| m.deployment_rework_rate.rate,
+        ),
+        (
+            "sluice_patch_success_ratio",
+            "Patch success rate over the last 30 days (0-1).",
+            |m: &Metrics| m.patch_success_rate.rate,
+        ),
+    ] {
+        out.family(name, "gauge", help);
+        for m in window {
+            if let Some(v) = pick(m) {
+                out.sample(name, &[env(m)], v);
+            }
+        }
+    }
+    out.family(
+        "sluice_deadline_met_ratio",
+        "gauge",
+        "Patches that entered the environment by their deadline over the last 30 days (0-1), by severity.",
+    );
+    for m in window {
+        for d in &m.deadline_compliance {
+            if let Some(r) = d.rate {
+                out.sample(
+                    "sluice_deadline_met_ratio",
+                    &[env(m), ("severity", d.severity.clone())],
+                    r,
+                );
+            }
+        }
+    }
+    let summaries: [(&str, &str, SummaryPick); 3] = [
+        (
+            "sluice_lead_time_for_changes_seconds",
+            "From the first commit of a release's patches to its deployment, last 30 days.",
+            |m| vec![(vec![], m.lead_time_for_changes.changes.clone())],
+        ),
+        (
+            "sluice_failed_deployment_recovery_seconds",
+            "From a deployment's failure to a good release running again, last 30 days.",
+            |m| vec![(vec![], m.failed_deployment_recovery_time.durations.clone())],
+        ),
+        (
+            "sluice_patch_lead_time_seconds",
+            "From a patch's report to its release entering the environment, last 30 days, by severity.",
+            |m| {
+                m.lead_time_for_changes
+                    .patches
+                    .iter()
+                    .map(|s| (vec![("severity", s.severity.clone())], s.durations.clone()))
+                    .collect()
+            },
+        ),
+    ];
+    for (name, help, pick) in summaries {
+        out.family(name, "summary", help);
+        for m in window {
+            for (extra, d) in pick(m) {
+                let mut labels = vec![env(m)];
+                labels.extend(extra);
+                for (q, v) in [("0.5", d.median_seconds), ("0.9", d.p90_seconds)] {
+                    if let Some(v) = v {
+                        let mut l = labels.clone();
+                        l.push(("quantile", q.into()));
+                        out.sample(name, &l, v as f64);
+                    }
+                }
+                out.sample(&format!("{name}_sum"), &labels, d.total_seconds as f64);
+                out.sample(&format!("{name}_count"), &labels, d.count as f64);
+            }
+        }
+    }
+    out.text
+}
+
+use sluice_core::metrics::Durations;
+
+/// The durations a summary reports for one environment, with extra labels.
+type SummaryPick = fn(&Metrics) -> Vec<(Vec<(&'static str, String)>, Durations)>;
+
+/// Writes the text format: `# HELP`, `# TYPE`, then samples with escaped labels.
+#[derive(Default)]
+struct Exposition {
+    text: String,
+}
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        use std::fmt::Write;
+        let help = help.replace('\\', "\\\\").replace('\n', "\\n");
+        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+    fn sample(&mut self, name: &str, labels: &[(&str, String)], v: f64) {
+        use std::fmt::Write;
+        self.text.push_str(name);
+        if !labels.is_empty() {
+            let l: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| {
+                    let v = v
+                        .replace('\\', "\\\\")
+                        .replace('"', "\\\"")
+                        .replace('\n', "\\n");
+                    format!("{k}=\"{v}\"")
+                })
+                .collect();
+            let _ = write!(self.text, "{{{}}}", l.join(","));
+        }
+        let _ = writeln!(self.text, " {v}");
+    }
+}

@@ -4,6 +4,7 @@
 //!   authenticated, JSON in and out, one error envelope, idempotency keys on
 //!   writes; `/api/v1/openapi.json` describes it.
 //! - `/healthz` (the process answers) and `/readyz` (the database answers).
+//! - `/metrics`: Prometheus (see [`prometheus`]).
 //!
 //! Handlers only translate HTTP to application calls; every rule, role check
 //! and separation-of-duties check happens in `sluice_app`, the same code the
@@ -14,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod layers;
 pub mod openapi;
+pub mod prometheus;
 pub mod ui;
 pub mod webhooks;
 
@@ -49,6 +51,10 @@ pub struct Server {
     /// The process file as read at start, for `GET /api/v1/process`.
     pub process_file: ProcessFile,
     pub ui: ui::Ui,
+    /// The address it listens on, once bound.
+    pub bound: std::sync::OnceLock<SocketAddr>,
+    /// `/metrics`: the 30-day figures, kept for a minute.
+    pub metrics_cache: prometheus::Cache,
 }
 
 impl Server {
@@ -57,6 +63,8 @@ impl Server {
             app: Arc::new(app),
             process_file,
             ui: ui::Ui::new(),
+            bound: std::sync::OnceLock::new(),
+            metrics_cache: Default::default(),
         }
     }
 }
@@ -100,6 +108,7 @@ pub fn router(server: Shared) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(prometheus::metrics))
         .nest("/api/v1", v1)
         .merge(ui::routes())
         .route(
@@ -160,6 +169,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
+    let _ = server.bound.set(addr);
     tracing::info!(%addr, "listening");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut dispatch_stop = stop_rx.clone();

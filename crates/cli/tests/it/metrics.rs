@@ -14,6 +14,7 @@ use sluice_core::model::{Source, SourceKind, Target};
 
 use crate::both;
 use crate::harness::{ALICE, BOB, Backend, CAROL, DAVE, Repo};
+use crate::http::Http;
 
 fn data(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -293,6 +294,143 @@ fn golden(backend: Backend) {
         &["metrics", "--env", "staging"],
         &["unknown environment `staging`"],
     );
+
+    prometheus(&repo);
+}
+
+/// `GET /metrics` read by Prometheus's own Python client parser: the
+/// families, their types and the values the history implies.
+fn prometheus(repo: &Repo) {
+    let served = repo.spawn_server(&[]);
+    let http = Http::new(&served.url);
+    let r = http.call("GET", "/metrics", None, None, &[]);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"),
+        "{:?}",
+        r.headers
+    );
+    let text = r.body.as_str().unwrap().to_string();
+    let script = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = {}
+for f in text_string_to_metric_families(sys.stdin.read()):
+    out[f.name] = {"type": f.type, "samples": [[s.name, s.labels, s.value] for s in f.samples]}
+print(json.dumps(out))
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs (scripts/test provides it with prometheus-client)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "/metrics must parse with prometheus_client (scripts/test installs it): {}\n{text}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let value = |family: &str, sample: &str, labels: Value| -> f64 {
+        v[family]["samples"]
+            .as_array()
+            .unwrap_or_else(|| panic!("family {family} in {v}"))
+            .iter()
+            .find(|s| s[0] == sample && s[1] == labels)
+            .unwrap_or_else(|| panic!("{sample} {labels} in {}", v[family]))[2]
+            .as_f64()
+            .unwrap()
+    };
+    // The parser names counters without their _total suffix.
+    assert_eq!(v["sluice_deployments"]["type"], "counter");
+    let prod =
+        |action: &str| serde_json::json!({"env": "prod", "action": action, "outcome": "succeeded"});
+    assert_eq!(
+        value(
+            "sluice_deployments",
+            "sluice_deployments_total",
+            prod("rollback")
+        ),
+        3.0
+    );
+    assert_eq!(
+        value(
+            "sluice_deployments",
+            "sluice_deployments_total",
+            prod("deploy")
+        ),
+        6.0
+    );
+    assert_eq!(
+        value(
+            "sluice_incidents_opened",
+            "sluice_incidents_opened_total",
+            serde_json::json!({"env": "prod", "severity": "critical"})
+        ),
+        2.0
+    );
+    assert_eq!(v["sluice_patches_overdue"]["type"], "gauge");
+    let minor = serde_json::json!({"severity": "minor"});
+    assert_eq!(
+        value(
+            "sluice_patches_overdue",
+            "sluice_patches_overdue",
+            minor.clone()
+        ),
+        1.0
+    );
+    assert_eq!(
+        value("sluice_patches_open", "sluice_patches_open", minor),
+        1.0
+    );
+    assert_eq!(v["sluice_lead_time_for_changes_seconds"]["type"], "summary");
+    assert_eq!(v["sluice_change_failure_ratio"]["type"], "gauge");
+    drop(served);
+
+    // With [server] metrics_token the scrape needs it.
+    let path = repo.path().join("sluice.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{text}\n[server]\nmetrics_token = \"${{PROM_TOKEN}}\"\n"),
+    )
+    .unwrap();
+    let served = repo.spawn_server(&[("PROM_TOKEN", "scrape-secret")]);
+    let http = Http::new(&served.url);
+    let r = http.call("GET", "/metrics", None, None, &[]);
+    assert_eq!(r.status, 401, "{:?}", r.body);
+    assert!(r.body.as_str().unwrap().contains("Authorization: Bearer"));
+    let r = http.call("GET", "/metrics", Some("wrong"), None, &[]);
+    assert_eq!(r.status, 401);
+    let r = http.call("GET", "/metrics", Some("scrape-secret"), None, &[]);
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body
+            .as_str()
+            .unwrap()
+            .contains("sluice_deployments_total{")
+    );
+    drop(served);
+    // A literal token is refused by the process check: it is a secret.
+    std::fs::write(
+        &path,
+        format!("{text}\n[server]\nmetrics_token = \"hunter2\"\n"),
+    )
+    .unwrap();
+    repo.error(BOB, &["check"], &["the metrics token is a credential"]);
+    std::fs::write(&path, text).unwrap();
 }
 
 both!(golden_history, golden);

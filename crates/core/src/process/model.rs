@@ -41,6 +41,8 @@ pub struct Process {
     pub delivery: DeliverySettings,
     /// `[emergency]`: what the emergency lane owes afterwards.
     pub emergency: EmergencySettings,
+    /// `[server]`: settings of `sluice serve` that belong to the team.
+    pub server: ServerSettings,
     /// `[retro]`: when retrospectives open, when they are due, who owns them.
     pub retro: RetroSettings,
     /// Notification templates that replace the embedded ones.
@@ -209,6 +211,14 @@ impl Default for EmergencySettings {
             follow_up_within: SignedDuration::from_hours(48),
         }
     }
+}
+
+/// `[server]`: what `sluice serve` takes from the process file.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ServerSettings {
+    /// `${VAR}` reference to the bearer token Prometheus scrapes `/metrics`
+    /// with; unset, `/metrics` is open on a loopback address only.
+    pub metrics_token: Option<String>,
 }
 
 /// `[delivery]`: how long the outbox keeps trying.

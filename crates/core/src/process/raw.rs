@@ -30,6 +30,7 @@ pub(crate) struct RawProcess {
     pub smtp: Option<RawSmtp>,
     pub delivery: RawDelivery,
     pub emergency: RawEmergency,
+    pub server: RawServer,
     pub retro: RawRetro,
     /// Templates for every event, then per-event ones (event name as written).
     pub messages: (RawMessages, Vec<(Sp<String>, RawMessages)>),
@@ -52,6 +53,11 @@ pub(crate) struct RawDelivery {
 #[derive(Default)]
 pub(crate) struct RawEmergency {
     pub follow_up_within: Option<Sp<String>>,
+}
+
+#[derive(Default)]
+pub(crate) struct RawServer {
+    pub metrics_token: Option<Sp<String>>,
 }
 
 #[derive(Default)]
@@ -232,6 +238,7 @@ const CHANNEL_KEYS: &[&str] = &["slack", "email", "webhook", "secret", "rate"];
 const SMTP_KEYS: &[&str] = &["host", "port", "tls", "from", "username", "password"];
 const DELIVERY_KEYS: &[&str] = &["max_age"];
 const EMERGENCY_KEYS: &[&str] = &["follow_up_within"];
+const SERVER_KEYS: &[&str] = &["metrics_token"];
 const RETRO_KEYS: &[&str] = &[
     "on_severity",
     "on_emergency",
@@ -266,6 +273,7 @@ pub(crate) const SCHEMA: &[(&str, &[&str])] = &[
     ("[smtp]", SMTP_KEYS),
     ("[delivery]", DELIVERY_KEYS),
     ("[emergency]", EMERGENCY_KEYS),
+    ("[server]", SERVER_KEYS),
     ("[retro]", RETRO_KEYS),
     ("[messages]", MESSAGE_KEYS),
     ("[messages.EVENT]", MESSAGE_KEYS),
@@ -289,6 +297,7 @@ const TOP: &[&str] = &[
     "smtp",
     "delivery",
     "emergency",
+    "server",
     "retro",
     "messages",
 ];
@@ -533,6 +542,12 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         emergency.follow_up_within = o.str(s, "follow_up_within", "\"2d\"");
     }
 
+    let mut server = RawServer::default();
+    if let Some(o) = section(s, "server", "[server]") {
+        o.known_keys(s, SERVER_KEYS);
+        server.metrics_token = o.str(s, "metrics_token", "\"${SLUICE_METRICS_TOKEN}\"");
+    }
+
     let mut retro = RawRetro::default();
     if let Some(o) = section(s, "retro", "[retro]") {
         o.known_keys(s, RETRO_KEYS);
@@ -579,6 +594,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
         smtp,
         delivery,
         emergency,
+        server,
         retro,
         messages,
         project,

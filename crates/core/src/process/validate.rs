@@ -304,6 +304,23 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
             .unwrap_or(jiff::SignedDuration::from_hours(48)),
     };
     let messages = super::validate_notify::messages(s, &raw.messages);
+    let server = ServerSettings {
+        metrics_token: raw.server.metrics_token.as_ref().and_then(|t| {
+            if super::validate_env::is_var_ref(&t.v) {
+                Some(t.v.clone())
+            } else {
+                s.error(
+                    t.span.clone(),
+                    "secrets must be ${VAR} references: the metrics token is a credential",
+                    Some(
+                        "put it in an environment variable and write metrics_token = \"${SLUICE_METRICS_TOKEN}\""
+                            .to_string(),
+                    ),
+                );
+                None
+            }
+        }),
+    };
 
     let retro = {
         let r = &raw.retro;
@@ -336,6 +353,7 @@ pub(crate) fn validate(s: &mut Sink<'_>, raw: RawProcess) -> Process {
         smtp,
         delivery,
         emergency,
+        server,
         retro,
         messages,
         project,

@@ -1,0 +1,118 @@
+//! `GET /metrics`: the Prometheus text exposition. Counters and gauges come
+//! from grouped counts on covering indexes at every scrape; the 30-day
+//! figures (rates, lead and recovery times) are computed at most once a
+//! minute and kept, so a scrape never recomputes them.
+//!
+//! Prometheus scrapes without a user token: `[server] metrics_token =
+//! "${VAR}"` sets the bearer token it must send; unset, the endpoint is open
+//! only when the server listens on a loopback address.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sluice_core::metrics::Metrics;
+use subtle::ConstantTimeEq;
+
+use crate::Shared;
+
+/// How long the 30-day figures are kept before a scrape recomputes them.
+pub const WINDOW_TTL: Duration = Duration::from_secs(60);
+
+/// The 30-day figures and when they were computed.
+pub type Cache = tokio::sync::Mutex<Option<(Instant, Vec<Metrics>)>>;
+
+fn plain(status: StatusCode, msg: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        msg + "\n",
+    )
+        .into_response()
+}
+
+/// The refusal, when this request may not read the metrics; it says how to.
+fn refusal(s: &Shared, headers: &HeaderMap) -> Option<Response> {
+    match &s.app.process().server.metrics_token {
+        Some(reference) => {
+            let var = reference
+                .strip_prefix("${")
+                .and_then(|v| v.strip_suffix('}'))
+                .unwrap_or(reference);
+            let Some(want) = std::env::var(var).ok().filter(|v| !v.is_empty()) else {
+                return Some(plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "[server] metrics_token names ${{{var}}}, which is not set in the server's environment; set it and restart"
+                    ),
+                ));
+            };
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if bool::from(given.as_bytes().ct_eq(want.as_bytes())) {
+                None
+            } else {
+                Some((
+                    StatusCode::UNAUTHORIZED,
+                    [
+                        (header::WWW_AUTHENTICATE, "Bearer realm=\"sluice metrics\""),
+                        (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                    ],
+                    "send the metrics token ([server] metrics_token) as Authorization: Bearer TOKEN\n",
+                )
+                    .into_response())
+            }
+        }
+        None if s.bound.get().is_some_and(|a| a.ip().is_loopback()) => None,
+        None => Some(plain(
+            StatusCode::FORBIDDEN,
+            "this server listens beyond loopback and [server] metrics_token is not set: set metrics_token = \"${SLUICE_METRICS_TOKEN}\" in the process file and give Prometheus that token".into(),
+        )),
+    }
+}
+
+pub async fn metrics(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(r) = refusal(&s, &headers) {
+        return r;
+    }
+    let now = jiff::Timestamp::now();
+    let counters = match s.app.metric_counters(now).await {
+        Ok(c) => c,
+        Err(e) => {
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot count: {e}"),
+            );
+        }
+    };
+    let window = {
+        let mut cache = s.metrics_cache.lock().await;
+        match cache.as_ref() {
+            Some((at, w)) if at.elapsed() < WINDOW_TTL => w.clone(),
+            _ => match s.app.metrics_every_env(now).await {
+                Ok(w) => {
+                    *cache = Some((Instant::now(), w.clone()));
+                    w
+                }
+                Err(e) => {
+                    return plain(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("cannot compute the 30-day metrics: {e}"),
+                    );
+                }
+            },
+        }
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        sluice_app::metrics::prometheus_text(&counters, &window),
+    )
+        .into_response()
+}
