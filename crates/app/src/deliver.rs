@@ -232,6 +232,13 @@ pub fn cdevents_type(event: &str) -> Option<&'static str> {
     }
 }
 
+/// The CloudEvents `source` of a project's events: the relative URI
+/// reference `sluice/<project>`, the name percent-encoded as one path
+/// segment, since a project name may hold spaces, `/` or any letter.
+pub fn event_source(project: &str) -> String {
+    format!("sluice/{}", crate::wire::command::encode_segment(project))
+}
+
 /// A CloudEvents 1.0 structured-mode event for an outbox message; its `id` is
 /// the message id, the same on every retry. `data` is the outbox payload
 /// with the rendered subject line as `summary`.
@@ -250,7 +257,7 @@ pub fn cloudevent(project: &str, m: &OutboxRow, summary: &str) -> Value {
     let mut ev = json!({
         "specversion": "1.0",
         "id": m.id,
-        "source": format!("sluice/{project}"),
+        "source": event_source(project),
         "type": format!("dev.sluice.{}", m.event_kind),
         "time": time,
         "datacontenttype": "application/json",
@@ -342,6 +349,122 @@ mod tests {
                 .get("cdeventstype")
                 .is_none()
         );
+    }
+
+    /// RFC 3986 `URI-reference`, checked against its grammar: a URI
+    /// (`scheme ":" hier-part`) or a relative reference, each with an
+    /// optional `?query` and `#fragment`; every character unreserved, a
+    /// sub-delimiter, one the part allows, or `%` and two hex digits; and a
+    /// relative path's first segment without `:`. (IP literals in an
+    /// authority are not needed here and are refused.)
+    fn is_uri_reference(s: &str) -> bool {
+        fn chars_ok(s: &str, extra: &str) -> bool {
+            let b = s.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                let c = b[i];
+                if c == b'%' {
+                    if i + 2 >= b.len()
+                        || !(b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit())
+                    {
+                        return false;
+                    }
+                    i += 3;
+                    continue;
+                }
+                let ok = c.is_ascii_alphanumeric()
+                    || b"-._~".contains(&c)
+                    || b"!$&'()*+,;=".contains(&c)
+                    || extra.as_bytes().contains(&c);
+                if !ok {
+                    return false;
+                }
+                i += 1;
+            }
+            true
+        }
+        let (rest, fragment) = s.split_once('#').unwrap_or((s, ""));
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if !chars_ok(fragment, ":@/?") || !chars_ok(query, ":@/?") {
+            return false;
+        }
+        let scheme_end = rest.find(':').filter(|&i| !rest[..i].contains('/'));
+        let hier = match scheme_end {
+            Some(i) => {
+                let scheme = &rest[..i];
+                let mut c = scheme.chars();
+                if !c.next().is_some_and(|c| c.is_ascii_alphabetic())
+                    || !c.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                {
+                    // Not a scheme: a relative path whose first segment has a colon.
+                    return false;
+                }
+                &rest[i + 1..]
+            }
+            None => rest,
+        };
+        let path = match hier.strip_prefix("//") {
+            Some(a) => {
+                let (authority, path) = a.split_at(a.find('/').unwrap_or(a.len()));
+                if !chars_ok(authority, ":@") {
+                    return false;
+                }
+                path
+            }
+            None => hier,
+        };
+        chars_ok(path, ":@/")
+    }
+
+    #[test]
+    fn the_uri_reference_check_knows_the_grammar() {
+        for ok in [
+            "sluice/shop",
+            "/staging/tekton/",
+            "https://example.com/a%20b?x=1#top",
+            "urn:ietf:rfc:3986",
+            "",
+            "a/b:c",
+        ] {
+            assert!(is_uri_reference(ok), "{ok}");
+        }
+        for bad in [
+            "sluice/my shop",
+            "sluice/caf\u{e9}",
+            "sluice/100%",
+            "sluice/%zz",
+            "a:b/c d",
+            "my:shop/x y",
+            "1x:y",
+            "sluice/{shop}",
+        ] {
+            assert!(!is_uri_reference(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_source_is_a_uri_reference_whatever_the_project_name() {
+        assert_eq!(event_source("shop"), "sluice/shop");
+        assert_eq!(
+            event_source("Boutique en ligne \u{e9}t\u{e9}"),
+            "sluice/Boutique%20en%20ligne%20%C3%A9t%C3%A9"
+        );
+        assert_eq!(event_source("a/b:c?d#e%"), "sluice/a%2Fb%3Ac%3Fd%23e%25");
+        for name in [
+            "shop",
+            "My Shop",
+            "Boutique en ligne \u{e9}t\u{e9}",
+            "\u{65e5}\u{672c}\u{306e}\u{5e97}",
+            "a/b:c?d#e%",
+            "x:y",
+            " ",
+            "{shop} [eu] <test> \"q\" \\ ^`|",
+        ] {
+            let s = event_source(name);
+            assert!(is_uri_reference(&s), "{name:?} -> {s}");
+            let ev = cloudevent(name, &row("release.deployed"), "");
+            assert_eq!(ev["source"], s.as_str());
+        }
     }
 
     #[test]

@@ -79,14 +79,20 @@ pub fn fill_path(path: &str, args: &[&str]) -> String {
     path.split('/')
         .map(|s| {
             if s.starts_with('{') {
-                let a = args.next().copied().unwrap_or_default();
-                percent_encoding::utf8_percent_encode(a, SEGMENT).to_string()
+                encode_segment(args.next().copied().unwrap_or_default())
             } else {
                 s.to_string()
             }
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// `s` as one path segment of a URI: every byte but RFC 3986's unreserved
+/// characters percent-encoded (UTF-8 first), so `/`, spaces and non-ASCII
+/// letters cannot change or break the reference it goes into.
+pub(crate) fn encode_segment(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 /// Everything but the unreserved characters of RFC 3986.
