@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod cdevents;
 pub mod changelog;
 pub mod commits;
 pub mod decide;

@@ -65,8 +65,9 @@ fn matches(rule: &crate::process::NotifyRule, f: &Facts) -> bool {
 
 /// Everyone told about an event: matching rules in file order, recipients in
 /// the order each rule lists them, a channel's transports as Slack, each
-/// email, webhook; a role's members (email addresses only) in the order the
-/// role lists them. An identical (transport, address) pair is sent once,
+/// email, webhook (unless the webhook's format has no form of this event: a
+/// `cdevents` webhook takes only events with a CDEvents equivalent); a role's
+/// members (email addresses only) in the order the role lists them. An identical (transport, address) pair is sent once,
 /// credited to the first rule that reaches it.
 pub fn route(p: &Process, f: &Facts) -> Vec<Delivery> {
     let mut out = Vec::new();
@@ -90,7 +91,9 @@ pub fn route(p: &Process, f: &Facts) -> Vec<Delivery> {
                 for e in &c.email {
                     targets.push((Transport::Email, e.clone()));
                 }
-                if let Some(w) = &c.webhook {
+                if let Some(w) = &c.webhook
+                    && c.webhook_sends(&f.event)
+                {
                     targets.push((Transport::Webhook, w.clone()));
                 }
             }

@@ -539,3 +539,71 @@ html = "../outside.html.j2"
     assert_eq!(html.path, "ops/deployed.html.j2");
     assert!(html.at.line > 1 && html.at.source_line.contains("deployed.html.j2"));
 }
+
+/// A `format = "cdevents"` webhook is routed only the events that have a
+/// CDEvents equivalent; the channel's other destinations get every event,
+/// and a `cloudevents` webhook (the default) gets every event too.
+#[test]
+fn cdevents_webhooks_take_only_events_with_an_equivalent() {
+    use Transport::*;
+    let text = format!(
+        r#"
+[project]
+name = "matrix"
+key = "MX"
+
+[kinds]
+fix = {{ bump = "patch", section = "Fixed" }}
+
+[severities]
+critical = {{}}
+
+[[environments]]
+name = "prod"
+
+[channels]
+cd = {{ slack = "${{SLACK_CD}}", webhook = "${{CD_HOOK}}", format = "cdevents" }}
+ce = {{ webhook = "${{CE_HOOK}}", format = "cloudevents" }}
+plain = {{ webhook = "${{PLAIN_HOOK}}" }}
+
+[[notify]]
+on = {}
+to = ["cd", "ce", "plain"]
+"#,
+        quoted(EVENTS)
+    );
+    let p = match load("sluice.toml", &text) {
+        Ok(p) => p,
+        Err(d) => panic!("test process has problems:\n{d}"),
+    };
+    let mut sent = Vec::new();
+    for event in EVENTS {
+        let got = route(&p, &facts(event, Some("prod"), &["critical"], None));
+        let mut want = vec![(1, "cd", Slack, "${SLACK_CD}")];
+        if sluice_core::cdevents::event_type(event).is_some() {
+            want.push((1, "cd", Webhook, "${CD_HOOK}"));
+            sent.push(*event);
+        }
+        want.push((1, "ce", Webhook, "${CE_HOOK}"));
+        want.push((1, "plain", Webhook, "${PLAIN_HOOK}"));
+        assert_eq!(tuples(&got), want, "{event}");
+    }
+    assert_eq!(
+        sent,
+        [
+            "patch.ready",
+            "release.deployed",
+            "release.rolled_back",
+            "incident.opened",
+            "incident.resolved"
+        ]
+    );
+    let formats: Vec<&str> = p.channels.iter().map(|c| c.format.as_str()).collect();
+    assert_eq!(formats, ["cdevents", "cloudevents", "cloudevents"]);
+    // The process document says what the CDEvents webhook sends.
+    let doc = render(&p, DocFormat::Markdown);
+    assert!(
+        doc.contains("(CDEvents 0.4.1: release.deployed, release.rolled_back, incident.opened, incident.resolved, patch.ready only)"),
+        "{doc}"
+    );
+}

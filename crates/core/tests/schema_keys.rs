@@ -23,6 +23,7 @@ const DESCRIPTIVE: &[(&str, &str, &str)] = &[
 /// what the code outside the loader calls).
 const FIELDS: &[(&str, &str, &str)] = &[
     ("[channels.NAME]", "rate", "rate_for"),
+    ("[channels.NAME]", "format", "webhook_sends"),
     ("[webhooks.github]", "workflows", "workflow"),
     ("[webhooks.gitlab]", "workflows", "workflow"),
     ("[webhooks.alertmanager]", "severity_levels", "severity_of"),

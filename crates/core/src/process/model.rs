@@ -589,9 +589,58 @@ pub struct Channel {
     pub webhook: Option<String>,
     /// `${VAR}` reference to the Standard Webhooks signing secret of `webhook`.
     pub secret: Option<String>,
+    /// What `webhook` sends: Sluice's events as CloudEvents, or CDEvents.
+    pub format: WebhookFormat,
     /// At most this many messages per time to each of the channel's
     /// destinations; Slack defaults to 1/s, the others are unlimited.
     pub rate: Option<Rate>,
+}
+
+impl Channel {
+    /// Does this channel's webhook send this event? Every notifiable event
+    /// as a CloudEvent; with `format = "cdevents"` only those that have a
+    /// CDEvents equivalent (`crate::cdevents`).
+    pub fn webhook_sends(&self, event: &str) -> bool {
+        self.webhook.is_some()
+            && match self.format {
+                WebhookFormat::CloudEvents => true,
+                WebhookFormat::CdEvents => crate::cdevents::event_type(event).is_some(),
+            }
+    }
+}
+
+/// The body a channel's webhook sends (`format`), in CloudEvents 1.0
+/// structured mode either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum WebhookFormat {
+    /// `dev.sluice.KIND` events whose `data` is Sluice's own payload.
+    #[default]
+    #[serde(rename = "cloudevents")]
+    CloudEvents,
+    /// CDEvents (`crate::cdevents::SPEC_VERSION`): the event's CDEvents type,
+    /// its `data` the CDEvent; events without an equivalent are not sent.
+    #[serde(rename = "cdevents")]
+    CdEvents,
+}
+
+impl WebhookFormat {
+    /// The values `format` accepts, as written in the process file.
+    pub const NAMES: &[&str] = &["cloudevents", "cdevents"];
+
+    pub fn parse(s: &str) -> Option<WebhookFormat> {
+        match s {
+            "cloudevents" => Some(WebhookFormat::CloudEvents),
+            "cdevents" => Some(WebhookFormat::CdEvents),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookFormat::CloudEvents => "cloudevents",
+            WebhookFormat::CdEvents => "cdevents",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

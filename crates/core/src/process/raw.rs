@@ -180,6 +180,7 @@ pub(crate) struct RawChannel {
     pub email: Vec<Sp<String>>,
     pub webhook: Option<Sp<String>>,
     pub secret: Option<Sp<String>>,
+    pub format: Option<Sp<String>>,
     pub rate: Option<Sp<String>>,
 }
 
@@ -234,7 +235,7 @@ const ENVIRONMENT_KEYS: &[&str] = &[
 ];
 const FREEZE_KEYS: &[&str] = &["from", "to", "reason"];
 const CHECK_KEYS: &[&str] = &["id", "text", "by", "before"];
-const CHANNEL_KEYS: &[&str] = &["slack", "email", "webhook", "secret", "rate"];
+const CHANNEL_KEYS: &[&str] = &["slack", "email", "webhook", "secret", "format", "rate"];
 const SMTP_KEYS: &[&str] = &["host", "port", "tls", "from", "username", "password"];
 const DELIVERY_KEYS: &[&str] = &["max_age"];
 const EMERGENCY_KEYS: &[&str] = &["follow_up_within"];
@@ -474,6 +475,7 @@ pub(crate) fn walk(s: &mut Sink<'_>, root: &Spanned<DeTable<'_>>) -> RawProcess 
                     email: list_or_empty(t.strings(s, "email", "[\"team@example.com\"]")),
                     webhook: t.str(s, "webhook", "\"${RELEASE_WEBHOOK}\""),
                     secret: t.str(s, "secret", "\"${RELEASE_WEBHOOK_SECRET}\""),
+                    format: t.str(s, "format", "\"cdevents\""),
                     rate: t.str(s, "rate", "\"1/s\""),
                     name: Sp::new(name, k.span()),
                 });

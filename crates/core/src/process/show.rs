@@ -467,7 +467,15 @@ fn channel_text(c: &Channel) -> String {
         d.push(format!("email {}", c.email.join(", ")));
     }
     if let Some(w) = &c.webhook {
-        d.push(format!("webhook {}", code(w)));
+        d.push(match c.format {
+            WebhookFormat::CloudEvents => format!("webhook {}", code(w)),
+            WebhookFormat::CdEvents => format!(
+                "webhook {} (CDEvents {}: {} only)",
+                code(w),
+                crate::cdevents::SPEC_VERSION,
+                crate::cdevents::mapped().collect::<Vec<_>>().join(", ")
+            ),
+        });
     }
     if let Some(r) = &c.rate {
         d.push(format!("at most {}", code(&r.text)));

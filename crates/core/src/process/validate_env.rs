@@ -333,6 +333,7 @@ pub(crate) fn channels(s: &mut Sink<'_>, raw: &[RawChannel]) -> Vec<Channel> {
                 );
             }
         }
+        let format = webhook_format(s, c);
         for e in &c.email {
             if !e.v.contains('@') {
                 s.error(
@@ -355,10 +356,42 @@ pub(crate) fn channels(s: &mut Sink<'_>, raw: &[RawChannel]) -> Vec<Channel> {
             email: c.email.iter().map(|x| x.v.clone()).collect(),
             webhook: c.webhook.as_ref().map(|x| x.v.clone()),
             secret: c.secret.as_ref().map(|x| x.v.clone()),
+            format,
             rate: super::validate_notify::rate(s, &c.rate),
         });
     }
     out
+}
+
+/// A channel's `format`: one of [`WebhookFormat::NAMES`], and only beside a
+/// webhook, since it says what the webhook sends.
+fn webhook_format(s: &mut Sink<'_>, c: &RawChannel) -> WebhookFormat {
+    let Some(f) = &c.format else {
+        return WebhookFormat::default();
+    };
+    let Some(format) = WebhookFormat::parse(&f.v) else {
+        let rest = format!(
+            "format is \"cloudevents\" (the default: Sluice's events as CloudEvents) or \"cdevents\" (CDEvents {} in CloudEvents)",
+            crate::cdevents::SPEC_VERSION
+        );
+        s.error(
+            f.span.clone(),
+            format!("channel `{}` has an unknown format `{}`", c.name.v, f.v),
+            Some(suggest(&f.v, WebhookFormat::NAMES, rest)),
+        );
+        return WebhookFormat::default();
+    };
+    if c.webhook.is_none() {
+        s.error(
+            f.span.clone(),
+            format!("channel `{}` has a format but no webhook", c.name.v),
+            Some(
+                "format chooses what the webhook sends; add webhook = \"...\" or remove it"
+                    .to_string(),
+            ),
+        );
+    }
+    format
 }
 
 pub(crate) fn notify(s: &mut Sink<'_>, names: &Names, raw: &[RawNotify]) -> Vec<NotifyRule> {
