@@ -1,6 +1,8 @@
 //! The transports the outbox is delivered through: Slack incoming webhooks,
-//! generic webhooks as signed CloudEvents, email (`crate::email`), and an
-//! in-memory one for tests. The dispatcher is `crate::dispatch`.
+//! generic webhooks as signed CloudEvents (Sluice's own events, or CDEvents
+//! for a channel with `format = "cdevents"`: `crate::cdevents`), email
+//! (`crate::email`), and an in-memory one for tests. The dispatcher is
+//! `crate::dispatch`.
 //!
 //! Secrets (webhook URLs, signing keys, SMTP credentials) are read from the
 //! environment variables the process file names, at send time, and never
@@ -17,7 +19,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use sluice_core::process::Process;
+use sluice_core::process::{Process, WebhookFormat};
 use sluice_store::OutboxRow;
 
 use crate::email::EmailTransport;
@@ -88,6 +90,8 @@ pub struct Outbound {
     project: String,
     /// Channel name -> its `secret` reference.
     secrets: Vec<(String, String)>,
+    /// Channel name -> what its webhook sends.
+    formats: Vec<(String, WebhookFormat)>,
     env: Arc<EnvLookup>,
     templates: Arc<Templates>,
     email: EmailTransport,
@@ -108,6 +112,11 @@ impl Outbound {
                 .channels
                 .iter()
                 .filter_map(|c| c.secret.clone().map(|s| (c.name.clone(), s)))
+                .collect(),
+            formats: p
+                .channels
+                .iter()
+                .map(|c| (c.name.clone(), c.format))
                 .collect(),
             email: EmailTransport::new(p.smtp.clone(), env.clone()),
             env,
@@ -182,7 +191,16 @@ impl Outbound {
             None => None,
         };
         let summary = self.render(m)?.subject;
-        let body = cloudevent(&self.project, m, &summary).to_string();
+        let format = self
+            .formats
+            .iter()
+            .find(|(c, _)| *c == m.channel)
+            .map_or(WebhookFormat::default(), |(_, f)| *f);
+        let body = match format {
+            WebhookFormat::CloudEvents => cloudevent(&self.project, m, &summary),
+            WebhookFormat::CdEvents => crate::cdevents::cloudevent(&self.project, m, &summary)?,
+        }
+        .to_string();
         let ts = Timestamp::now().as_second();
         let mut headers = vec![
             ("content-type", "application/cloudevents+json".to_string()),
@@ -223,13 +241,26 @@ pub fn slack_body(r: &Rendered) -> Value {
     })
 }
 
-/// The CDEvents type carried by deployed and rolled-back events.
-pub fn cdevents_type(event: &str) -> Option<&'static str> {
-    match event {
-        "release.deployed" => Some("dev.cdevents.service.deployed.0.2.0"),
-        "release.rolled_back" => Some("dev.cdevents.service.rolledback.0.2.0"),
-        _ => None,
+/// The CloudEvents `type` a webhook of this format sends for an event:
+/// `dev.sluice.EVENT`, or the CDEvents type (none when the event has no
+/// CDEvents equivalent, and such a webhook is not sent it).
+pub fn event_type(format: WebhookFormat, event: &str) -> Option<String> {
+    match format {
+        WebhookFormat::CloudEvents => Some(format!("dev.sluice.{event}")),
+        WebhookFormat::CdEvents => sluice_core::cdevents::event_type(event).map(str::to_string),
     }
+}
+
+/// When the event happened (the payload's `at_ms`, else when the message
+/// was written), as an RFC 3339 UTC time.
+pub(crate) fn event_time(payload: &Value, m: &OutboxRow) -> String {
+    let at = payload
+        .get("at_ms")
+        .and_then(Value::as_i64)
+        .unwrap_or(m.created_ms);
+    Timestamp::from_millisecond(at)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 /// The CloudEvents `source` of a project's events: the relative URI
@@ -241,19 +272,14 @@ pub fn event_source(project: &str) -> String {
 
 /// A CloudEvents 1.0 structured-mode event for an outbox message; its `id` is
 /// the message id, the same on every retry. `data` is the outbox payload
-/// with the rendered subject line as `summary`.
+/// with the rendered subject line as `summary`. An event with a CDEvents
+/// equivalent names its CDEvents type in the `cdeventstype` extension.
 pub fn cloudevent(project: &str, m: &OutboxRow, summary: &str) -> Value {
     let mut p: Value = serde_json::from_str(&m.payload).unwrap_or(Value::Null);
     if let Some(o) = p.as_object_mut() {
         o.insert("summary".to_string(), json!(summary));
     }
-    let at = p
-        .get("at_ms")
-        .and_then(Value::as_i64)
-        .unwrap_or(m.created_ms);
-    let time = Timestamp::from_millisecond(at)
-        .map(|t| t.to_string())
-        .unwrap_or_default();
+    let time = event_time(&p, m);
     let mut ev = json!({
         "specversion": "1.0",
         "id": m.id,
@@ -264,7 +290,7 @@ pub fn cloudevent(project: &str, m: &OutboxRow, summary: &str) -> Value {
         "subject": p.get("subject").cloned().unwrap_or(Value::Null),
         "data": p,
     });
-    if let Some(t) = cdevents_type(&m.event_kind) {
+    if let Some(t) = sluice_core::cdevents::event_type(&m.event_kind) {
         ev["cdeventstype"] = json!(t);
     }
     ev
@@ -344,6 +370,9 @@ mod tests {
         assert_eq!(ev["cdeventstype"], "dev.cdevents.service.deployed.0.2.0");
         let ev = cloudevent("shop", &row("release.rolled_back"), "");
         assert_eq!(ev["cdeventstype"], "dev.cdevents.service.rolledback.0.2.0");
+        let ev = cloudevent("shop", &row("incident.opened"), "");
+        assert_eq!(ev["cdeventstype"], "dev.cdevents.incident.detected.0.2.0");
+        assert_eq!(ev["type"], "dev.sluice.incident.opened");
         assert!(
             cloudevent("shop", &row("release.cut"), "")
                 .get("cdeventstype")
@@ -529,6 +558,58 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn the_type_follows_the_channel_format() {
+        use WebhookFormat::*;
+        let t = |f, e| event_type(f, e);
+        assert_eq!(
+            t(CloudEvents, "release.cut").as_deref(),
+            Some("dev.sluice.release.cut")
+        );
+        assert_eq!(t(CdEvents, "release.cut"), None);
+        assert_eq!(
+            t(CdEvents, "incident.resolved").as_deref(),
+            Some("dev.cdevents.incident.resolved.0.2.0")
+        );
+        assert_eq!(
+            t(CdEvents, "patch.ready").as_deref(),
+            Some("dev.cdevents.change.merged.0.2.0")
+        );
+    }
+
+    /// A message a CDEvents channel cannot send (written before its format
+    /// changed) is dead at once, before any connection, not retried.
+    #[tokio::test]
+    async fn a_cdevents_channel_refuses_an_event_without_an_equivalent() {
+        let text = DEFAULT_PROCESS.to_string()
+            + "\n[channels.hooks]\nwebhook = \"${HOOK}\"\nformat = \"cdevents\"\n";
+        let p = match sluice_core::process::load("sluice.toml", &text) {
+            Ok(p) => p,
+            Err(d) => panic!("{d}"),
+        };
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{closed}/hook");
+        let t = Outbound::with_env(
+            &p,
+            Arc::new(Templates::embedded()),
+            Box::new(move |k| (k == "HOOK").then(|| url.clone())),
+        );
+        let e = t.send(&row("release.cut")).await.unwrap_err();
+        assert!(!e.retryable, "{}", e.message);
+        assert!(
+            e.message.contains("no CDEvents equivalent"),
+            "{}",
+            e.message
+        );
+        // An event it can send goes out (here to a closed port: retried).
+        let e = t.send(&row("release.deployed")).await.unwrap_err();
+        assert!(e.retryable, "{}", e.message);
     }
 
     const DEFAULT_PROCESS: &str = include_str!("../../core/src/process/default.toml");

@@ -7,6 +7,7 @@
 //! and the actor come from the caller's shell.
 
 mod audit;
+pub mod cdevents;
 pub mod commit_mode;
 pub mod deliver;
 pub mod dispatch;

@@ -239,6 +239,16 @@ pub fn run(cli: &Cli, c: &NotifyCmd) -> Result<(), Failure> {
     let templates = Templates::load(&p, root)
         .map_err(|d| Failure::usage(d.to_string().trim_end().to_string()))?;
     let release_type = facts.release_type.map(|b| b.to_string());
+    // The CloudEvents type each webhook sends, by its channel's format.
+    let webhook_type = |channel: &str| {
+        let format = p
+            .channels
+            .iter()
+            .find(|c| c.name == channel)
+            .map(|c| c.format)
+            .unwrap_or_default();
+        sluice_app::deliver::event_type(format, event).unwrap_or_default()
+    };
     let mut rendered = Vec::new();
     for d in &deliveries {
         let ctx = sample_context(
@@ -266,7 +276,9 @@ pub fn run(cli: &Cli, c: &NotifyCmd) -> Result<(), Failure> {
                     Transport::Email => {
                         serde_json::json!({"subject": r.subject, "text": r.text, "html": r.html})
                     }
-                    Transport::Webhook => serde_json::json!({"summary": r.subject}),
+                    Transport::Webhook => {
+                        serde_json::json!({"type": webhook_type(&d.channel), "summary": r.subject})
+                    }
                 };
                 v
             })
@@ -300,7 +312,11 @@ pub fn run(cli: &Cli, c: &NotifyCmd) -> Result<(), Failure> {
         match d.transport {
             Transport::Slack => outln!("{}", r.slack),
             Transport::Email => out!("Subject: {}\n\n{}", r.subject, r.text),
-            Transport::Webhook => outln!("CloudEvent dev.sluice.{event}, summary: {}", r.subject),
+            Transport::Webhook => outln!(
+                "CloudEvent {}, summary: {}",
+                webhook_type(&d.channel),
+                r.subject
+            ),
         }
     }
     Ok(())
