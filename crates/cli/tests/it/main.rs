@@ -6,10 +6,12 @@
 mod fixtures;
 mod harness;
 mod http;
+mod receiver;
 
 mod bad_input;
 mod browser;
 mod cases;
+mod cdevents;
 mod commit_mode;
 mod concurrency;
 mod docs;
