@@ -279,6 +279,9 @@ mod tests {
         let ev = cloudevent("Boutique \u{e9}t\u{e9}", &m, "").unwrap();
         assert_eq!(ev["source"], "sluice/Boutique%20%C3%A9t%C3%A9");
         assert_eq!(ev["data"]["context"]["source"], ev["source"]);
+        assert!(crate::uri_reference::is_uri_reference(
+            ev["source"].as_str().unwrap()
+        ));
         assert_eq!(ev["subject"], "Boutique \u{e9}t\u{e9}");
         assert_eq!(
             ev["data"]["subject"]["content"]["artifactId"],

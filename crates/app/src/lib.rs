@@ -28,6 +28,8 @@ mod runner;
 mod sending;
 mod timed;
 mod tokens;
+#[cfg(test)]
+mod uri_reference;
 pub mod vcs;
 pub mod views;
 mod watch;
