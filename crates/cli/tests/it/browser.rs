@@ -249,6 +249,31 @@ fn journey_in_headless_chromium() {
             wait_for(c, needle).await;
             shot(c, name).await;
         }
+        // The metrics page: numbers linking to what they count, SVG charts
+        // drawn by the server (no script), the four keys week by week.
+        c.goto(&format!("{base}/insights?env=test")).await.unwrap();
+        let page = wait_for(c, "Deployment frequency").await;
+        assert!(page.contains("1 deployment,"), "{page}");
+        assert!(page.contains("The last 12 weeks"), "{page}");
+        let charts = c
+            .execute(
+                "return document.querySelectorAll('svg.chart').length",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            charts.as_u64().unwrap() >= 5,
+            "the charts are drawn: {charts}"
+        );
+        let deployed = c
+            .find(Locator::Css(&format!(
+                "#deployed + p a[href='/releases/{v}']"
+            )))
+            .await;
+        assert!(deployed.is_ok(), "the deployment links to its release");
+        shot(c, "11-metrics").await;
+
         // Keyboard: the skip link is the first thing Tab reaches.
         let first = c
             .execute(

@@ -16,6 +16,7 @@ use sluice_core::audit::Verifier;
 use crate::Shared;
 
 mod actions;
+mod charts;
 mod pages;
 mod session;
 
@@ -72,6 +73,7 @@ impl Ui {
                 include_str!("../../templates/incidents.html"),
             ),
             ("error.html", include_str!("../../templates/error.html")),
+            ("metrics.html", include_str!("../../templates/metrics.html")),
         ] {
             env.add_template(name, src)
                 .unwrap_or_else(|e| panic!("embedded template {name}: {e}"));
@@ -148,6 +150,7 @@ pub fn routes() -> axum::Router<Shared> {
         .route("/audit", get(audit))
         .route("/incidents", get(incidents))
         .route("/inbox", get(inbox))
+        .route("/insights", get(insights))
         .route("/retros", get(retros))
         .route("/retros/{id}", get(retro))
         .route("/retros/{id}/edit", post(edit_retro))

@@ -338,3 +338,164 @@ pub(crate) async fn inbox(
     }};
     fl.shown(page(&s, StatusCode::OK, "inbox.html", ctx))
 }
+
+/// The metrics page: the period's numbers, each linking to what it counted;
+/// the four keys week by week over the last 12 weeks; deadlines and patch
+/// success by severity; where releases wait. Charts are SVG drawn here.
+pub(crate) async fn insights(
+    State(s): State<Shared>,
+    SignedIn(session): SignedIn,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    use super::charts::{Bar, bars, columns};
+    use sluice_app::metrics::MetricsAsk;
+    let now = jiff::Timestamp::now();
+    let ask = MetricsAsk {
+        env: param(&q, "env"),
+        since: param(&q, "since"),
+        until: param(&q, "until"),
+    };
+    let m = match s.app.metrics(now, &ask).await {
+        Ok(m) => m,
+        Err(e) => return error_page(&s, &session, e, "/insights"),
+    };
+    let weeks = match s.app.metrics_by_week(now, &m.env, m.until, 12).await {
+        Ok(w) => w,
+        Err(e) => return error_page(&s, &session, e, "/insights"),
+    };
+    let env = m.env.clone();
+    let hours = |secs: Option<i64>| secs.map_or(0.0, |x| x as f64 / 3600.0);
+    let dur = |secs: Option<i64>| secs.map_or("-".to_string(), |x| human(x));
+    let pct = |r: Option<f64>| r.map_or("-".to_string(), |x| format!("{:.0}%", x * 100.0));
+    let week_link = |w: &sluice_app::metrics::WeekKeys| {
+        let to = w
+            .since
+            .checked_add(jiff::SignedDuration::from_hours(24 * 7))
+            .unwrap_or(w.since);
+        Some(format!("/insights?env={env}&since={}&until={to}", w.since))
+    };
+    let label = |w: &sluice_app::metrics::WeekKeys| w.since.strftime("%m-%d").to_string();
+    let week_chart = |title: &str, f: &dyn Fn(&sluice_app::metrics::WeekKeys) -> (f64, String)| {
+        let b: Vec<Bar> = weeks
+            .iter()
+            .map(|w| {
+                let (value, shown) = f(w);
+                Bar {
+                    label: label(w),
+                    value,
+                    shown,
+                    href: week_link(w),
+                }
+            })
+            .collect();
+        columns(title, &b)
+    };
+    let charts = vec![
+        context! { title => "Deployments per week", svg => week_chart("Deployments per week", &|w| (w.deployments as f64, w.deployments.to_string())) },
+        context! { title => "Lead time for changes, median (hours)", svg => week_chart("Lead time for changes, median", &|w| (hours(w.lead_time_median_seconds), dur(w.lead_time_median_seconds))) },
+        context! { title => "Change failure rate", svg => week_chart("Change failure rate", &|w| (w.change_failure_rate.unwrap_or(0.0), pct(w.change_failure_rate))) },
+        context! { title => "Failed deployment recovery time, median (hours)", svg => week_chart("Failed deployment recovery time, median", &|w| (hours(w.recovery_median_seconds), dur(w.recovery_median_seconds))) },
+    ];
+    let severity_bars: Vec<Bar> = m
+        .deadline_compliance
+        .iter()
+        .filter(|d| d.total > 0)
+        .map(|d| Bar {
+            label: format!("deadline met, {}", d.severity),
+            value: d.rate.unwrap_or(0.0),
+            shown: format!("{} ({}/{})", pct(d.rate), d.met, d.total),
+            href: Some(format!("#deadline-{}", d.severity)),
+        })
+        .chain(std::iter::once(Bar {
+            label: "patch success".into(),
+            value: m.patch_success_rate.rate.unwrap_or(0.0),
+            shown: format!(
+                "{} ({}/{})",
+                pct(m.patch_success_rate.rate),
+                m.patch_success_rate.numerator,
+                m.patch_success_rate.denominator
+            ),
+            href: Some("#stayed".into()),
+        }))
+        .collect();
+    let wait_bars: Vec<Bar> = {
+        let mut r: Vec<&sluice_core::metrics::RequirementWait> = m
+            .waiting
+            .requirements
+            .iter()
+            .filter(|r| r.durations.total_seconds > 0)
+            .collect();
+        r.sort_by_key(|r| std::cmp::Reverse(r.durations.total_seconds));
+        r.iter()
+            .map(|r| Bar {
+                label: format!("into {}: {} {}", r.env, r.kind, r.name),
+                value: r.durations.total_seconds as f64,
+                shown: format!(
+                    "{} in all, median {}",
+                    human(r.durations.total_seconds),
+                    dur(r.durations.median_seconds)
+                ),
+                href: Some(format!("#gate-{}", r.env)),
+            })
+            .collect()
+    };
+    let who_bars: Vec<Bar> = m
+        .waiting
+        .waited_on
+        .iter()
+        .map(|w| Bar {
+            label: w.who.clone(),
+            value: w.durations.total_seconds as f64,
+            shown: human(w.durations.total_seconds),
+            href: None,
+        })
+        .collect();
+    let envs: Vec<String> = s
+        .app
+        .process()
+        .environments
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    let ctx = context! { ..base(&s, Some(&session), "insights", "Metrics"), ..context! {
+        m => ser(&m), envs => envs,
+        since_in => ask.since.unwrap_or_default(), until_in => ask.until.unwrap_or_default(),
+        from => m.since.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        to => m.until.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        lead => dur(m.lead_time_for_changes.changes.median_seconds),
+        lead_p90 => dur(m.lead_time_for_changes.changes.p90_seconds),
+        recovery => dur(m.failed_deployment_recovery_time.durations.median_seconds),
+        cfr => pct(m.change_failure_rate.rate),
+        rework => pct(m.deployment_rework_rate.rate),
+        success => pct(m.patch_success_rate.rate),
+        charts => charts,
+        severity_chart => bars("Deadlines met and patch success", &severity_bars),
+        wait_chart => bars("Where releases wait", &wait_bars),
+        who_chart => bars("Who releases waited on", &who_bars),
+        has_waits => !wait_bars.is_empty(),
+        per_week => format!("{:.2}", m.deployment_frequency.per_week),
+        fix_within => m.deadline_compliance.iter().map(|d| d.fix_within_seconds.map(human).unwrap_or("-".into())).collect::<Vec<_>>(),
+        gate_waits => m.waiting.gates.iter().map(|g| (dur(g.durations.median_seconds), dur(g.durations.p90_seconds))).collect::<Vec<_>>(),
+    }};
+    page(&s, StatusCode::OK, "metrics.html", ctx)
+}
+
+/// `3d 4h`, `2h 5m`, `40s`: the two largest units.
+fn human(secs: i64) -> String {
+    let mut left = secs.max(0);
+    let mut parts = Vec::new();
+    for (size, name) in [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")] {
+        if left >= size {
+            parts.push(format!("{}{name}", left / size));
+            left %= size;
+        }
+        if parts.len() == 2 {
+            break;
+        }
+    }
+    if parts.is_empty() {
+        "0s".into()
+    } else {
+        parts.join(" ")
+    }
+}
