@@ -365,7 +365,7 @@ pub(crate) async fn insights(
     };
     let env = m.env.clone();
     let hours = |secs: Option<i64>| secs.map_or(0.0, |x| x as f64 / 3600.0);
-    let dur = |secs: Option<i64>| secs.map_or("-".to_string(), |x| human(x));
+    let dur = |secs: Option<i64>| secs.map_or("-".to_string(), human);
     let pct = |r: Option<f64>| r.map_or("-".to_string(), |x| format!("{:.0}%", x * 100.0));
     let week_link = |w: &sluice_app::metrics::WeekKeys| {
         let to = w
