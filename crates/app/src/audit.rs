@@ -72,6 +72,36 @@ impl App {
         })
     }
 
+    /// The log oldest first after `after`, optionally of one subject and
+    /// one kind.
+    pub async fn audit_kind(
+        &self,
+        subject: Option<&str>,
+        kind: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> Result<AuditReport> {
+        let Some(kind) = kind else {
+            return self.audit(subject, after, limit).await;
+        };
+        // The kind index walks oldest first; filter the subject on the way.
+        let mut events = Vec::new();
+        let mut from = after;
+        while (events.len() as i64) < limit {
+            let page = self.store.events_of_kind(kind, from, limit).await?;
+            let Some(last) = page.last().map(|e| e.seq) else {
+                break;
+            };
+            from = last;
+            events.extend(
+                page.into_iter()
+                    .filter(|e| subject.is_none_or(|s| e.subject == s)),
+            );
+        }
+        events.truncate(limit.max(0) as usize);
+        Ok(AuditReport { events })
+    }
+
     /// The log newest first, optionally of one subject and kind, before a
     /// sequence number (0: from the newest): the audit page.
     pub async fn audit_newest(

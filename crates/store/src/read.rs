@@ -406,6 +406,25 @@ impl Store {
         rows.iter().map(event).collect()
     }
 
+    /// Events of one kind in order, after a sequence number (the kind index).
+    pub async fn events_of_kind(
+        &self,
+        kind: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>> {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, actor, kind, subject, payload, prev_hash, hash FROM events
+             WHERE kind = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(kind.to_string())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event).collect()
+    }
+
     /// Recomputes the whole chain; `Ok(n)` with the number of events checked, or the first break.
     pub async fn verify_chain(&self) -> Result<std::result::Result<u64, Break>> {
         Ok(self.verify_chain_from(Verifier::default()).await?.1)

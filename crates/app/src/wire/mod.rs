@@ -313,8 +313,19 @@ pub struct NotesQuery {
 pub struct AuditQuery {
     #[serde(default)]
     pub subject: Option<String>,
+    /// Only events of this kind (`release.deployed`, ...).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Oldest first, the events after this sequence number.
     #[serde(default)]
     pub after: Option<i64>,
+    /// Newest first, the events before this sequence number (0: from the
+    /// newest). Without `newest`, the order is oldest first from `after`.
+    #[serde(default)]
+    pub before: Option<i64>,
+    /// Newest first (what the audit page shows).
+    #[serde(default)]
+    pub newest: bool,
     #[serde(default)]
     pub limit: Option<i64>,
 }

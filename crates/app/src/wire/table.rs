@@ -268,7 +268,15 @@ command!(ResolveIncident => Incident {
 command!(AuditQuery => AuditReport {
     Get "/audit", Query, "audit", "The audit log";
     |q, app, _, _, _| async move {
-        app.audit(q.subject.as_deref(), q.after.unwrap_or(0), q.limit.unwrap_or(1000)).await
+        let limit = q.limit.unwrap_or(1000);
+        if q.newest {
+            app.audit_newest(q.subject.as_deref(), q.kind.as_deref(), q.before.unwrap_or(0), limit)
+                .await
+                .map(|events| AuditReport { events })
+        } else {
+            app.audit_kind(q.subject.as_deref(), q.kind.as_deref(), q.after.unwrap_or(0), limit)
+                .await
+        }
     }
 });
 

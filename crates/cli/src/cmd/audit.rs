@@ -10,15 +10,60 @@ use crate::output::{self, Failure};
 pub struct Args {
     #[command(subcommand)]
     cmd: Option<AuditCmd>,
-    /// Only events about this patch key or release version.
+    /// Only events about this patch key, release version or incident (`incident-3`).
     #[arg(long)]
     subject: Option<String>,
-    /// Events after this sequence number.
-    #[arg(long, default_value_t = 0)]
-    after: i64,
+    /// Only events of this kind (`release.deployed`, `patch.reopened`, ...).
+    #[arg(long)]
+    kind: Option<String>,
+    /// Oldest first, the events after this sequence number (default: the
+    /// newest events, newest first, as the web page shows them).
+    #[arg(long, value_name = "SEQ")]
+    after: Option<i64>,
+    /// Oldest first, from the first event.
+    #[arg(long, conflicts_with = "after")]
+    oldest_first: bool,
     /// At most this many events.
     #[arg(long, default_value_t = 1000)]
     limit: i64,
+    /// After printing, keep printing new events as they are recorded (oldest
+    /// first, like `tail -f`), until interrupted.
+    #[arg(long, short = 'f')]
+    follow: bool,
+}
+
+/// An event's payload for people: `key=value` pairs, nested values as JSON.
+pub fn details(payload: &str) -> String {
+    let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(payload)
+    else {
+        return payload.to_string();
+    };
+    m.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            serde_json::Value::Array(a) if a.iter().all(|x| x.is_string()) => format!(
+                "{k}={}",
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            v => format!("{k}={v}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn event_row(e: &sluice_core::audit::StoredEvent) -> Vec<String> {
+    vec![
+        e.seq.to_string(),
+        output::when(jiff::Timestamp::from_millisecond(e.at_ms).ok()),
+        e.actor.clone(),
+        e.kind.clone(),
+        e.subject.clone(),
+        details(&e.payload),
+    ]
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -140,42 +185,72 @@ pub async fn run(cli: &Cli, app: &Backend, a: &Args) -> Result<(), Failure> {
             }),
         };
     }
-    let r = app
+    let oldest = a.after.is_some() || a.oldest_first;
+    let query = |after: Option<i64>, newest: bool| wire::AuditQuery {
+        subject: a.subject.clone(),
+        kind: a.kind.clone(),
+        after,
+        before: None,
+        newest,
+        limit: Some(a.limit),
+    };
+    let mut events = app
         .run(
             "",
             jiff::Timestamp::now(),
             &[],
-            wire::AuditQuery {
-                subject: a.subject.clone(),
-                after: Some(a.after),
-                limit: Some(a.limit),
-            },
+            query(a.after.or(Some(0)), !oldest),
         )
-        .await?;
+        .await?
+        .events;
+    if a.follow && !oldest {
+        // Following reads like `tail -f`: the last events, oldest first.
+        events.reverse();
+    }
+    let mut last = events
+        .iter()
+        .map(|e| e.seq)
+        .max()
+        .unwrap_or(a.after.unwrap_or(0));
     if cli.json {
-        output::json(&r.events);
-        return Ok(());
-    }
-    let mut t = output::table(&["#", "time", "actor", "event", "subject", "details"]);
-    for e in &r.events {
-        let mut details = e.payload.clone();
-        if details.len() > 100 {
-            let cut = (0..=100)
-                .rev()
-                .find(|i| details.is_char_boundary(*i))
-                .unwrap_or(0);
-            details.truncate(cut);
-            details.push('…');
+        if a.follow {
+            for e in &events {
+                outln!("{}", serde_json::to_string(e).unwrap_or_default());
+            }
+        } else {
+            output::json(&events);
+            return Ok(());
         }
-        t.add_row(vec![
-            e.seq.to_string(),
-            output::when(jiff::Timestamp::from_millisecond(e.at_ms).ok()),
-            e.actor.clone(),
-            e.kind.clone(),
-            e.subject.clone(),
-            details,
-        ]);
+    } else if !a.follow {
+        let mut t = output::table(&["#", "time", "actor", "event", "subject", "details"]);
+        for e in &events {
+            t.add_row(event_row(e));
+        }
+        output::print_table(&t);
+        return Ok(());
+    } else {
+        for e in &events {
+            outln!("{}", event_row(e).join("  "));
+        }
     }
-    output::print_table(&t);
-    Ok(())
+    // --follow: one line per new event (JSON Lines with --json), polled
+    // every second, until interrupted.
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+        let new = app
+            .run("", jiff::Timestamp::now(), &[], query(Some(last), false))
+            .await?
+            .events;
+        for e in &new {
+            if cli.json {
+                outln!("{}", serde_json::to_string(e).unwrap_or_default());
+            } else {
+                outln!("{}", event_row(e).join("  "));
+            }
+            last = last.max(e.seq);
+        }
+    }
 }

@@ -733,3 +733,83 @@ fn an_empty_repository_says_what_to_do() {
     let branch = p["branch"].as_str().unwrap();
     git(&repo, &["rev-parse", "--verify", "-q", branch]);
 }
+
+/// `audit` reads like the web page: newest first, details as `key=value`,
+/// filtered by kind; `--after` and `--oldest-first` go oldest first; and
+/// `--follow` prints each new event as it is recorded.
+#[test]
+fn audit_reads_newest_first_and_follows() {
+    let repo = Repo::new(Backend::Sqlite);
+    let one = triaged_fix(&repo, "First");
+    let two = triaged_fix(&repo, "Second");
+
+    let log = repo.json(BOB, &["audit"]);
+    let seqs: Vec<i64> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {seqs:?}"
+    );
+    let oldest = repo.json(BOB, &["audit", "--oldest-first"]);
+    assert_eq!(oldest[0]["seq"], 1, "{oldest}");
+    let after = repo.json(BOB, &["audit", "--after", "2", "--limit", "1"]);
+    assert_eq!(after[0]["seq"], 3, "{after}");
+
+    let triaged = repo.json(BOB, &["audit", "--kind", "patch.triaged"]);
+    let subjects: Vec<&str> = triaged
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, [two.as_str(), one.as_str()]);
+    let out = repo.ok(BOB, &["audit", "--kind", "patch.triaged", "--oldest-first"]);
+    assert!(
+        out.stdout.contains("severity=major") && out.stdout.contains(&format!("owner={DAVE}")),
+        "details read as key=value: {out}"
+    );
+    assert!(!out.stdout.contains("{\""), "no raw JSON: {out}");
+
+    // --follow: a new event shows up on its own line.
+    let mut child = repo
+        .local_command(Some(BOB), &["audit", "--follow", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    // The existing events first, oldest first.
+    let first: serde_json::Value =
+        serde_json::from_str(&rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap())
+            .unwrap();
+    assert_eq!(first["seq"], 1, "{first}");
+    let three = repo.json(ALICE, &["patch", "report", "Third"]);
+    let key = three["key"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = false;
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(line) if line.contains(&key) && line.contains("patch.reported") => {
+                seen = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen, "--follow printed the new event");
+}
