@@ -85,6 +85,21 @@ pub fn paint(code: &str, s: &str) -> String {
     }
 }
 
+/// A state word, coloured by what it means (on a terminal, without
+/// `NO_COLOR`): red for what went wrong or is late, yellow for work under
+/// way, green for what is done, plain otherwise.
+pub fn state(s: &str) -> String {
+    let first = s.split_whitespace().next().unwrap_or(s);
+    let code = match first {
+        "OVERDUE" | "failed" | "timed_out" | "abandoned" | "rolled_back" | "rejected" | "open"
+        | "unmet" => "31",
+        "in_progress" | "in_review" | "running" | "candidate" | "triaged" | "reported" => "33",
+        "ready" | "released" | "verified" | "succeeded" | "resolved" | "met" => "32",
+        _ => return s.to_string(),
+    };
+    paint(code, s)
+}
+
 /// Prints a failure to stderr, or as JSON to stdout when asked.
 pub fn print_failure(f: &Failure, json: bool) {
     if f.quiet {

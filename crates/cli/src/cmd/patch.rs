@@ -184,13 +184,15 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &PatchCmd) -> Resu
             ]);
             for p in &list.patches {
                 let deadline = match p.deadline {
-                    Some(d) if p.is_overdue(now) => format!("OVERDUE {}", output::when(Some(d))),
+                    Some(d) if p.is_overdue(now) => {
+                        output::state(&format!("OVERDUE {}", output::when(Some(d))))
+                    }
                     d => output::when(d),
                 };
                 let lines: Vec<String> = p.targets.iter().map(|t| t.to_string()).collect();
                 t.add_row(vec![
                     p.key.clone(),
-                    p.status.to_string(),
+                    output::state(p.status.as_str()),
                     p.severity.clone().unwrap_or_default(),
                     p.kind.clone().unwrap_or_default(),
                     lines.join(","),

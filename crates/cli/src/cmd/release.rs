@@ -342,7 +342,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                     p.key.clone(),
                     p.kind.clone().unwrap_or_default(),
                     p.severity.clone().unwrap_or_default(),
-                    p.status.to_string(),
+                    output::state(p.status.as_str()),
                     p.title.clone(),
                 ]);
             }
@@ -394,7 +394,7 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
                     t.add_row(vec![
                         d.env.clone(),
                         d.action.to_string(),
-                        d.outcome.to_string(),
+                        output::state(d.outcome.as_str()),
                         d.actor.clone(),
                         output::when(Some(d.started_at)),
                         if d.emergency { "yes" } else { "" }.into(),
@@ -426,11 +426,11 @@ pub async fn run(cli: &Cli, app: &Backend, now: Timestamp, c: &ReleaseCmd) -> Re
             for r in &rs {
                 t.add_row(vec![
                     r.version.to_string(),
-                    if r.imported {
+                    output::state(&if r.imported {
                         "released (imported)".to_string()
                     } else {
                         r.status.to_string()
-                    },
+                    }),
                     r.line.to_string(),
                     r.patches.join(", "),
                     r.reached.last().cloned().unwrap_or_default(),

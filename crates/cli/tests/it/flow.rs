@@ -238,10 +238,15 @@ fn tables_fit_the_terminal() {
                 "{cols} columns, {args:?}: a line of {widest}:\n{plain}"
             );
             assert!(plain.contains("gift"), "{plain}");
+            if args[0] == "patch" {
+                // States are coloured on a terminal: `ready` in green.
+                assert!(text.contains("\u{1b}[32mready"), "{text}");
+            }
         }
     }
-    // Piped: one line per row, whatever the length.
+    // Piped: one line per row, whatever the length, and no colour codes.
     let piped = repo.ok(BOB, &["patch", "list", "--all"]);
+    assert!(!piped.stdout.contains('\u{1b}'), "{}", piped.stdout);
     assert!(
         piped.stdout.lines().any(|l| l.contains(long)),
         "{}",
