@@ -45,6 +45,54 @@ pub struct Column {
     pub incidents: Vec<OpenIncident>,
     /// Candidates whose next environment this is.
     pub waiting: Vec<Card>,
+    /// Releases this environment can be rolled back to, newest first.
+    pub rollback_to: Vec<String>,
+    /// Who may roll it back (members of the release and monitor roles).
+    pub rollback_people: Vec<String>,
+}
+
+/// A release's row on the board.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub card: Card,
+    /// One per environment, in promotion order.
+    pub cells: Vec<Cell>,
+    /// The next gate's environment.
+    pub next_env: Option<String>,
+    /// What the next gate still needs, each with the people who can meet it.
+    pub needs: Vec<Need>,
+    /// Open incidents on this release.
+    pub incidents: Vec<OpenIncident>,
+}
+
+/// A release in one environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub env: String,
+    /// `running` (the environment holds it), `watching` (holds it inside its
+    /// monitoring window), `passed` (it was there; a later release is now),
+    /// `rolled_back`, `failed` (its last deploy there failed), `ready` (its
+    /// next gate, open), `blocked` (its next gate, requirements unmet), or
+    /// empty.
+    pub state: String,
+    /// Since when (entered, failed, or waiting since the previous environment).
+    pub at: Option<Timestamp>,
+    /// `3h 5m ago`.
+    pub ago: Option<String>,
+}
+
+/// One unmet requirement of a release's next gate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Need {
+    /// The requirement, in words (no markup).
+    pub requirement: String,
+    pub roles: Vec<String>,
+    /// The people who can meet it (members of those roles).
+    pub people: Vec<String>,
+    /// What meets it, for a button.
+    pub action: Option<decide::Action>,
+    /// For a window or a freeze: when it opens, in the process time zone.
+    pub opens: Option<String>,
 }
 
 /// How long something has lasted, to the minute: `2h 5m`, or `under a minute`.
@@ -69,6 +117,9 @@ pub struct OpenIncident {
 #[derive(Debug, Clone, Serialize)]
 pub struct Board {
     pub columns: Vec<Column>,
+    /// One row per release in flight (a candidate, or held by an
+    /// environment), newest version first; one cell per environment.
+    pub rows: Vec<Row>,
     /// The newest releases, whatever their status.
     pub recent: Vec<Card>,
 }
@@ -203,15 +254,224 @@ impl App {
                     })
                     .collect(),
                 waiting,
+                rollback_to: Vec::new(),
+                rollback_people: Vec::new(),
             });
         }
         let mut recent_cards = Vec::new();
         for r in self.store.recent_releases(recent).await? {
             recent_cards.push(self.card_for(now, &r).await?);
         }
+        // Rows: the candidates and what the environments hold.
+        let mut flight: Vec<Release> = candidates.clone();
+        for s in &states {
+            if let Some(v) = &s.release
+                && !flight.iter().any(|r| r.version.to_string() == *v)
+                && let Some((r, _)) = self.store.release(v).await?
+            {
+                flight.push(r);
+            }
+        }
+        flight.sort_by(|a, b| b.version.cmp(&a.version));
+        let mut rows = Vec::new();
+        for r in &flight {
+            let card = match cards.iter().find(|(c, _)| c.version == r.version) {
+                Some((_, c)) => c.clone(),
+                None => self.card_for(now, r).await?,
+            };
+            rows.push(self.row(now, r, card, &states, &open).await?);
+        }
+        let rollers: Vec<String> = {
+            let mut p: Vec<String> = self
+                .process
+                .responsible(Step::Release)
+                .iter()
+                .chain(self.process.responsible(Step::Monitor))
+                .flat_map(|role| self.process.members(role).iter().cloned())
+                .collect();
+            p.sort();
+            p.dedup();
+            p
+        };
+        for c in &mut columns {
+            if c.holds.is_none() {
+                continue;
+            }
+            c.rollback_to = self.rollback_targets(&c.env).await?;
+            c.rollback_people = rollers.clone();
+        }
         Ok(Board {
             columns,
+            rows,
             recent: recent_cards,
+        })
+    }
+
+    /// Releases `env` could go back to: those that entered it (or that a
+    /// rollback returned it to) and were not rolled back, newest first,
+    /// the current one left out; from its last 50 deployments.
+    async fn rollback_targets(&self, env: &str) -> Result<Vec<String>> {
+        let deps = self.store.recent_deployments(env, 50).await?;
+        let current = deps
+            .iter()
+            .find(|d| d.outcome == Outcome::Succeeded)
+            .map(|d| match d.action {
+                DeploymentAction::Deploy => d.release.clone(),
+                DeploymentAction::Rollback => d.to_release.clone().unwrap_or_default(),
+            });
+        let mut out: Vec<String> = Vec::new();
+        for d in deps.iter().filter(|d| d.outcome == Outcome::Succeeded) {
+            let v = match d.action {
+                DeploymentAction::Deploy => d.release.clone(),
+                DeploymentAction::Rollback => match &d.to_release {
+                    Some(t) => t.clone(),
+                    None => continue,
+                },
+            };
+            if Some(&v) == current.as_ref() || out.contains(&v) {
+                continue;
+            }
+            if let Some((r, _)) = self.store.release(&v).await?
+                && r.status != ReleaseStatus::RolledBack
+            {
+                out.push(v);
+            }
+            if out.len() >= 10 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// A release's row: its state in each environment and what its next
+    /// gate needs, from whom.
+    async fn row(
+        &self,
+        now: Timestamp,
+        r: &Release,
+        card: Card,
+        states: &[sluice_core::model::EnvState],
+        open: &[sluice_core::model::Incident],
+    ) -> Result<Row> {
+        let v = r.version.to_string();
+        let deps = self.store.deployments(None, Some(&v)).await?;
+        let ago = |t: Timestamp| format!("{} ago", age(now.duration_since(t)));
+        let entered = |env: &str| {
+            deps.iter()
+                .filter(|d| d.env == env && d.action == DeploymentAction::Deploy)
+                .filter(|d| d.outcome == Outcome::Succeeded)
+                .filter_map(|d| d.finished_at)
+                .max()
+        };
+        let next = card.gate.as_ref().map(|g| g.env.clone());
+        let mut cells = Vec::new();
+        for (i, e) in self.process.environments.iter().enumerate() {
+            let holds = states
+                .iter()
+                .any(|s| s.env == e.name && s.release.as_deref() == Some(v.as_str()));
+            let last = deps.iter().rev().find(|d| d.env == e.name);
+            let (state, at) = if holds {
+                let at = states
+                    .iter()
+                    .find(|s| s.env == e.name)
+                    .and_then(|s| s.since);
+                let st = if r.watching(&e.name, now).is_some() {
+                    "watching"
+                } else {
+                    "running"
+                };
+                (st, at)
+            } else if last.is_some_and(|d| {
+                d.action == DeploymentAction::Rollback && d.outcome == Outcome::Succeeded
+            }) {
+                ("rolled_back", last.and_then(|d| d.finished_at))
+            } else if r.has_reached(&e.name) {
+                ("passed", entered(&e.name))
+            } else if last.is_some_and(|d| {
+                d.action == DeploymentAction::Deploy
+                    && matches!(
+                        d.outcome,
+                        Outcome::Failed | Outcome::TimedOut | Outcome::Abandoned
+                    )
+            }) {
+                ("failed", last.and_then(|d| d.finished_at))
+            } else if next.as_deref() == Some(e.name.as_str()) {
+                let since = if i == 0 {
+                    Some(r.created_at)
+                } else {
+                    entered(&self.process.environments[i - 1].name)
+                };
+                let open = card.gate.as_ref().is_some_and(|g| g.unmet.is_empty());
+                (if open { "ready" } else { "blocked" }, since)
+            } else {
+                ("", None)
+            };
+            cells.push(Cell {
+                env: e.name.clone(),
+                state: state.to_string(),
+                at,
+                ago: at.map(ago),
+            });
+        }
+        let tz = &self.process.cadence.timezone;
+        let needs = card
+            .gate
+            .iter()
+            .flat_map(|g| g.unmet.iter())
+            .map(|u| {
+                let mut people: Vec<String> = u
+                    .responsible
+                    .iter()
+                    .flat_map(|role| self.process.members(role).iter().cloned())
+                    .collect();
+                people.sort();
+                people.dedup();
+                // An author may not approve their own release when the
+                // process says so: they are not among who can.
+                if u.action.as_ref().is_some_and(|a| a.kind == "approve")
+                    && !self.process.review.author_may_approve
+                {
+                    people.retain(|x| !r.authors.contains(x));
+                }
+                let waits = u.action.as_ref().is_some_and(|a| a.kind == "wait");
+                Need {
+                    requirement: u.requirement.replace('`', ""),
+                    roles: if waits {
+                        Vec::new()
+                    } else {
+                        u.responsible.clone()
+                    },
+                    people: if waits { Vec::new() } else { people },
+                    opens: u
+                        .action
+                        .as_ref()
+                        .filter(|a| a.kind == "wait")
+                        .and_then(|a| a.at)
+                        .map(|t| {
+                            t.to_zoned_datetime(tz.clone())
+                                .strftime("%a %Y-%m-%d %H:%M %Z")
+                                .to_string()
+                        }),
+                    action: u.action.clone(),
+                }
+            })
+            .collect();
+        Ok(Row {
+            card,
+            cells,
+            next_env: next,
+            needs,
+            incidents: open
+                .iter()
+                .filter(|i| i.release.as_deref() == Some(v.as_str()))
+                .map(|i| OpenIncident {
+                    id: i.id,
+                    severity: i.severity.clone(),
+                    title: i.title.clone(),
+                    release: i.release.clone(),
+                    age: age(now.duration_since(i.opened_at)),
+                })
+                .collect(),
         })
     }
 

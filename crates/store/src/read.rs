@@ -359,6 +359,20 @@ impl Store {
             .collect()
     }
 
+    /// The last `limit` deployments and rollbacks of an environment, newest first.
+    pub async fn recent_deployments(&self, env: &str, limit: i64) -> Result<Vec<Deployment>> {
+        let rows = sqlx::query(
+            "SELECT id, data FROM deployments WHERE env = $1 ORDER BY started_ms DESC, id DESC LIMIT $2",
+        )
+        .bind(env.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| decode(&r.try_get::<String, _>(0)?, &r.try_get::<String, _>(1)?))
+            .collect()
+    }
+
     /// What an environment holds, with the revision it was read at.
     pub async fn environment(&self, name: &str) -> Result<Option<(EnvState, i64)>> {
         let row =

@@ -180,7 +180,13 @@ fn journey_in_headless_chromium() {
         shot(c, "01-sign-in").await;
         sign_in(c, &base, &qa).await;
         let board = wait_for(c, &v).await;
-        assert!(board.contains("waits on qa"), "{board}");
+        // The gate waits on QA's people, without Dave, who wrote the patch
+        // and so may not approve it; Alice gets the button that meets it.
+        assert!(
+            board.contains("— alice@example.com Approve as qa"),
+            "{board}"
+        );
+        assert!(board.contains("Approve as qa"), "{board}");
         shot(c, "02-board").await;
 
         // The release page; QA approves into test.
@@ -238,6 +244,50 @@ fn journey_in_headless_chromium() {
             .unwrap();
         assert!(col.contains(&v), "the test column holds {v}: {col}");
         shot(c, "07-board-after").await;
+
+        // The live refresh swaps in only what changed: QA records the
+        // regression suite; the release's row is replaced, the environments'
+        // cards (unchanged) are the same elements as before.
+        let mark = "document.getElementById('env-card-test').__kept = 1; \
+                    document.getElementById('row-' + arguments[0]).__kept = 1; return true";
+        c.execute(mark, vec![serde_json::json!(v)]).await.unwrap();
+        let before = c
+            .find(Locator::Css(&format!("#row-{}", v.replace('.', "\\."))))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(before.contains("regression"), "{before}");
+        repo.ok(
+            ALICE,
+            &[
+                "test",
+                "report",
+                &v,
+                "--env",
+                "test",
+                "--suite",
+                "regression",
+                "--pass",
+            ],
+        );
+        let probe = "var r = document.getElementById('row-' + arguments[0]); \
+                     return [r.innerText.indexOf('regression') < 0, !r.__kept, \
+                             document.getElementById('env-card-test').__kept === 1];";
+        let mut state = serde_json::json!([false, false, false]);
+        for _ in 0..30 {
+            state = c.execute(probe, vec![serde_json::json!(v)]).await.unwrap();
+            if state[0] == true {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        assert_eq!(
+            state,
+            serde_json::json!([true, true, true]),
+            "[row refreshed, row replaced, env card kept]"
+        );
 
         // The other pages, for the record.
         for (path, name, needle) in [

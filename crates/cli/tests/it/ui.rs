@@ -176,8 +176,16 @@ fn sign_in_sessions_csrf_and_actions() {
         );
     }
     let board = b.go("GET", "/board", &[]).body;
+    // The board is a grid: a row per release in flight, a cell per
+    // environment; the next gate's needs name the people who can meet them.
+    assert!(board.contains(&format!("id=\"row-{v}\"")), "{board}");
     assert!(
-        board.contains(&format!("Release {v}")) && board.contains("waits on qa"),
+        board.contains("approval by qa for test (0 of 1)")
+            && board.contains("— alice@example.com</span>"),
+        "{board}"
+    );
+    assert!(
+        board.contains("<td class=\"cell running\"><span class=\"state\">running</span>"),
         "{board}"
     );
     let audit = b.go("GET", "/audit", &[]).body;

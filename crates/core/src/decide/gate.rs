@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Ctx, Unmet};
+use super::{Action, Ctx, Unmet};
 use crate::model::{ApprovalKind, Incident, Release, ReleaseStatus};
 use crate::process::{Environment, Step};
 use crate::window::check_time;
@@ -127,6 +127,7 @@ pub fn evaluate_gate(
             unmet.push(
                 Unmet::new(format!("{v} must first be in `{}`", prev.name))
                     .by(release_roles)
+                    .act(Action::new("promote").env(&prev.name))
                     .hint(format!(
                         "sluice promote {v} --to {}{}",
                         prev.name,
@@ -157,6 +158,7 @@ pub fn evaluate_gate(
                     prev.name
                 ))
                 .by(p.responsible(Step::Test))
+                .act(Action::new("test").env(&prev.name).suite(suite))
                 .hint(format!(
                     "sluice test report {v} --env {} --suite {suite} --pass{}",
                     prev.name,
@@ -192,11 +194,16 @@ pub fn evaluate_gate(
                     r.authors.join(", ")
                 ));
             }
-            unmet.push(Unmet::new(text).role(role).hint(format!(
-                "sluice approve {v} --env {} --role {role}{}",
-                env.name,
-                as_for(ctx, std::slice::from_ref(role))
-            )));
+            unmet.push(
+                Unmet::new(text)
+                    .role(role)
+                    .act(Action::new("approve").env(&env.name).role(role))
+                    .hint(format!(
+                        "sluice approve {v} --env {} --role {role}{}",
+                        env.name,
+                        as_for(ctx, std::slice::from_ref(role))
+                    )),
+            );
         }
     }
     for item in p.checklist.iter().filter(|c| c.before == env.name) {
@@ -213,7 +220,7 @@ pub fn evaluate_gate(
             if let Some(by) = &item.by {
                 u = u.role(by);
             }
-            unmet.push(u);
+            unmet.push(u.act(Action::new("tick").item(&item.id)));
         }
     }
     let monitor = p.responsible(Step::Monitor);
@@ -229,6 +236,7 @@ pub fn evaluate_gate(
                 i.severity.as_deref().unwrap_or_default()
             ))
             .by(monitor)
+            .act(Action::new("resolve").item(&i.id.to_string()))
             .hint(format!(
                 "sluice incident resolve {} --comment TEXT{}",
                 i.id,
@@ -266,8 +274,12 @@ pub fn evaluate_gate(
     } else if let Err(why) = time {
         // Waiting is not a command. The emergency lane is offered only to a release whose
         // patches' severity allows it, starting with the emergency approvals it lacks.
+        let opens = Action {
+            at: crate::window::next_opening(env, &p.cadence.timezone, ctx.now),
+            ..Action::new("wait").env(&env.name)
+        };
         let u = if env.emergency_approvals.is_empty() || !severities_emergency {
-            Unmet::new(why).by(release_roles)
+            Unmet::new(why).by(release_roles).act(opens)
         } else {
             let promote = format!(
                 "sluice promote {v} --to {} --emergency --reason TEXT{}",

@@ -44,6 +44,57 @@ pub struct Unmet {
     pub responsible: Vec<String>,
     /// The command that would meet it, when there is one.
     pub hint: Option<String>,
+    /// What meets it, for interfaces that offer it as a button (or, for a
+    /// window or a freeze that nobody can act on, when it opens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+}
+
+/// The act that meets a requirement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Action {
+    /// `approve`, `test` (record a suite's result), `tick` (a checklist
+    /// item), `promote`, `resolve` (an incident), or `wait` (a window or a
+    /// freeze: nobody can act; `at` says when it opens).
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    /// The checklist item, or the incident id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Timestamp>,
+}
+
+impl Action {
+    pub fn new(kind: &str) -> Action {
+        Action {
+            kind: kind.to_string(),
+            ..Action::default()
+        }
+    }
+    pub fn env(mut self, env: &str) -> Action {
+        self.env = Some(env.to_string());
+        self
+    }
+    pub fn role(mut self, role: &str) -> Action {
+        self.role = Some(role.to_string());
+        self
+    }
+    pub fn suite(mut self, suite: &str) -> Action {
+        self.suite = Some(suite.to_string());
+        self
+    }
+    pub fn item(mut self, item: &str) -> Action {
+        self.item = Some(item.to_string());
+        self
+    }
 }
 
 impl Unmet {
@@ -52,7 +103,12 @@ impl Unmet {
             requirement: requirement.into(),
             responsible: Vec::new(),
             hint: None,
+            action: None,
         }
+    }
+    pub fn act(mut self, a: Action) -> Unmet {
+        self.action = Some(a);
+        self
     }
     pub fn by(mut self, roles: &[String]) -> Unmet {
         self.responsible = roles.to_vec();

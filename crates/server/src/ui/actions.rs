@@ -15,9 +15,14 @@ pub(crate) fn after_action(
     s: &Shared,
     session: &Session,
     v: &str,
+    back: &str,
     res: Result<String, AppError>,
 ) -> Response {
-    let back = format!("/releases/{v}");
+    // Only pages of our own: never a redirect to anywhere a form names.
+    let back = match back {
+        "/board" | "/inbox" => back.to_string(),
+        _ => format!("/releases/{v}"),
+    };
     match res {
         Ok(msg) => flash_redirect(&back, "ok", &msg),
         Err(e) => error_page(s, session, e, &back),
@@ -28,6 +33,9 @@ pub(crate) fn after_action(
 pub(crate) struct ApproveForm {
     #[serde(default)]
     csrf: String,
+    /// The page to return to: the board or the inbox, else the release page.
+    #[serde(default)]
+    back: String,
     env: String,
     #[serde(default)]
     role: String,
@@ -55,13 +63,16 @@ pub(crate) async fn approve(
         Ok(format!("Approved {v} for {} as {}", f.env, done.role))
     }
     .await;
-    after_action(&s, &session, &v, res)
+    after_action(&s, &session, &v, &f.back, res)
 }
 
 #[derive(Deserialize)]
 pub(crate) struct TickForm {
     #[serde(default)]
     csrf: String,
+    /// The page to return to: the board or the inbox, else the release page.
+    #[serde(default)]
+    back: String,
     item: String,
 }
 
@@ -79,13 +90,16 @@ pub(crate) async fn tick(
         .tick(&session.user, jiff::Timestamp::now(), &v, &f.item)
         .await
         .map(|_| format!("Ticked {}", f.item));
-    after_action(&s, &session, &v, res)
+    after_action(&s, &session, &v, &f.back, res)
 }
 
 #[derive(Deserialize)]
 pub(crate) struct TestForm {
     #[serde(default)]
     csrf: String,
+    /// The page to return to: the board or the inbox, else the release page.
+    #[serde(default)]
+    back: String,
     env: String,
     suite: String,
     result: String,
@@ -121,13 +135,16 @@ pub(crate) async fn test_result(
                 f.env
             )
         });
-    after_action(&s, &session, &v, res)
+    after_action(&s, &session, &v, &f.back, res)
 }
 
 #[derive(Deserialize)]
 pub(crate) struct PromoteForm {
     #[serde(default)]
     csrf: String,
+    /// The page to return to: the board or the inbox, else the release page.
+    #[serde(default)]
+    back: String,
     env: String,
 }
 
@@ -145,7 +162,7 @@ pub(crate) async fn promote(
         .promote(&session.user, jiff::Timestamp::now(), &v, &f.env, None)
         .await
         .map(|o| format!("{} entered {}", o.release.version, f.env));
-    after_action(&s, &session, &v, res)
+    after_action(&s, &session, &v, &f.back, res)
 }
 
 #[derive(Deserialize)]

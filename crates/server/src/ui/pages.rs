@@ -26,11 +26,25 @@ pub(crate) async fn board(
     let (flash, kind) = fl.parts();
     let ctx = context! { ..base(&s, Some(&session), "board", "Board"), ..context! {
         board => ser(&b), flash => flash, flash_kind => kind,
+        release_people => release_people(&s),
     }};
     if q.contains_key("fragment") {
         return page(&s, StatusCode::OK, "board_columns.html", ctx);
     }
     fl.shown(page(&s, StatusCode::OK, "board.html", ctx))
+}
+
+/// Who may promote: the members of the release step's roles.
+fn release_people(s: &Shared) -> Vec<String> {
+    let p = s.app.process();
+    let mut people: Vec<String> = p
+        .responsible(sluice_core::process::Step::Release)
+        .iter()
+        .flat_map(|r| p.members(r).iter().cloned())
+        .collect();
+    people.sort();
+    people.dedup();
+    people
 }
 
 pub(crate) async fn patches(
