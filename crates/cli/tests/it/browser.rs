@@ -68,15 +68,6 @@ async fn choose(c: &Client, css: &str, value: &str) {
         .unwrap();
 }
 
-async fn type_in(c: &Client, css: &str, text: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .send_keys(text)
-        .await
-        .unwrap();
-}
-
 pub async fn text(c: &Client) -> String {
     c.find(Locator::Css("main"))
         .await
@@ -208,31 +199,52 @@ fn journey_in_headless_chromium() {
         shot(c, "04-approved").await;
         sign_out(c).await;
 
-        // The developer (dev lead) may not approve as qa.
+        // The release manager's page offers what he may do: approval only
+        // into prod (as dev_lead, its emergency approver; no role of his
+        // approves into test), no test results, and the promotion into the
+        // next environment only.
         sign_in(c, &base, &dev).await;
         c.goto(&format!("{base}/releases/{v}")).await.unwrap();
         wait_for(c, "Gates").await;
-        choose(c, "select#a-env", "test").await;
-        type_in(c, "input#a-role", "qa").await;
-        click(c, "form[action$='/approve'] button").await;
-        let refused = wait_for(c, "Refused").await;
-        assert!(
-            refused.contains(&format!("{BOB} is not a member of `qa`")),
-            "{refused}"
+        let envs = c
+            .execute(
+                "return Array.from(document.querySelectorAll('#a-env option')).map(o => o.value)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            envs,
+            serde_json::json!(["prod"]),
+            "approve choices of {BOB}"
         );
-        shot(c, "05-refused").await;
-
-        // The release manager promotes it into test; the board shows it there.
-        c.goto(&format!("{base}/releases/{v}")).await.unwrap();
-        wait_for(c, "Gates").await;
-        choose(c, "select#p-env", "test").await;
+        assert!(c.find(Locator::Css("form[action$='/test']")).await.is_err());
         click(c, "form[action$='/promote'] button").await;
         let page = wait_for(c, "entered test").await;
         assert!(
             page.contains("deploy test"),
             "the deployment is on the timeline: {page}"
         );
-        shot(c, "06-promoted").await;
+        shot(c, "05-promoted").await;
+
+        // Promoting on into prod is refused: the refusal shows on the release
+        // page itself, with what is missing and who can meet it.
+        click(c, "form[action$='/promote'] button").await;
+        let refused = wait_for(c, "Refused").await;
+        assert!(
+            c.current_url()
+                .await
+                .unwrap()
+                .path()
+                .ends_with(&format!("/releases/{v}")),
+            "the refusal stays on the release page"
+        );
+        assert!(
+            refused.contains("approval by product_owner for prod (0 of 1)")
+                && refused.contains("(product_owner)"),
+            "{refused}"
+        );
+        shot(c, "06-refused").await;
         c.goto(&format!("{base}/board")).await.unwrap();
         wait_for(c, "Pipeline").await;
         let col = c

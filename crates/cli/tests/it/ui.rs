@@ -251,14 +251,27 @@ fn sign_in_sessions_csrf_and_actions() {
             .any(|a| a["env"] == "test" && a["approver"] == ALICE)
     );
 
-    // Alice may not promote: a refusal page naming the rule, status 409.
+    // Alice may not promote: the refusal shows on the page it came from,
+    // naming the rule, once.
     let p = b.go(
         "POST",
         &format!("/releases/{v}/promote"),
         &[("csrf", &csrf), ("env", "test")],
     );
-    assert_eq!(p.status, 409, "{}", p.body);
-    assert!(p.body.contains("may not promote releases"), "{}", p.body);
+    assert_eq!(
+        (p.status, p.location.as_str()),
+        (303, format!("/releases/{v}").as_str()),
+        "{}",
+        p.body
+    );
+    let page = b.go("GET", &format!("/releases/{v}"), &[]);
+    assert!(
+        page.body.contains("class=\"flash bad\"") && page.body.contains("may not promote releases"),
+        "{}",
+        page.body
+    );
+    let again = b.go("GET", &format!("/releases/{v}"), &[]);
+    assert!(!again.body.contains("may not promote releases"), "shown once");
 
     // Signing out ends the session; revoking the token ends the others.
     let p = b.go("POST", "/logout", &[("csrf", &csrf)]);

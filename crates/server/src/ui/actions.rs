@@ -25,8 +25,40 @@ pub(crate) fn after_action(
     };
     match res {
         Ok(msg) => flash_redirect(&back, "ok", &msg),
+        // A refusal, a conflict, a failure or a bad value shows on the page
+        // it came from, with the reasons and the way on.
+        Err(
+            e @ (AppError::Refused { .. }
+            | AppError::Conflict(_)
+            | AppError::Failed(_)
+            | AppError::Invalid(_)),
+        ) => flash_redirect(&back, "bad", &refusal_text(e)),
         Err(e) => error_page(s, session, e, &back),
     }
+}
+
+/// A refusal as the banner shows it: what was refused, then each unmet
+/// requirement with who can meet it. At most 1,200 characters (a cookie
+/// carries it).
+fn refusal_text(e: AppError) -> String {
+    let mut out = match e {
+        AppError::Refused { summary, unmet } => {
+            let mut t = format!("Refused: {}", summary.replace('`', ""));
+            for u in unmet {
+                t.push_str(&format!("\n• {}", u.requirement.replace('`', "")));
+                if !u.responsible.is_empty() {
+                    t.push_str(&format!(" ({})", u.responsible.join(", ")));
+                }
+            }
+            t
+        }
+        e => e.to_string(),
+    };
+    if let Some((at, _)) = out.char_indices().nth(1200) {
+        out.truncate(at);
+        out.push('…');
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -100,8 +132,13 @@ pub(crate) struct TestForm {
     /// The page to return to: the board or the inbox, else the release page.
     #[serde(default)]
     back: String,
+    #[serde(default)]
     env: String,
+    #[serde(default)]
     suite: String,
+    /// `ENV/SUITE`, as the release page's suite list sends it.
+    #[serde(default)]
+    run: String,
     result: String,
 }
 
@@ -115,14 +152,18 @@ pub(crate) async fn test_result(
         return csrf_refused();
     }
     let passed = f.result == "pass";
+    let (env, suite) = match f.run.split_once('/') {
+        Some((e, s)) => (e.to_string(), s.to_string()),
+        None => (f.env.clone(), f.suite.clone()),
+    };
     let res = s
         .app
         .report_test(
             &session.user,
             jiff::Timestamp::now(),
             &v,
-            &f.env,
-            f.suite.trim(),
+            &env,
+            suite.trim(),
             passed,
             None,
         )
@@ -130,9 +171,9 @@ pub(crate) async fn test_result(
         .map(|_| {
             format!(
                 "Recorded {} {} in {}",
-                f.suite.trim(),
+                suite.trim(),
                 if passed { "passed" } else { "failed" },
-                f.env
+                env
             )
         });
     after_action(&s, &session, &v, &f.back, res)

@@ -34,6 +34,81 @@ pub(crate) async fn board(
     fl.shown(page(&s, StatusCode::OK, "board.html", ctx))
 }
 
+/// The release page's forms for this user: only those they may use, only
+/// when they apply, with choices from the process file and the next gate's
+/// environment first.
+fn release_forms(s: &Shared, user: &str, r: &sluice_app::views::ReleasePage) -> Value {
+    use sluice_core::process::Step;
+    let p = s.app.process();
+    let mine = p.roles_of(user);
+    let has = |roles: &[String]| roles.iter().any(|x| mine.contains(&x.as_str()));
+    let candidate = r.release.status == sluice_core::model::ReleaseStatus::Candidate;
+    let next = r.gates.first().map(|g| g.env.clone());
+    // Approve: the environments ahead whose approvals (or emergency
+    // approvals) name one of the user's roles, with those roles.
+    let mut approve: Vec<Value> = Vec::new();
+    let mut all_roles: Vec<String> = Vec::new();
+    if candidate {
+        for g in &r.gates {
+            let Some((_, e)) = p.environment(&g.env) else {
+                continue;
+            };
+            let mut roles: Vec<String> = e
+                .approvals
+                .iter()
+                .chain(&e.emergency_approvals)
+                .filter(|x| mine.contains(&x.as_str()))
+                .cloned()
+                .collect();
+            roles.dedup();
+            all_roles.extend(roles.iter().cloned());
+            if !roles.is_empty() {
+                approve.push(context! { env => g.env.clone(), roles => roles,
+                emergency => e.emergency_approvals.iter().any(|x| mine.contains(&x.as_str())) });
+            }
+        }
+    }
+    all_roles.sort();
+    all_roles.dedup();
+    // Record a test result: the suites of the process (each environment's
+    // gate suites and after-deploy suites), for the test role; the one the
+    // next gate misses first.
+    let mut suites: Vec<Value> = Vec::new();
+    if has(p.responsible(Step::Test)) || p.responsible(Step::Test).is_empty() {
+        for e in &p.environments {
+            for suite in e.tests.iter().chain(&e.after_deploy_tests) {
+                suites.push(context! { env => e.name.clone(), suite => suite.clone() });
+            }
+        }
+    }
+    let wanted = r.gates.first().and_then(|g| {
+        g.unmet
+            .iter()
+            .filter_map(|u| u.action.as_ref())
+            .find(|a| a.kind == "test")
+            .map(|a| {
+                format!(
+                    "{}/{}",
+                    a.env.clone().unwrap_or_default(),
+                    a.suite.clone().unwrap_or_default()
+                )
+            })
+    });
+    let promote =
+        candidate && (has(p.responsible(Step::Release)) || p.responsible(Step::Release).is_empty());
+    let ticks: Vec<String> = p
+        .checklist
+        .iter()
+        .filter(|c| c.by.as_ref().is_none_or(|b| mine.contains(&b.as_str())))
+        .map(|c| c.id.clone())
+        .collect();
+    context! {
+        approve => approve, approve_roles => all_roles, next => next,
+        suites => suites, wanted_suite => wanted,
+        promote => promote, ticks => ticks,
+    }
+}
+
 /// Who may promote: the members of the release step's roles.
 fn release_people(s: &Shared) -> Vec<String> {
     let p = s.app.process();
@@ -140,9 +215,11 @@ pub(crate) async fn release(
         })
         .await
         .unwrap_or_default();
+    let forms = release_forms(&s, &session.user, &r);
     let ctx = context! { ..base(&s, Some(&session), "release", &format!("Release {v}")), ..context! {
         r => ser(&r), envs => envs, envs_reached => !r.release.reached.is_empty(),
         flash => flash, flash_kind => kind, incidents => ser(&incidents),
+        forms => forms,
     }};
     fl.shown(page(&s, StatusCode::OK, "release.html", ctx))
 }
