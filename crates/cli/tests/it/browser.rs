@@ -180,6 +180,19 @@ fn journey_in_headless_chromium() {
         assert!(board.contains("Approve as qa"), "{board}");
         shot(c, "02-board").await;
 
+        // Her inbox (the page after sign-in) lists the approval her role
+        // gives, with the command that gives it.
+        c.goto(&format!("{base}/inbox")).await.unwrap();
+        let inbox = wait_for(c, "What waits on you").await;
+        assert!(
+            inbox.contains(&format!("{v} into `test`: approval by `qa`"))
+                || inbox.contains(&format!("{v} into test: approval by qa")),
+            "{inbox}"
+        );
+        shot(c, "02-inbox").await;
+        c.goto(&format!("{base}/board")).await.unwrap();
+        wait_for(c, &v).await;
+
         // The release page; QA approves into test.
         c.find(Locator::LinkText(&v))
             .await

@@ -151,7 +151,7 @@ fn sign_in_redirects_only_within_the_site_and_refuses_other_sites() {
     ] {
         let (status, location, _) = login(next, &[]);
         assert_eq!(status, 303, "next={next:?}");
-        assert_eq!(location, "/board", "next={next:?} must not leave the site");
+        assert_eq!(location, "/inbox", "next={next:?} must not leave the site");
     }
     for next in ["/releases/1.2.4?x=1", "/patches", "/"] {
         let (_, location, _) = login(next, &[]);
@@ -292,7 +292,7 @@ fn in_a_browser_script_links_redirects_and_forced_sign_in_go_nowhere() {
         let c = &chrome.c;
 
         // 1. The sign-in form, its `next` changed to a tab-smuggled host:
-        // the browser ends on the board of this server.
+        // the browser ends on the inbox of this server.
         c.goto(&format!("{base}/login")).await.unwrap();
         c.execute(
             "document.querySelector('input[name=next]').value = '/\\t/evil.example'; return 1;",
@@ -312,10 +312,10 @@ fn in_a_browser_script_links_redirects_and_forced_sign_in_go_nowhere() {
             .click()
             .await
             .unwrap();
-        wait_for(c, "Pipeline").await;
+        wait_for(c, "What waits on").await;
         let at = c.current_url().await.unwrap();
         assert_eq!(at.host_str(), Some("127.0.0.1"), "left the site: {at}");
-        assert_eq!(at.path(), "/board");
+        assert_eq!(at.path(), "/inbox");
 
         // 2. The release page: the real link is a link, the script one is
         // not, and following every link on the page runs nothing.

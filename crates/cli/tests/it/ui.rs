@@ -149,7 +149,7 @@ fn sign_in_sessions_csrf_and_actions() {
         "/login",
         &[("token", &tk), ("next", "//evil.example.com/")],
     );
-    assert_eq!((p.status, p.location.as_str()), (303, "/board"));
+    assert_eq!((p.status, p.location.as_str()), (303, "/inbox"));
     assert!(
         p.set_cookie.contains("HttpOnly") && p.set_cookie.contains("SameSite=Strict"),
         "{}",
@@ -271,7 +271,10 @@ fn sign_in_sessions_csrf_and_actions() {
         page.body
     );
     let again = b.go("GET", &format!("/releases/{v}"), &[]);
-    assert!(!again.body.contains("may not promote releases"), "shown once");
+    assert!(
+        !again.body.contains("may not promote releases"),
+        "shown once"
+    );
 
     // Signing out ends the session; revoking the token ends the others.
     let p = b.go("POST", "/logout", &[("csrf", &csrf)]);

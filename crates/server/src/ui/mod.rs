@@ -134,7 +134,7 @@ impl Ui {
 pub fn routes() -> axum::Router<Shared> {
     use axum::routing::{get, post};
     axum::Router::new()
-        .route("/", get(|| async { Redirect::to("/board") }))
+        .route("/", get(|| async { Redirect::to("/inbox") }))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/board", get(board))

@@ -86,7 +86,7 @@ fn session_cookie(id: Option<&str>, secure: bool) -> HeaderValue {
 /// Only a path of this site may be redirected to after sign-in: one leading
 /// `/` followed by anything but `/` or `\`, and no control character,
 /// space or backslash anywhere (browsers drop tabs and newlines and read `\`
-/// as `/`, so `/<TAB>/evil.example` would leave the site). Else the board.
+/// as `/`, so `/<TAB>/evil.example` would leave the site). Else the inbox.
 pub fn safe_next(next: &str) -> &str {
     let mut chars = next.chars();
     let local = chars.next() == Some('/')
@@ -94,7 +94,7 @@ pub fn safe_next(next: &str) -> &str {
         && !next
             .chars()
             .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
-    if local { next } else { "/board" }
+    if local { next } else { "/inbox" }
 }
 
 #[derive(Deserialize)]
@@ -110,7 +110,8 @@ pub(crate) async fn login_page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let (flash, kind) = fl.parts();
-    let next = q.get("next").cloned().unwrap_or_else(|| "/board".into());
+    // After sign-in: what waits on the user, unless they came for a page.
+    let next = q.get("next").cloned().unwrap_or_else(|| "/inbox".into());
     let ctx = context! { ..base(&s, None, "login", "Sign in"), ..context! {
         next => safe_next(&next), flash => flash, flash_kind => kind,
     }};
