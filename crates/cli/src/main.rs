@@ -50,6 +50,10 @@ pub struct Cli {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Tables at their full width, one line per row, even on a terminal
+    /// (they fit the terminal's width otherwise).
+    #[arg(long, global = true)]
+    pub wide: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -122,6 +126,7 @@ pub enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::set_wide(cli.wide);
     // A command is one short sequence of calls: one thread. The server
     // answers many clients at once: a worker per core.
     let mut builder = if matches!(cli.command, Command::Serve(_)) {

@@ -137,15 +137,27 @@ pub fn json<T: Serialize>(v: &T) {
     );
 }
 
-/// A table: bordered on a terminal, plain columns when piped.
+static WIDE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--wide`: tables at their full width even on a terminal.
+pub fn set_wide(wide: bool) {
+    WIDE.store(wide, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A table: bordered on a terminal and fitted to its width (unless
+/// `--wide`), plain columns when piped.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     if std::io::stdout().is_terminal() {
         t.load_style(presets::UTF8_FULL_CONDENSED);
-        t.set_content_arrangement(ContentArrangement::Dynamic);
-        // Fit the terminal: long cells wrap inside their column.
-        if let Some((_, cols)) = console::Term::stdout().size_checked() {
-            t.set_width(cols);
+        if WIDE.load(std::sync::atomic::Ordering::Relaxed) {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        } else {
+            t.set_content_arrangement(ContentArrangement::Dynamic);
+            // Fit the terminal: long cells wrap inside their column.
+            if let Some((_, cols)) = console::Term::stdout().size_checked() {
+                t.set_width(cols);
+            }
         }
     } else {
         t.load_style(presets::NOTHING);

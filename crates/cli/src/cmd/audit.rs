@@ -76,6 +76,11 @@ enum AuditCmd {
         #[arg(long)]
         against_git: bool,
     },
+    /// One event in full: its payload as JSON, its time, actor and hashes.
+    Show {
+        /// The event's sequence number (the `#` column).
+        seq: i64,
+    },
     /// Write the chain's head (sequence number and hash) into git, as a note
     /// on the checked-out commit under refs/notes/sluice-audit. Push it
     /// (`git push origin refs/notes/sluice-audit`) and git is the witness.
@@ -159,6 +164,42 @@ pub async fn run(cli: &Cli, app: &Backend, a: &Args) -> Result<(), Failure> {
             unmet: problems,
             quiet: cli.json,
         });
+    }
+    if let Some(AuditCmd::Show { seq }) = a.cmd {
+        let q = wire::AuditQuery {
+            after: Some(seq - 1),
+            limit: Some(1),
+            ..Default::default()
+        };
+        let e = app
+            .run("", jiff::Timestamp::now(), &[], q)
+            .await?
+            .events
+            .into_iter()
+            .find(|e| e.seq == seq)
+            .ok_or_else(|| Failure {
+                code: 1,
+                message: format!("no event {seq} in the audit log; `sluice audit` lists them"),
+                unmet: vec![],
+                quiet: false,
+            })?;
+        if cli.json {
+            output::json(&e);
+            return Ok(());
+        }
+        outln!("event {}: {} {}", e.seq, e.kind, e.subject);
+        outln!(
+            "at {} by {}",
+            output::when(jiff::Timestamp::from_millisecond(e.at_ms).ok()),
+            e.actor
+        );
+        outln!("hash {} (after {})", e.hash, e.prev_hash);
+        let pretty = serde_json::from_str::<serde_json::Value>(&e.payload)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| e.payload.clone());
+        outln!("{pretty}");
+        return Ok(());
     }
     if a.cmd.is_some() {
         let v = app

@@ -244,6 +244,29 @@ fn tables_fit_the_terminal() {
             }
         }
     }
+    // NO_COLOR on a terminal: no colour; --wide: the full width, one line
+    // per row, on a terminal too.
+    for (extra, wide) in [("NO_COLOR=1", false), ("", true)] {
+        let line = format!(
+            "stty cols 80 rows 50; {extra} SLUICE_USER=bob@example.com '{bin}' --db '{}' patch list --all{}",
+            repo.db_url,
+            if wide { " --wide" } else { "" }
+        );
+        let o = std::process::Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        if wide {
+            assert!(
+                strip_ansi(&text).lines().any(|l| l.contains(long)),
+                "--wide keeps each row on one line: {text}"
+            );
+        } else {
+            assert!(!text.contains("\u{1b}[3"), "NO_COLOR: {text}");
+        }
+    }
     // Piped: one line per row, whatever the length, and no colour codes.
     let piped = repo.ok(BOB, &["patch", "list", "--all"]);
     assert!(!piped.stdout.contains('\u{1b}'), "{}", piped.stdout);

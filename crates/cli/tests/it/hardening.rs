@@ -773,6 +773,19 @@ fn audit_reads_newest_first_and_follows() {
         "details read as key=value: {out}"
     );
     assert!(!out.stdout.contains("{\""), "no raw JSON: {out}");
+    // One event in full.
+    let seq = triaged[0]["seq"].as_i64().unwrap().to_string();
+    let out = repo.ok(BOB, &["audit", "show", &seq]);
+    assert!(
+        out.stdout
+            .contains(&format!("event {seq}: patch.triaged {two}"))
+            && out.stdout.contains("\"severity\": \"major\""),
+        "{out}"
+    );
+    let shown = repo.json(BOB, &["audit", "show", &seq]);
+    assert_eq!(shown["kind"], "patch.triaged");
+    let missing = repo.run(BOB, &["audit", "show", "999"]);
+    assert!(missing.stderr.contains("no event 999"), "{missing}");
 
     // --follow: a new event shows up on its own line.
     let mut child = repo
