@@ -132,7 +132,7 @@ pub async fn chrome() -> Chrome {
             "binary": chromium,
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--no-first-run", "--window-size=1280,1000"],
+                     "--disable-sync", "--no-first-run", "--window-size=1400,1000"],
         }),
     );
     for _ in 0..100 {
@@ -158,6 +158,7 @@ fn journey_in_headless_chromium() {
     repo.serve();
     let base = repo.server.as_ref().unwrap().url.clone();
     let (qa, dev) = (repo.token(ALICE), repo.token(BOB));
+    let po = repo.token(crate::harness::CAROL);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -358,6 +359,56 @@ fn journey_in_headless_chromium() {
             .await
             .unwrap();
         assert_eq!(first, serde_json::json!("#main"));
+
+        // The release manager sees no approval he may not give on the board.
+        c.goto(&format!("{base}/board")).await.unwrap();
+        let board = wait_for(c, "Releases in flight").await;
+        assert!(!board.contains("Approve as"), "{board}");
+        sign_out(c).await;
+
+        // An open incident shows on the board; the product owner approves
+        // into prod from the board in one click.
+        repo.ok(
+            crate::harness::DAVE,
+            &[
+                "incident",
+                "open",
+                "--env",
+                "test",
+                "--title",
+                "Search is slow",
+                "--severity",
+                "minor",
+            ],
+        );
+        sign_in(c, &base, &po).await;
+        c.goto(&format!("{base}/board")).await.unwrap();
+        let board = wait_for(c, "Releases in flight").await;
+        assert!(board.contains("Search is slow"), "{board}");
+        assert!(
+            board.contains("incident 1 minor"),
+            "the row is marked: {board}"
+        );
+        click(
+            c,
+            &format!("#row-{} form.act button", v.replace('.', "\\.")),
+        )
+        .await;
+        let board = wait_for(c, "Approved").await;
+        assert!(
+            board.contains(&format!("Approved {v} for prod as product_owner")),
+            "{board}"
+        );
+        assert_eq!(c.current_url().await.unwrap().path(), "/board");
+        shot(c, "12-board-approved").await;
+        // The same board on a phone's width.
+        c.set_window_size(390, 844).await.unwrap();
+        c.refresh().await.unwrap();
+        wait_for(c, "Releases in flight").await;
+        shot(c, "13-board-390px").await;
+        c.goto(&format!("{base}/inbox")).await.unwrap();
+        wait_for(c, "What waits on you").await;
+        shot(c, "14-inbox-390px").await;
         c.clone().close().await.unwrap();
     });
 }
