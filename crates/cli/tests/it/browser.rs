@@ -401,6 +401,50 @@ fn journey_in_headless_chromium() {
         );
         assert_eq!(c.current_url().await.unwrap().path(), "/board");
         shot(c, "12-board-approved").await;
+
+        // A half-typed field in a row survives the live refresh: the row
+        // changes (the checklist item is ticked) but is left alone while the
+        // field holds input, and refreshed once it does not.
+        let typed = "var r = document.getElementById('row-' + arguments[0]); \
+                     var i = document.createElement('input'); i.id = 'half'; \
+                     r.querySelector('td.next').appendChild(i); i.value = 'half-typ'; return 1";
+        c.execute(typed, vec![serde_json::json!(v)]).await.unwrap();
+        repo.ok(BOB, &["checklist", &v, "--tick", "notes"]);
+        tokio::time::sleep(Duration::from_secs(12)).await;
+        let kept = c
+            .execute(
+                "var i = document.getElementById('half'); return i ? i.value : null",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            kept,
+            serde_json::json!("half-typ"),
+            "the field survived a refresh"
+        );
+        c.execute(
+            "document.getElementById('half').value = ''; return 1",
+            vec![],
+        )
+        .await
+        .unwrap();
+        let mut refreshed = false;
+        for _ in 0..25 {
+            let row = c
+                .execute(
+                    "return document.getElementById('row-' + arguments[0]).innerText",
+                    vec![serde_json::json!(v)],
+                )
+                .await
+                .unwrap();
+            if !row.as_str().unwrap_or_default().contains("checklist notes") {
+                refreshed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        assert!(refreshed, "the row refreshed once the field was empty");
         // The same board on a phone's width.
         c.set_window_size(390, 844).await.unwrap();
         c.refresh().await.unwrap();
