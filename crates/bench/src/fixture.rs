@@ -71,6 +71,22 @@ by = "release_manager"
 before = "prod"
 "#;
 
+/// The bench process as `sluice-bench metrics` runs it: production watches
+/// each release for two hours after it enters (`monitor_for`), and a critical
+/// incident blocks promotion, so change failures and recovery have a window
+/// and a severity to count.
+pub(crate) fn metrics_process() -> String {
+    PROCESS
+        .replace(
+            r#"critical = { fix_within = "24h", emergency = true }"#,
+            r#"critical = { fix_within = "24h", emergency = true, block_promotion = true }"#,
+        )
+        .replace(
+            r#"after_deploy_tests = ["canary"]"#,
+            "after_deploy_tests = [\"canary\"]\nmonitor_for = \"2h\"",
+        )
+}
+
 pub(crate) fn report_input(i: usize) -> ReportInput {
     ReportInput {
         title: format!("Checkout total is wrong when a coupon is applied twice ({i})"),
@@ -85,5 +101,20 @@ pub(crate) fn report_input(i: usize) -> ReportInput {
             reference: Some(format!("JIRA-{}", 4000 + i)),
         }),
         targets: vec![Target::Main],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_metrics_process_watches_prod_and_blocks_on_critical() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(&path, super::metrics_process()).unwrap();
+        let p = sluice_app::load_process(&path).unwrap();
+        let (_, prod) = p.environment("prod").unwrap();
+        assert_eq!(prod.monitor_for, Some(jiff::SignedDuration::from_hours(2)));
+        assert!(p.severity("critical").unwrap().block_promotion);
+        assert!(!p.severity("major").unwrap().block_promotion);
     }
 }

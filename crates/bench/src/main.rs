@@ -13,15 +13,19 @@
 //!
 //! Usage: `sluice-bench [--quick] [--notify] [--backend sqlite|postgres|both]`.
 //! `sluice-bench load ...` measures `sluice serve` under concurrent clients
-//! instead (see [`load`]).
+//! instead (see [`load`]), `sluice-bench ui ...` the web pages over a large
+//! history ([`ui`]), `sluice-bench metrics ...` `sluice metrics` and `GET
+//! /metrics` over a large history ([`metrics`]).
 //! Only a loopback PostgreSQL is used (`SLUICE_TEST_POSTGRES`, else
 //! postgres://postgres@127.0.0.1:5432/postgres); every database it creates is a
 //! fresh one and is dropped at the end.
 //!
 //! This file only parses the arguments and dispatches. [`suite`] runs 1–4;
-//! [`floor`], [`lifecycle`], [`list`], [`notify`], [`ui`] and [`load`] are the
-//! benchmarks; [`fixture`] (the bench process and the report input), [`seed`]
-//! (bulk patches), [`db`] (scratch databases) and [`stats`] are shared.
+//! [`floor`], [`lifecycle`], [`list`], [`notify`], [`ui`], [`metrics`] and
+//! [`load`] are the benchmarks; [`fixture`] (the bench process and the report
+//! input), [`seed`] (bulk patches), [`history`] (a real release, chained
+//! events, batched inserts), [`args`] (the options of `ui` and `metrics`),
+//! [`db`] (scratch databases) and [`stats`] are shared.
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -30,12 +34,21 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sluice_store::Backend;
 
+mod args;
 mod db;
 mod fixture;
 mod floor;
+mod history;
 mod lifecycle;
 mod list;
 mod load;
+mod metrics;
+mod metrics_events;
+mod metrics_experiment;
+mod metrics_plan;
+mod metrics_probe;
+mod metrics_report;
+mod metrics_seed;
 mod notify;
 mod seed;
 mod stats;
@@ -74,6 +87,9 @@ enum Command {
     /// `sluice serve` under concurrent clients (options: `sluice-bench load --help`)
     #[command(disable_help_flag = true)]
     Load(Rest),
+    /// `sluice metrics` and `GET /metrics` over a large history (options: `sluice-bench metrics --help`)
+    #[command(disable_help_flag = true)]
+    Metrics(Rest),
 }
 
 /// A subcommand's own arguments, handed as they are to its parser.
@@ -104,32 +120,20 @@ impl BackendArg {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Ui(rest)) => {
-            let cfg = match ui::UiConfig::parse(rest.args.into_iter()) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return ExitCode::from(2);
-                }
-            };
-            // The server and the client share the process: a worker per core.
-            match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => match rt.block_on(ui::run(cfg)) {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => {
-                        eprintln!("error: {e:#}");
-                        ExitCode::from(1)
-                    }
-                },
-                Err(e) => {
-                    eprintln!("error: cannot start: {e}");
-                    ExitCode::from(2)
-                }
+        Some(Command::Ui(rest)) => match ui::parse(rest.args.into_iter()) {
+            Ok(cfg) => block_on_threads(ui::run(cfg)),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
             }
-        }
+        },
+        Some(Command::Metrics(rest)) => match metrics::parse(rest.args.into_iter()) {
+            Ok(cfg) => block_on_threads(metrics::run(cfg)),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         Some(Command::Load(rest)) => {
             let cfg = match load::LoadConfig::parse(rest.args.into_iter()) {
                 Ok(c) => c,
@@ -145,6 +149,27 @@ fn main() -> ExitCode {
             cli.notify,
             cli.backend.backends(),
         ))),
+    }
+}
+
+/// Runs `f` on a multi-threaded runtime: the server and the client share the
+/// process, a worker per core.
+fn block_on_threads(f: impl Future<Output = Result<()>>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => match rt.block_on(f) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -205,6 +230,65 @@ mod tests {
         assert!(matches!(c.command, Some(Command::Load(r)) if r.args == rest));
         let c = parse(&["ui", "--help"]).unwrap();
         assert!(matches!(c.command, Some(Command::Ui(r)) if r.args == ["--help"]));
+    }
+
+    #[test]
+    fn metrics_arguments_parse() {
+        let rest = ["--backend", "postgres", "--events=1000", "--samples", "5"];
+        let c = parse(&[&["metrics"][..], &rest[..]].concat()).unwrap();
+        let Some(Command::Metrics(r)) = c.command else {
+            panic!("not the metrics subcommand");
+        };
+        assert_eq!(r.args, rest);
+        let m = metrics::parse(r.args.into_iter()).unwrap();
+        assert_eq!(m.backends, [Backend::Postgres]);
+        assert_eq!(
+            (m.releases, m.patches, m.events, m.samples),
+            (10_000, 100_000, 1_000, 5)
+        );
+        // The defaults are the sizes, on both backends.
+        let m = metrics::parse(std::iter::empty()).unwrap();
+        assert_eq!(m.backends, [Backend::Sqlite, Backend::Postgres]);
+        assert_eq!(
+            (m.releases, m.patches, m.events, m.samples),
+            (10_000, 100_000, 1_000_000, 30)
+        );
+        let m = metrics::parse(
+            [
+                "--backend",
+                "sqlite",
+                "--releases",
+                "240",
+                "--patches",
+                "2400",
+            ]
+            .map(String::from)
+            .into_iter(),
+        )
+        .unwrap();
+        assert_eq!((m.backends.len(), m.releases, m.patches), (1, 240, 2_400));
+        for bad in [
+            &["--backend", "both", "--releases"][..],
+            &["--backend", "oracle"][..],
+            &["--samples", "x"][..],
+            &["--quick"][..],
+        ] {
+            assert!(
+                metrics::parse(bad.iter().map(|s| s.to_string())).is_err(),
+                "{bad:?} must be refused"
+            );
+        }
+        // Options before the subcommand are the default run's, not its own.
+        assert!(parse(&["--quick", "metrics"]).is_err());
+    }
+
+    #[test]
+    fn ui_keeps_its_defaults() {
+        let u = ui::parse(std::iter::empty()).unwrap();
+        assert_eq!(
+            (u.releases, u.patches, u.events, u.samples),
+            (10_000, 100_000, 100_000, 50)
+        );
     }
 
     #[test]

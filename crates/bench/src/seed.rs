@@ -7,20 +7,29 @@ use sluice_core::model::{Patch, PatchReview, PatchStatus, Source, SourceKind, Ta
 use sluice_store::Store;
 
 /// A small deterministic generator (xorshift64*), so every run seeds the same data.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
         xs[self.below(xs.len() as u64) as usize]
+    }
+    /// True with probability `per_mille` / 1000.
+    pub(crate) fn chance(&mut self, per_mille: u64) -> bool {
+        self.below(1000) < per_mille
+    }
+    /// A duration drawn uniformly from `[lo, hi)` minutes.
+    pub(crate) fn mins(&mut self, lo: i64, hi: i64) -> SignedDuration {
+        let span = (hi - lo).max(1) as u64 * 60_000;
+        SignedDuration::from_millis(lo * 60_000 + self.below(span) as i64)
     }
 }
 
@@ -158,6 +167,16 @@ fn seed_patch(rng: &mut Rng, number: i64, now: Timestamp) -> Patch {
 /// Inserts `n` patches in multi-row INSERTs, the columns filled the way
 /// `Store::commit` fills them. Returns the number of open ones.
 pub(crate) async fn seed(store: &Store, n: usize) -> Result<usize> {
+    seed_with(store, n, |_| {}).await
+}
+
+/// [`seed`], with `adjust` applied to each generated patch before it is
+/// written (to link it to a release, move its times, change its status).
+pub(crate) async fn seed_with(
+    store: &Store,
+    n: usize,
+    mut adjust: impl FnMut(&mut Patch),
+) -> Result<usize> {
     const ROWS: usize = 500;
     const STMTS_PER_TX: usize = 20;
     let now = Timestamp::now();
@@ -180,7 +199,9 @@ pub(crate) async fn seed(store: &Store, n: usize) -> Result<usize> {
             let patches: Vec<Patch> = (0..rows)
                 .map(|_| {
                     number += 1;
-                    seed_patch(&mut rng, number, now)
+                    let mut p = seed_patch(&mut rng, number, now);
+                    adjust(&mut p);
+                    p
                 })
                 .collect();
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

@@ -16,115 +16,34 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
-use sluice_core::decide::TriageInput;
-use sluice_core::model::{Release, ReleaseStatus, Target};
+use sluice_core::model::{Release, ReleaseStatus};
 use sluice_store::{Backend, Store};
 
+use crate::args::HistoryArgs;
 use crate::db::{Scratch, name, open_app};
-use crate::fixture::{PROCESS, report_input};
+use crate::fixture::PROCESS;
+use crate::history::{NewEvent, append_events, real_release};
 use crate::seed::seed;
 use crate::stats::Samples;
 
 pub const USAGE: &str = "sluice-bench ui [--backend sqlite|postgres|both] [--releases N] [--patches N] [--events N] [--samples N]";
 
-pub struct UiConfig {
-    backends: Vec<Backend>,
-    releases: usize,
-    patches: usize,
-    events: usize,
-    samples: usize,
-}
+/// The options of `sluice-bench ui`.
+pub(crate) type UiConfig = HistoryArgs;
 
-impl UiConfig {
-    pub fn parse(mut args: impl Iterator<Item = String>) -> Result<UiConfig> {
-        let mut c = UiConfig {
+/// Parses the options of `sluice-bench ui` over its defaults.
+pub(crate) fn parse(args: impl Iterator<Item = String>) -> Result<UiConfig> {
+    HistoryArgs::parse(
+        args,
+        HistoryArgs {
             backends: vec![Backend::Sqlite, Backend::Postgres],
             releases: 10_000,
             patches: 100_000,
             events: 100_000,
             samples: 50,
-        };
-        while let Some(a) = args.next() {
-            let mut num = |what: &str| -> Result<usize> {
-                args.next()
-                    .with_context(|| format!("{what} needs a number"))?
-                    .parse()
-                    .with_context(|| format!("{what} needs a number"))
-            };
-            match a.as_str() {
-                "--backend" => {
-                    c.backends = match args.next().as_deref() {
-                        Some("sqlite") => vec![Backend::Sqlite],
-                        Some("postgres") => vec![Backend::Postgres],
-                        Some("both") => vec![Backend::Sqlite, Backend::Postgres],
-                        other => bail!("--backend must be sqlite, postgres or both, not {other:?}"),
-                    }
-                }
-                "--releases" => c.releases = num("--releases")?,
-                "--patches" => c.patches = num("--patches")?,
-                "--events" => c.events = num("--events")?,
-                "--samples" => c.samples = num("--samples")?.max(1),
-                "-h" | "--help" => {
-                    println!("usage: {USAGE}");
-                    std::process::exit(0);
-                }
-                other => bail!("unknown argument `{other}`\nusage: {USAGE}"),
-            }
-        }
-        Ok(c)
-    }
-}
-
-/// One real release through every command; `stop` leaves it in that environment.
-async fn real_release(
-    app: &sluice_app::App,
-    seq: &mut usize,
-    stop: Option<&str>,
-) -> Result<String> {
-    let now = Timestamp::now;
-    for _ in 0..3 {
-        *seq += 1;
-        let p = app.report_patch("dev1", now(), report_input(*seq)).await?;
-        let k = p.key.as_str();
-        let triage = TriageInput {
-            owner: Some("dev1".into()),
-            targets: vec![Target::Main],
-            ..Default::default()
-        };
-        app.triage_patch("lead", now(), k, triage).await?;
-        app.start_patch("dev1", now(), k).await?;
-        app.review_patch("dev2", now(), k, Some(true), None).await?;
-        app.ready_patch("dev1", now(), k).await?;
-    }
-    let r = app
-        .cut_release("rm", now(), Target::Main, Default::default())
-        .await?;
-    let v = r.version.to_string();
-    let steps: [(&str, &[&str]); 4] = [
-        ("local", &["unit"]),
-        ("dev", &["integration"]),
-        ("test", &["smoke"]),
-        ("prod", &["canary"]),
-    ];
-    for (env, suites) in steps {
-        if env == "test" {
-            app.approve("qa", now(), &v, "test", Some("qa"), false, None)
-                .await?;
-        }
-        if env == "prod" {
-            app.approve("po", now(), &v, "prod", Some("product_owner"), false, None)
-                .await?;
-            app.tick("rm", now(), &v, "notes").await?;
-        }
-        app.promote("rm", now(), &v, env, None).await?;
-        for s in suites {
-            app.report_test("qa", now(), &v, env, s, true, None).await?;
-        }
-        if stop == Some(env) {
-            break;
-        }
-    }
-    Ok(v)
+        },
+        USAGE,
+    )
 }
 
 /// Inserts `n` released releases cloned from `template`, versions 100.x.y upwards.
@@ -169,60 +88,21 @@ async fn seed_releases(store: &Store, template: &Release, n: usize, patches: usi
 
 /// Appends `n` events to the chain with the real hash function.
 async fn seed_events(store: &Store, n: usize) -> Result<()> {
-    use sqlx::Row;
-    const ROWS: usize = 500;
-    let pool = store.pool();
-    let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
-        .fetch_one(pool)
-        .await?;
-    let (mut seq, mut hash): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
     let kinds = [
         "patch.reported",
         "patch.triaged",
         "release.test_reported",
         "release.approved",
     ];
-    let mut left = n;
-    let mut tx = pool.begin().await?;
-    while left > 0 {
-        let rows = ROWS.min(left);
-        let sql = format!(
-            "INSERT INTO events (seq, at_ms, actor, kind, subject, payload, prev_hash, hash) VALUES {}",
-            sluice_store::values_rows(rows, 8, "")
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for _ in 0..rows {
-            let k = kinds[(seq % 4) as usize];
-            let subject = format!("BENCH-{}", 1 + seq % 100_000);
-            let e = sluice_core::audit::chain(
-                Some((&hash, seq)),
-                Timestamp::now().as_millisecond(),
-                "dev1",
-                k,
-                &subject,
-                "{\"bench\":true}".to_string(),
-            );
-            seq = e.seq;
-            hash = e.hash.clone();
-            q = q
-                .bind(e.seq)
-                .bind(e.at_ms)
-                .bind(e.actor)
-                .bind(e.kind)
-                .bind(e.subject)
-                .bind(e.payload)
-                .bind(e.prev_hash)
-                .bind(e.hash);
-        }
-        q.execute(&mut *tx).await?;
-        left -= rows;
-    }
-    sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let (seq, _) = store.chain_head().await?;
+    let events = (seq + 1..=seq + n as i64).map(|s| NewEvent {
+        at_ms: Timestamp::now().as_millisecond(),
+        actor: "dev1",
+        kind: kinds[((s - 1) % 4) as usize],
+        subject: format!("BENCH-{}", 1 + (s - 1) % 100_000),
+        payload: "{\"bench\":true}".to_string(),
+    });
+    append_events(store, events).await?;
     Ok(())
 }
 
