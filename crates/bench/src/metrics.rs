@@ -460,13 +460,14 @@ async fn scrape(server: &Arc<sluice_server::Server>, n: usize) -> Result<Vec<Row
     let mut cold = Samples::default();
     cold.push(t.elapsed());
     let warm = series(n, get).await?;
-    if cold_at.elapsed() >= sluice_server::prometheus::WINDOW_TTL {
+    if cold_at.elapsed() >= sluice_server::prometheus::WINDOW_STALE {
         bail!(
             "the warm scrapes outlasted the cache ({:?})",
             cold_at.elapsed()
         );
     }
-    // A scrape after the cache expired (one a minute): it computes again.
+    // A scrape that finds no window (only the first after start, or after
+    // the background refresh failed for WINDOW_STALE): it computes again.
     let expired = series(n, || async {
         *server.metrics_cache.lock().await = None;
         get().await
@@ -483,13 +484,13 @@ async fn scrape(server: &Arc<sluice_server::Server>, n: usize) -> Result<Vec<Row
             goal: Some(SCRAPE_GOAL),
         },
         Row {
-            what: "`GET /metrics`, warm (counts; the window cached for 60 s)".into(),
+            what: "`GET /metrics`, warm (counts; the window kept by the background refresh)".into(),
             period: "all time + 30 days",
             samples: warm,
             goal: Some(SCRAPE_GOAL),
         },
         Row {
-            what: "`GET /metrics`, the cache expired (counts and computes the window again)".into(),
+            what: "`GET /metrics`, no window kept (counts and computes it: only the first scrape after start, or the refresh failing for 5 min)".into(),
             period: "all time + 30 days",
             samples: expired,
             goal: Some(SCRAPE_GOAL),

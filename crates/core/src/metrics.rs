@@ -288,8 +288,45 @@ struct Failure {
     at: Timestamp,
 }
 
+/// The facts indexed by release, so that looking up what happened to one
+/// release costs its own records, not the whole period's.
+struct Ix<'f> {
+    facts: &'f Facts,
+    deployments: std::collections::HashMap<&'f str, Vec<&'f Deployment>>,
+    incidents: std::collections::HashMap<&'f str, Vec<&'f Incident>>,
+}
+
+impl<'f> Ix<'f> {
+    fn new(facts: &'f Facts) -> Ix<'f> {
+        let mut deployments: std::collections::HashMap<&str, Vec<&Deployment>> = Default::default();
+        for d in &facts.deployments {
+            deployments.entry(d.release.as_str()).or_default().push(d);
+        }
+        let mut incidents: std::collections::HashMap<&str, Vec<&Incident>> = Default::default();
+        for i in &facts.incidents {
+            if let Some(r) = &i.release {
+                incidents.entry(r.as_str()).or_default().push(i);
+            }
+        }
+        Ix {
+            facts,
+            deployments,
+            incidents,
+        }
+    }
+    /// Deployments and rollbacks of one release.
+    fn of(&self, release: &str) -> impl Iterator<Item = &'f Deployment> + '_ {
+        self.deployments.get(release).into_iter().flatten().copied()
+    }
+    /// Incidents on one release.
+    fn incidents_on(&self, release: &str) -> impl Iterator<Item = &'f Incident> + '_ {
+        self.incidents.get(release).into_iter().flatten().copied()
+    }
+}
+
 /// Computes every metric of `scope`.
 pub fn compute(p: &Process, facts: &Facts, scope: Scope) -> Metrics {
+    let ix = Ix::new(facts);
     let env = scope.env;
     let deploys: Vec<&Deployment> = facts.deployments.iter().collect();
     // Entries into the environment, oldest first, up to the end of the period.
@@ -324,7 +361,7 @@ pub fn compute(p: &Process, facts: &Facts, scope: Scope) -> Metrics {
 
     let failures: Vec<Option<Failure>> = entries
         .iter()
-        .map(|e| failure(p, facts, env, e, true))
+        .map(|e| failure(p, &ix, env, e, true))
         .collect();
 
     Metrics {
@@ -343,11 +380,11 @@ pub fn compute(p: &Process, facts: &Facts, scope: Scope) -> Metrics {
             failures.iter().filter(|f| f.is_some()).count() as u64,
             entries.len() as u64,
         ),
-        failed_deployment_recovery_time: recovery(&scope, facts, &all, &entries, &failures),
+        failed_deployment_recovery_time: recovery(&scope, &ix, &all, &entries, &failures),
         deployment_rework_rate: rework(facts, &entries),
-        patch_success_rate: patch_success(p, facts, env, &entries),
+        patch_success_rate: patch_success(p, &ix, env, &entries),
         deadline_compliance: deadlines(p, facts, &entries),
-        waiting: waiting(p, facts, &scope),
+        waiting: waiting(p, &ix, &scope),
         counts: counts(p, facts, &scope),
     }
 }
@@ -355,20 +392,19 @@ pub fn compute(p: &Process, facts: &Facts, scope: Scope) -> Metrics {
 /// The first sign that a deployment failed, inside its window: a rollback of
 /// the release out of the environment, or an incident on it of a blocking
 /// severity (`blocking`), or, with `blocking` false, any incident.
-fn failure(p: &Process, facts: &Facts, env: &str, e: &Entry, blocking: bool) -> Option<Failure> {
+fn failure(p: &Process, ix: &Ix, env: &str, e: &Entry, blocking: bool) -> Option<Failure> {
+    let facts = ix.facts;
     let v = &e.dep.release;
-    let rollback = facts
-        .deployments
-        .iter()
-        .filter(|d| d.action == DeploymentAction::Rollback && d.env == env && &d.release == v)
+    let rollback = ix
+        .of(v)
+        .filter(|d| d.action == DeploymentAction::Rollback && d.env == env)
         .filter(|d| d.outcome == Outcome::Succeeded)
         .map(|d| d.started_at)
         .filter(|t| *t >= e.at && *t < e.until)
         .min();
-    let incident = facts
-        .incidents
-        .iter()
-        .filter(|i| i.env == env && i.release.as_deref() == Some(v.as_str()))
+    let incident = ix
+        .incidents_on(v)
+        .filter(|i| i.env == env)
         .filter(|i| {
             !blocking
                 || i.severity
@@ -519,7 +555,7 @@ fn lead_time(p: &Process, facts: &Facts, entries: &[Entry]) -> LeadTime {
 
 fn recovery(
     s: &Scope,
-    facts: &Facts,
+    ix: &Ix,
     all: &[(&Deployment, Timestamp)],
     entries: &[Entry],
     failures: &[Option<Failure>],
@@ -530,19 +566,19 @@ fn recovery(
         let Some(f) = f else { continue };
         // Restored: the release rolled back out of the environment, or another
         // release entered it, whichever came first after the failure.
-        let rolled = facts
-            .deployments
-            .iter()
+        let rolled = ix
+            .of(&e.dep.release)
             .filter(|d| d.action == DeploymentAction::Rollback && d.env == e.dep.env)
-            .filter(|d| d.release == e.dep.release && d.outcome == Outcome::Succeeded)
+            .filter(|d| d.outcome == Outcome::Succeeded)
             .filter_map(|d| d.finished_at)
             .filter(|t| *t >= f.at)
             .min();
-        let next = all
+        // `all` is in time order: the first later entry of another release.
+        let from = all.partition_point(|(_, t)| *t <= f.at);
+        let next = all[from..]
             .iter()
-            .filter(|(d, t)| *t > f.at && d.release != e.dep.release)
-            .map(|(_, t)| *t)
-            .min();
+            .find(|(d, _)| d.release != e.dep.release)
+            .map(|(_, t)| *t);
         match rolled
             .into_iter()
             .chain(next)
@@ -588,14 +624,15 @@ fn rework(facts: &Facts, entries: &[Entry]) -> Rate {
     Rate::new(items, n, entries.len() as u64)
 }
 
-fn patch_success(p: &Process, facts: &Facts, env: &str, entries: &[Entry]) -> Rate {
+fn patch_success(p: &Process, ix: &Ix, env: &str, entries: &[Entry]) -> Rate {
+    let facts = ix.facts;
     let mut stayed = Vec::new();
     let mut arrivals = 0;
     for e in entries {
         let Some(r) = facts.releases.get(&e.dep.release) else {
             continue;
         };
-        let bad = failure(p, facts, env, e, false).is_some();
+        let bad = failure(p, ix, env, e, false).is_some();
         for k in &r.patches {
             arrivals += 1;
             if !bad {
@@ -661,7 +698,8 @@ fn deadlines(p: &Process, facts: &Facts, entries: &[Entry]) -> Vec<Deadline> {
 /// Where releases wait: for every release that entered an environment in
 /// the period, from when it could start waiting at that gate (it entered the
 /// environment before, or was cut) until its deploy started.
-fn waiting(p: &Process, facts: &Facts, s: &Scope) -> Waiting {
+fn waiting(p: &Process, ix: &Ix, s: &Scope) -> Waiting {
+    let facts = ix.facts;
     let mut gates: BTreeMap<usize, (Vec<i64>, Vec<String>)> = BTreeMap::new();
     let mut reqs: BTreeMap<(usize, String, String), Vec<i64>> = BTreeMap::new();
     let mut who: BTreeMap<String, Vec<i64>> = BTreeMap::new();
@@ -675,7 +713,7 @@ fn waiting(p: &Process, facts: &Facts, s: &Scope) -> Waiting {
         else {
             continue;
         };
-        let start = gate_start(p, facts, r, idx, d.started_at);
+        let start = gate_start(p, ix, r, idx, d.started_at);
         let total = secs(start, d.started_at).max(0);
         let g = gates.entry(idx).or_default();
         g.0.push(total);
@@ -758,16 +796,14 @@ fn waiting(p: &Process, facts: &Facts, s: &Scope) -> Waiting {
 /// When a release could start waiting at the gate of environment `idx`: when
 /// it entered the environment before (the latest entry before `before`), or
 /// when it was cut.
-fn gate_start(p: &Process, facts: &Facts, r: &Release, idx: usize, before: Timestamp) -> Timestamp {
+fn gate_start(p: &Process, ix: &Ix, r: &Release, idx: usize, before: Timestamp) -> Timestamp {
     let v = r.version.to_string();
     if idx == 0 {
         return r.created_at;
     }
     let prev = &p.environments[idx - 1].name;
-    facts
-        .deployments
-        .iter()
-        .filter(|d| &d.env == prev && d.release == v)
+    ix.of(&v)
+        .filter(|d| &d.env == prev)
         .filter_map(entered)
         .filter(|t| *t <= before)
         .max()
@@ -908,4 +944,37 @@ fn counts(p: &Process, facts: &Facts, s: &Scope) -> Counts {
 pub fn default_since(now: Timestamp) -> Timestamp {
     now.checked_sub(SignedDuration::from_hours(24 * 30))
         .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_interpolate_like_percentile_cont() {
+        assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(percentile(&[7], 0.9), Some(7));
+        assert_eq!(percentile(&[600, 1800], 0.5), Some(1200));
+        assert_eq!(percentile(&[600, 1800], 0.9), Some(1680));
+        assert_eq!(percentile(&[1, 2, 3, 4, 5], 0.5), Some(3));
+        // Halves round away from zero.
+        assert_eq!(percentile(&[1, 2], 0.5), Some(2));
+    }
+
+    #[test]
+    fn seconds_round_to_the_nearest() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(
+            secs(t("2026-01-01T00:00:00Z"), t("2026-01-01T00:00:00.499Z")),
+            0
+        );
+        assert_eq!(
+            secs(t("2026-01-01T00:00:00Z"), t("2026-01-01T00:00:00.5Z")),
+            1
+        );
+        assert_eq!(
+            secs(t("2026-01-01T00:00:01Z"), t("2026-01-01T00:00:00Z")),
+            -1
+        );
+    }
 }

@@ -200,11 +200,19 @@ pub async fn serve(
     // TICK_EVERY (each fact once, whichever server's pass gets there first).
     let sweeper = {
         let app = server.app.clone();
+        let shared = server.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let mut last_anchor = tokio::time::Instant::now();
             let mut last_tick: Option<tokio::time::Instant> = None;
+            let mut last_window: Option<tokio::time::Instant> = None;
             loop {
+                if last_window.is_none_or(|t| t.elapsed() >= prometheus::WINDOW_EVERY) {
+                    last_window = Some(tokio::time::Instant::now());
+                    if let Err(e) = prometheus::refresh(&shared).await {
+                        tracing::warn!(error = %e, "cannot compute the 30-day metrics");
+                    }
+                }
                 if last_tick.is_none_or(|t| t.elapsed() >= sluice_app::TICK_EVERY) {
                     last_tick = Some(tokio::time::Instant::now());
                     match app.timed_pass(jiff::Timestamp::now()).await {

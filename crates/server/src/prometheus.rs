@@ -1,7 +1,9 @@
 //! `GET /metrics`: the Prometheus text exposition. Counters and gauges come
 //! from grouped counts on covering indexes at every scrape; the 30-day
-//! figures (rates, lead and recovery times) are computed at most once a
-//! minute and kept, so a scrape never recomputes them.
+//! figures (rates, lead and recovery times) are recomputed in the
+//! background every [`WINDOW_EVERY`] (`refresh`, from the server's sweeper),
+//! so a scrape only reads them; only the very first scrape after start, or
+//! one finding them older than [`WINDOW_STALE`], computes them itself.
 //!
 //! Prometheus scrapes without a user token: `[server] metrics_token =
 //! "${VAR}"` sets the bearer token it must send; unset, the endpoint is open
@@ -17,8 +19,10 @@ use subtle::ConstantTimeEq;
 
 use crate::Shared;
 
-/// How long the 30-day figures are kept before a scrape recomputes them.
-pub const WINDOW_TTL: Duration = Duration::from_secs(60);
+/// How often the server recomputes the 30-day figures in the background.
+pub const WINDOW_EVERY: Duration = Duration::from_secs(30);
+/// Older than this (the background refresh failing), a scrape recomputes them.
+pub const WINDOW_STALE: Duration = Duration::from_secs(300);
 
 /// The 30-day figures and when they were computed.
 pub type Cache = tokio::sync::Mutex<Option<(Instant, Vec<Metrics>)>>;
@@ -75,6 +79,14 @@ fn refusal(s: &Shared, headers: &HeaderMap) -> Option<Response> {
     }
 }
 
+/// Recomputes the 30-day figures into the cache (the sweeper calls this
+/// every [`WINDOW_EVERY`]); the lock is held only to swap them in.
+pub async fn refresh(s: &Shared) -> Result<(), sluice_app::AppError> {
+    let w = s.app.metrics_every_env(jiff::Timestamp::now()).await?;
+    *s.metrics_cache.lock().await = Some((Instant::now(), w));
+    Ok(())
+}
+
 pub async fn metrics(State(s): State<Shared>, headers: HeaderMap) -> Response {
     if let Some(r) = refusal(&s, &headers) {
         return r;
@@ -92,7 +104,7 @@ pub async fn metrics(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let window = {
         let mut cache = s.metrics_cache.lock().await;
         match cache.as_ref() {
-            Some((at, w)) if at.elapsed() < WINDOW_TTL => w.clone(),
+            Some((at, w)) if at.elapsed() < WINDOW_STALE => w.clone(),
             _ => match s.app.metrics_every_env(now).await {
                 Ok(w) => {
                     *cache = Some((Instant::now(), w.clone()));
