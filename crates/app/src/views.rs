@@ -103,6 +103,27 @@ pub fn age(d: jiff::SignedDuration) -> String {
     }
 }
 
+/// A duration in seconds for people: its two largest units, `3d 4h`,
+/// `2h 5m`, `40s` (`0s` for nothing).
+pub fn human_secs(secs: i64) -> String {
+    let mut left = secs.max(0);
+    let mut parts = Vec::new();
+    for (size, name) in [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")] {
+        if left >= size {
+            parts.push(format!("{}{name}", left / size));
+            left %= size;
+        }
+        if parts.len() == 2 {
+            break;
+        }
+    }
+    if parts.is_empty() {
+        "0s".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
 /// An open incident as the board marks it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OpenIncident {

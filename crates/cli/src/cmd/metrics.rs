@@ -2,6 +2,7 @@
 //! severity and where releases wait, over a period (docs/METRICS.md).
 
 use jiff::Timestamp;
+use sluice_app::views::human_secs as human;
 use sluice_app::wire;
 use sluice_core::metrics::{Durations, Metrics, Rate};
 
@@ -21,27 +22,6 @@ pub struct Args {
     /// End of the period (excluded): an RFC 3339 time or a date. Default: now.
     #[arg(long, value_name = "WHEN")]
     until: Option<String>,
-}
-
-/// `3d 4h`, `2h 5m`, `40s`: the two largest units.
-pub fn human(secs: i64) -> String {
-    let units = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
-    let mut left = secs.max(0);
-    let mut parts = Vec::new();
-    for (size, name) in units {
-        if left >= size {
-            parts.push(format!("{}{name}", left / size));
-            left %= size;
-        }
-        if parts.len() == 2 {
-            break;
-        }
-    }
-    if parts.is_empty() {
-        "0s".into()
-    } else {
-        parts.join(" ")
-    }
 }
 
 fn durations(d: &Durations) -> String {

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
+use sluice_app::views::human_secs as human;
 use sluice_app::{AppError, PatchQuery};
 
 use super::*;
@@ -109,6 +110,16 @@ fn release_forms(s: &Shared, user: &str, r: &sluice_app::views::ReleasePage) -> 
     }
 }
 
+/// The process's environments, in promotion order.
+fn env_names(s: &Shared) -> Vec<String> {
+    s.app
+        .process()
+        .environments
+        .iter()
+        .map(|e| e.name.clone())
+        .collect()
+}
+
 /// Who may promote: the members of the release step's roles.
 fn release_people(s: &Shared) -> Vec<String> {
     let p = s.app.process();
@@ -199,13 +210,7 @@ pub(crate) async fn release(
         Ok(r) => r,
         Err(e) => return error_page(&s, &session, e, "/board"),
     };
-    let envs: Vec<String> = s
-        .app
-        .process()
-        .environments
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
+    let envs = env_names(&s);
     let (flash, kind) = fl.parts();
     let incidents = s
         .app
@@ -400,13 +405,7 @@ pub(crate) async fn incidents(
     // Open first; newest first within each (the store's order).
     rows.sort_by_key(|(open, _)| !*open);
     let rows: Vec<serde_json::Value> = rows.into_iter().map(|(_, v)| v).collect();
-    let envs: Vec<String> = s
-        .app
-        .process()
-        .environments
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
+    let envs = env_names(&s);
     let ctx = context! { ..base(&s, Some(&session), "incidents", "Incidents"), ..context! {
         incidents => ser(&rows), envs => envs, env => env, release => release, open => open,
     }};
@@ -541,13 +540,7 @@ pub(crate) async fn insights(
             href: None,
         })
         .collect();
-    let envs: Vec<String> = s
-        .app
-        .process()
-        .environments
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
+    let envs = env_names(&s);
     let ctx = context! { ..base(&s, Some(&session), "insights", "Metrics"), ..context! {
         m => ser(&m), envs => envs,
         since_in => ask.since.unwrap_or_default(), until_in => ask.until.unwrap_or_default(),
@@ -569,24 +562,4 @@ pub(crate) async fn insights(
         gate_waits => m.waiting.gates.iter().map(|g| (dur(g.durations.median_seconds), dur(g.durations.p90_seconds))).collect::<Vec<_>>(),
     }};
     page(&s, StatusCode::OK, "metrics.html", ctx)
-}
-
-/// `3d 4h`, `2h 5m`, `40s`: the two largest units.
-fn human(secs: i64) -> String {
-    let mut left = secs.max(0);
-    let mut parts = Vec::new();
-    for (size, name) in [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")] {
-        if left >= size {
-            parts.push(format!("{}{name}", left / size));
-            left %= size;
-        }
-        if parts.len() == 2 {
-            break;
-        }
-    }
-    if parts.is_empty() {
-        "0s".into()
-    } else {
-        parts.join(" ")
-    }
 }
