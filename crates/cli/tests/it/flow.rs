@@ -220,9 +220,12 @@ fn tables_fit_the_terminal() {
                 repo.db_url,
                 args.join(" ")
             );
+            // The terminal a person has: colour unless they turned it off
+            // (CI exports NO_COLOR for its own logs).
             let o = std::process::Command::new("script")
                 .args(["-qec", &line, "/dev/null"])
                 .current_dir(repo.path())
+                .env_remove("NO_COLOR")
                 .output()
                 .expect("util-linux `script` runs (it gives the command a pseudo-terminal)");
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
@@ -255,6 +258,7 @@ fn tables_fit_the_terminal() {
         let o = std::process::Command::new("script")
             .args(["-qec", &line, "/dev/null"])
             .current_dir(repo.path())
+            .env_remove("NO_COLOR")
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&o.stdout).to_string();
