@@ -315,7 +315,7 @@ pub struct AuditQuery {
     pub subject: Option<String>,
     /// Only events of this kind (`release.deployed`, ...).
     #[serde(default)]
-    pub kind: Option<String>,
+    pub event: Option<String>,
     /// Oldest first, the events after this sequence number.
     #[serde(default)]
     pub after: Option<i64>,

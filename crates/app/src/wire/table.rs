@@ -270,11 +270,11 @@ command!(AuditQuery => AuditReport {
     |q, app, _, _, _| async move {
         let limit = q.limit.unwrap_or(1000);
         if q.newest {
-            app.audit_newest(q.subject.as_deref(), q.kind.as_deref(), q.before.unwrap_or(0), limit)
+            app.audit_newest(q.subject.as_deref(), q.event.as_deref(), q.before.unwrap_or(0), limit)
                 .await
                 .map(|events| AuditReport { events })
         } else {
-            app.audit_kind(q.subject.as_deref(), q.kind.as_deref(), q.after.unwrap_or(0), limit)
+            app.audit_kind(q.subject.as_deref(), q.event.as_deref(), q.after.unwrap_or(0), limit)
                 .await
         }
     }

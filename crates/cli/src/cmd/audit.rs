@@ -229,7 +229,7 @@ pub async fn run(cli: &Cli, app: &Backend, a: &Args) -> Result<(), Failure> {
     let oldest = a.after.is_some() || a.oldest_first;
     let query = |after: Option<i64>, newest: bool| wire::AuditQuery {
         subject: a.subject.clone(),
-        kind: a.kind.clone(),
+        event: a.kind.clone(),
         after,
         before: None,
         newest,
