@@ -6,15 +6,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use sluice_core::metrics::{self, Metrics, Scope};
 
+use crate::wire::MetricsQuery;
 use crate::{App, AppError, Result};
-
-/// The period and environment a metrics request asks for, as written.
-#[derive(Debug, Clone, Default)]
-pub struct MetricsAsk {
-    pub env: Option<String>,
-    pub since: Option<String>,
-    pub until: Option<String>,
-}
 
 /// One week of the four keys, for the charts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -35,7 +28,7 @@ impl App {
     pub fn metrics_scope(
         &self,
         now: Timestamp,
-        ask: &MetricsAsk,
+        ask: &MetricsQuery,
     ) -> Result<(String, Timestamp, Timestamp)> {
         let p = &self.process;
         let env = match &ask.env {
@@ -91,7 +84,7 @@ impl App {
     }
 
     /// Every metric of one environment over one period.
-    pub async fn metrics(&self, now: Timestamp, ask: &MetricsAsk) -> Result<Metrics> {
+    pub async fn metrics(&self, now: Timestamp, ask: &MetricsQuery) -> Result<Metrics> {
         let (env, since, until) = self.metrics_scope(now, ask)?;
         let facts = self
             .store
@@ -439,5 +432,20 @@ impl Exposition {
             let _ = write!(self.text, "{{{}}}", l.join(","));
         }
         let _ = writeln!(self.text, " {v}");
+    }
+}
+
+impl App {
+    /// The bearer token Prometheus must send to `/metrics` (`[server]
+    /// metrics_token`), resolved from the environment like every `${VAR}`
+    /// of the process file; `None` when the process sets none, an error
+    /// naming the variable when it is not set.
+    pub fn metrics_token(&self) -> Option<std::result::Result<String, String>> {
+        let reference = self.process.server.metrics_token.as_ref()?;
+        let env: crate::sending::EnvLookup = Box::new(|k| std::env::var(k).ok());
+        Some(
+            crate::sending::resolve(&env, "metrics_token", "[server]", reference)
+                .map_err(|e| e.message),
+        )
     }
 }

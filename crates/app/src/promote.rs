@@ -216,12 +216,13 @@ impl App {
             .await
     }
 
-    fn env_history(deps: &[Deployment], releases: &[Release]) -> Vec<String> {
-        let rolled_back = |v: &str| {
-            releases
-                .iter()
-                .any(|r| r.version.to_string() == v && r.status == ReleaseStatus::RolledBack)
-        };
+    /// What an environment ran, oldest first, from its deployments: each
+    /// release a deploy brought or a rollback returned to, leaving out the
+    /// releases that were rolled back. Rollback targets come from it.
+    pub(crate) fn env_history(
+        deps: &[Deployment],
+        rolled_back: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         deps.iter()
             .filter(|d| d.outcome == Outcome::Succeeded)
             .filter_map(|d| match d.action {
@@ -425,7 +426,11 @@ impl App {
         };
         let deps = self.store.deployments(Some(env), None).await?;
         let releases = self.store.releases().await?;
-        let history = Self::env_history(&deps, &releases);
+        let history = Self::env_history(&deps, |v| {
+            releases
+                .iter()
+                .any(|r| r.version.to_string() == v && r.status == ReleaseStatus::RolledBack)
+        });
         let ctx = self.ctx(actor, now);
         // Git's release below the current one, for the refusal's hint when the history
         // has nothing to go back to.

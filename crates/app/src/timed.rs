@@ -17,7 +17,7 @@ use crate::{App, Result};
 pub const TICK_EVERY: Duration = Duration::from_secs(30);
 
 /// The actor timed events are recorded as.
-pub const SCHEDULER: &str = "sluice";
+pub const SCHEDULER: &str = sluice_core::decide::SCHEDULER;
 
 /// The source under which timed facts are recorded once: the fact's key is
 /// the delivery id, unique in the store, written in the event's transaction.

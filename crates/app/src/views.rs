@@ -47,8 +47,6 @@ pub struct Column {
     pub waiting: Vec<Card>,
     /// Releases this environment can be rolled back to, newest first.
     pub rollback_to: Vec<String>,
-    /// Who may roll it back (members of the release and monitor roles).
-    pub rollback_people: Vec<String>,
 }
 
 /// A release's row on the board.
@@ -276,7 +274,6 @@ impl App {
                     .collect(),
                 waiting,
                 rollback_to: Vec::new(),
-                rollback_people: Vec::new(),
             });
         }
         let mut recent_cards = Vec::new();
@@ -302,24 +299,16 @@ impl App {
             };
             rows.push(self.row(now, r, card, &states, &open).await?);
         }
-        let rollers: Vec<String> = {
-            let mut p: Vec<String> = self
-                .process
-                .responsible(Step::Release)
-                .iter()
-                .chain(self.process.responsible(Step::Monitor))
-                .flat_map(|role| self.process.members(role).iter().cloned())
-                .collect();
-            p.sort();
-            p.dedup();
-            p
-        };
         for c in &mut columns {
             if c.holds.is_none() {
                 continue;
             }
-            c.rollback_to = self.rollback_targets(&c.env).await?;
-            c.rollback_people = rollers.clone();
+            let current = c
+                .holds
+                .as_ref()
+                .map(|h| h.version.clone())
+                .unwrap_or_default();
+            c.rollback_to = self.rollback_targets(&c.env, &current).await?;
         }
         Ok(Board {
             columns,
@@ -328,39 +317,32 @@ impl App {
         })
     }
 
-    /// Releases `env` could go back to: those that entered it (or that a
-    /// rollback returned it to) and were not rolled back, newest first,
-    /// the current one left out; from its last 50 deployments.
-    async fn rollback_targets(&self, env: &str) -> Result<Vec<String>> {
-        let deps = self.store.recent_deployments(env, 50).await?;
-        let current = deps
-            .iter()
-            .find(|d| d.outcome == Outcome::Succeeded)
-            .map(|d| match d.action {
-                DeploymentAction::Deploy => d.release.clone(),
-                DeploymentAction::Rollback => d.to_release.clone().unwrap_or_default(),
-            });
-        let mut out: Vec<String> = Vec::new();
-        for d in deps.iter().filter(|d| d.outcome == Outcome::Succeeded) {
-            let v = match d.action {
-                DeploymentAction::Deploy => d.release.clone(),
-                DeploymentAction::Rollback => match &d.to_release {
-                    Some(t) => t.clone(),
-                    None => continue,
-                },
-            };
-            if Some(&v) == current.as_ref() || out.contains(&v) {
-                continue;
-            }
-            if let Some((r, _)) = self.store.release(&v).await?
-                && r.status != ReleaseStatus::RolledBack
+    /// Releases `env` could go back to, newest first, the current one left
+    /// out: its history (`env_history`, the rule rollbacks plan from) over
+    /// its last 50 deployments.
+    async fn rollback_targets(&self, env: &str, current: &str) -> Result<Vec<String>> {
+        let mut deps = self.store.recent_deployments(env, 50).await?;
+        deps.reverse();
+        // Which of the releases named there were rolled back (read once each).
+        let mut rolled = std::collections::HashSet::new();
+        let named = Self::env_history(&deps, |_| false);
+        for v in named.iter().collect::<std::collections::BTreeSet<_>>() {
+            if let Some((r, _)) = self.store.release(v).await?
+                && r.status == ReleaseStatus::RolledBack
             {
-                out.push(v);
-            }
-            if out.len() >= 10 {
-                break;
+                rolled.insert(v.clone());
             }
         }
+        let mut out: Vec<String> = Vec::new();
+        for v in Self::env_history(&deps, |v| rolled.contains(v))
+            .into_iter()
+            .rev()
+        {
+            if v != current && !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        out.truncate(10);
         Ok(out)
     }
 

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
-use sluice_app::metrics::MetricsAsk;
+use sluice_app::wire::MetricsQuery;
 use sluice_core::metrics::Scope;
 use sluice_store::Backend;
 
@@ -99,8 +99,8 @@ where
     Ok(s)
 }
 
-pub(crate) fn ask(since: Option<&str>) -> MetricsAsk {
-    MetricsAsk {
+pub(crate) fn ask(since: Option<&str>) -> MetricsQuery {
+    MetricsQuery {
         since: since.map(str::to_string),
         ..Default::default()
     }

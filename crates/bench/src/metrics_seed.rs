@@ -344,7 +344,7 @@ impl Plan {
             }
             if let Some(rb) = &p.rollback {
                 let actor = if rb.automatic {
-                    sluice_core::metrics::AUTOMATIC_ACTOR
+                    sluice_core::decide::SCHEDULER
                 } else {
                     "rm"
                 };

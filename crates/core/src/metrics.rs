@@ -15,9 +15,6 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Deployment, DeploymentAction, Incident, Outcome, Patch, Release, SourceKind};
 use crate::process::{Environment, Process};
 
-/// Who the scheduler acts as; its rollbacks are the automatic ones.
-pub const AUTOMATIC_ACTOR: &str = "sluice";
-
 /// What the computation reads. Deployments may hold more than the period
 /// (earlier entries of the same releases); the period filters.
 #[derive(Debug, Clone, Default)]
@@ -903,7 +900,8 @@ fn counts(p: &Process, facts: &Facts, s: &Scope) -> Counts {
                 c.failed_deployments += 1
             }
             (DeploymentAction::Rollback, Outcome::Succeeded) => {
-                if d.actor == AUTOMATIC_ACTOR {
+                // The scheduler's rollbacks are the automatic ones.
+                if d.actor == crate::decide::SCHEDULER {
                     c.rollbacks_automatic += 1;
                 } else {
                     c.rollbacks_manual += 1;

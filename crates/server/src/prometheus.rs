@@ -38,20 +38,12 @@ fn plain(status: StatusCode, msg: String) -> Response {
 
 /// The refusal, when this request may not read the metrics; it says how to.
 fn refusal(s: &Shared, headers: &HeaderMap) -> Option<Response> {
-    match &s.app.process().server.metrics_token {
-        Some(reference) => {
-            let var = reference
-                .strip_prefix("${")
-                .and_then(|v| v.strip_suffix('}'))
-                .unwrap_or(reference);
-            let Some(want) = std::env::var(var).ok().filter(|v| !v.is_empty()) else {
-                return Some(plain(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!(
-                        "[server] metrics_token names ${{{var}}}, which is not set in the server's environment; set it and restart"
-                    ),
-                ));
-            };
+    match s.app.metrics_token() {
+        Some(Err(why)) => Some(plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{why}; set it in the server's environment and restart"),
+        )),
+        Some(Ok(want)) => {
             let given = headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())

@@ -4,11 +4,7 @@
 use sluice_core::model::{Incident, Patch};
 use sqlx::Row;
 
-use crate::{Result, Store, StoreError};
-
-fn decode<T: serde::de::DeserializeOwned>(what: &str, data: &str) -> Result<T> {
-    serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
+use crate::{Result, Store, StoreError, decode};
 
 /// Which incidents `incident list` shows.
 #[derive(Debug, Clone, Default)]

@@ -68,6 +68,12 @@ pub struct Store {
     backend: Backend,
 }
 
+/// A stored row's JSON `data` as the value it holds; a row that does not
+/// decode is corrupt, named by `what`.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(what: &str, data: &str) -> Result<T> {
+    serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
 /// Append-only: add a file per backend and a line here; never edit a shipped one.
 fn migrator(backend: Backend) -> Migrator {
     let files: Vec<(i64, &str, &'static str)> = match backend {

@@ -9,11 +9,7 @@ use sluice_core::model::{Deployment, Incident, Patch, Release};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Result, Store, StoreError};
-
-fn decode<T: serde::de::DeserializeOwned>(what: &str, data: &str) -> Result<T> {
-    serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
+use crate::{Result, Store, StoreError, decode};
 
 /// One row of a grouped count: the group's labels and how many.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,11 +6,7 @@ use sluice_core::model::{Deployment, EnvState, Patch, PatchStatus, Release};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Result, Store, StoreError};
-
-fn decode<T: serde::de::DeserializeOwned>(what: &str, data: &str) -> Result<T> {
-    serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
+use crate::{Result, Store, StoreError, decode};
 
 /// Which patches `patch list` shows.
 #[derive(Debug, Clone, Default)]

@@ -377,5 +377,5 @@ command!(ShowInbox => crate::views::Inbox {
 
 command!(MetricsQuery => sluice_core::metrics::Metrics {
     Get "/metrics", Query, "metrics", "The four DORA keys, rework, patch success, deadlines by severity and where releases wait, over a period";
-    |q, app, _, now, _| app.metrics(now, &crate::metrics::MetricsAsk { env: q.env, since: q.since, until: q.until })
+    |q, app, _, now, _| app.metrics(now, &q)
 });

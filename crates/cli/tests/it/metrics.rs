@@ -423,6 +423,20 @@ print(json.dumps(out))
             .contains("sluice_deployments_total{")
     );
     drop(served);
+    // The variable unset in the server's environment: nobody can scrape, and
+    // the answer names what to set.
+    let served = repo.spawn_server(&[]);
+    let r = Http::new(&served.url).call("GET", "/metrics", Some("scrape-secret"), None, &[]);
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    assert!(
+        r.body
+            .as_str()
+            .unwrap()
+            .contains("environment variable PROM_TOKEN is not set"),
+        "{:?}",
+        r.body
+    );
+    drop(served);
     // A literal token is refused by the process check: it is a secret.
     std::fs::write(
         &path,

@@ -561,6 +561,48 @@ fn unknown_pages_say_where_to_go() {
     assert!(p.body.contains("href=\"/board\""), "{}", p.body);
 }
 
+/// The board's rollback panel offers what the environment ran before (its
+/// history, as `sluice rollback` plans from it), never the current release
+/// nor one rolled back, and only to those the rollback rule allows.
+#[test]
+fn the_board_offers_rollback_to_what_the_environment_ran() {
+    let mut repo = Repo::new(Backend::Sqlite);
+    repo.fix("First fix");
+    let v1 = repo.cut();
+    repo.through_local(&v1);
+    repo.fix("Second fix");
+    let v2 = repo.cut();
+    repo.through_local(&v2);
+    repo.serve();
+    let url = repo.server.as_ref().unwrap().url.clone();
+    let panel = |user: &str| {
+        let mut b = Browser::new(&url);
+        let token = repo.token(user);
+        b.go("POST", "/login", &[("token", &token), ("next", "/board")]);
+        let body = b.go("GET", "/board", &[]).body;
+        let start = body.find("action=\"/environments/local/rollback\"");
+        start.map(|i| {
+            body[i..]
+                .split("</select>")
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+    };
+    let bob = panel(BOB).expect("the release manager may roll local back");
+    assert!(
+        bob.contains(&format!("<option value=\"{v1}\">")) && !bob.contains(&format!("\"{v2}\"")),
+        "{bob}"
+    );
+    assert!(
+        panel(ALICE).is_none(),
+        "qa holds neither the release nor the monitor role"
+    );
+    // Rolled back to v1: v2 is out of the history, and v1 runs: nothing to offer.
+    repo.ok(BOB, &["rollback", "--env", "local", "--to", &v1, "--yes"]);
+    assert!(panel(BOB).is_none(), "nothing left to roll back to");
+}
+
 both!(retrospective_pages, retrospective_pages);
 
 /// The retrospective a rollback opened, through the pages: listed, drafted

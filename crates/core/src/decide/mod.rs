@@ -26,6 +26,10 @@ use serde::Serialize;
 
 use crate::process::{Process, Step};
 
+/// Who Sluice itself acts as: the scheduler's recorded facts and the
+/// automatic rollbacks a watch window's trigger sets off.
+pub const SCHEDULER: &str = "sluice";
+
 /// Who acts, when, under which process.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use sluice_app::views::human_secs as human;
 use sluice_app::{AppError, PatchQuery};
+use sluice_core::process::Step;
 
 use super::*;
 use crate::Shared;
@@ -27,7 +28,8 @@ pub(crate) async fn board(
     let (flash, kind) = fl.parts();
     let ctx = context! { ..base(&s, Some(&session), "board", "Board"), ..context! {
         board => ser(&b), flash => flash, flash_kind => kind,
-        release_people => release_people(&s),
+        may_promote => may(&s, &session.user, Step::Release),
+        may_roll_back => sluice_core::decide::may_roll_back(&ctx_of(&s, &session.user)).is_ok(),
     }};
     if q.contains_key("fragment") {
         return page(&s, StatusCode::OK, "board_columns.html", ctx);
@@ -39,10 +41,8 @@ pub(crate) async fn board(
 /// when they apply, with choices from the process file and the next gate's
 /// environment first.
 fn release_forms(s: &Shared, user: &str, r: &sluice_app::views::ReleasePage) -> Value {
-    use sluice_core::process::Step;
     let p = s.app.process();
     let mine = p.roles_of(user);
-    let has = |roles: &[String]| roles.iter().any(|x| mine.contains(&x.as_str()));
     let candidate = r.release.status == sluice_core::model::ReleaseStatus::Candidate;
     let next = r.gates.first().map(|g| g.env.clone());
     // Approve: the environments ahead whose approvals (or emergency
@@ -75,7 +75,7 @@ fn release_forms(s: &Shared, user: &str, r: &sluice_app::views::ReleasePage) -> 
     // gate suites and after-deploy suites), for the test role; the one the
     // next gate misses first.
     let mut suites: Vec<Value> = Vec::new();
-    if has(p.responsible(Step::Test)) || p.responsible(Step::Test).is_empty() {
+    if may(s, user, Step::Test) {
         for e in &p.environments {
             for suite in e.tests.iter().chain(&e.after_deploy_tests) {
                 suites.push(context! { env => e.name.clone(), suite => suite.clone() });
@@ -95,8 +95,7 @@ fn release_forms(s: &Shared, user: &str, r: &sluice_app::views::ReleasePage) -> 
                 )
             })
     });
-    let promote =
-        candidate && (has(p.responsible(Step::Release)) || p.responsible(Step::Release).is_empty());
+    let promote = candidate && may(s, user, Step::Release);
     let ticks: Vec<String> = p
         .checklist
         .iter()
@@ -120,17 +119,18 @@ fn env_names(s: &Shared) -> Vec<String> {
         .collect()
 }
 
-/// Who may promote: the members of the release step's roles.
-fn release_people(s: &Shared) -> Vec<String> {
-    let p = s.app.process();
-    let mut people: Vec<String> = p
-        .responsible(sluice_core::process::Step::Release)
-        .iter()
-        .flat_map(|r| p.members(r).iter().cloned())
-        .collect();
-    people.sort();
-    people.dedup();
-    people
+/// `user` acting now, for asking the core's rules what they may do.
+fn ctx_of<'a>(s: &'a Shared, user: &'a str) -> sluice_core::decide::Ctx<'a> {
+    sluice_core::decide::Ctx {
+        process: s.app.process(),
+        actor: user,
+        now: jiff::Timestamp::now(),
+    }
+}
+
+/// Whether `user` holds the step, by the rule the commands themselves apply.
+fn may(s: &Shared, user: &str, step: Step) -> bool {
+    sluice_core::decide::require_step(&ctx_of(s, user), step, "").is_ok()
 }
 
 pub(crate) async fn patches(
@@ -438,9 +438,9 @@ pub(crate) async fn insights(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     use super::charts::{Bar, bars, columns};
-    use sluice_app::metrics::MetricsAsk;
+    use sluice_app::wire::MetricsQuery;
     let now = jiff::Timestamp::now();
-    let ask = MetricsAsk {
+    let ask = MetricsQuery {
         env: param(&q, "env"),
         since: param(&q, "since"),
         until: param(&q, "until"),
