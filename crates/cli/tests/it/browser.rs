@@ -78,8 +78,14 @@ pub async fn text(c: &Client) -> String {
 }
 
 /// Waits (bounded) until the main content shows `needle`.
+/// How long a page may take to show what a step waits for. Generous: the
+/// browser shares two cores with the rest of the suite, and every wait returns
+/// as soon as the page is ready.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
 pub async fn wait_for(c: &Client, needle: &str) -> String {
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
         if let Ok(m) = c.find(Locator::Css("main")).await
             && let Ok(t) = m.text().await
             && t.contains(needle)
@@ -91,14 +97,19 @@ pub async fn wait_for(c: &Client, needle: &str) -> String {
     panic!("the page never showed {needle:?}:\n{}", text(c).await)
 }
 
-async fn sign_out(c: &Client) {
+pub async fn sign_out(c: &Client) {
     click(c, "form.who button").await;
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
         if c.current_url().await.unwrap().path() == "/login" {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    panic!(
+        "signing out never reached the sign-in page:\n{}",
+        text(c).await
+    )
 }
 
 /// A headless Chromium driven through chromedriver on a free loopback port;
