@@ -22,6 +22,7 @@
 
 mod cli;
 mod error;
+mod graph;
 mod read;
 mod tags;
 mod template;
@@ -31,6 +32,7 @@ mod write;
 use std::path::{Path, PathBuf};
 
 pub use error::GitError;
+pub use graph::{HistoryGraph, Reach, ReadCommit};
 pub use tags::{ReleaseTags, detect_shape};
 pub use template::TagTemplate;
 pub use types::{CommitId, CommitInfo, MergeOutcome, PickOutcome, ReleaseTag, Tag};

@@ -47,18 +47,23 @@ impl Repo {
             let Some(direct) = reference.try_id().map(|id| id.detach()) else {
                 continue; // a symbolic ref under refs/tags: not a release tag
             };
-            let annotated = repo
+            let kind = repo
                 .find_header(direct)
                 .map_err(gix("reading a tag"))?
-                .kind()
-                == gix::object::Kind::Tag;
-            let Ok(commit) = reference.peel_to_commit() else {
-                continue;
+                .kind();
+            // A lightweight tag names its commit: nothing more to read.
+            let commit = match kind {
+                gix::object::Kind::Commit => direct,
+                gix::object::Kind::Tag => match reference.peel_to_commit() {
+                    Ok(commit) => commit.id,
+                    Err(_) => continue,
+                },
+                _ => continue,
             };
             out.push(Tag {
                 name,
-                commit: CommitId::from_gix(&commit.id),
-                annotated,
+                commit: CommitId::from_gix(&commit),
+                annotated: kind == gix::object::Kind::Tag,
             });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -133,69 +138,6 @@ impl Repo {
             let info = decode(&info.id, &commit, commit.parents.len())?;
             if f(info).is_break() {
                 break;
-            }
-        }
-        Ok(())
-    }
-
-    /// One pass over the histories of `tips`, in the order given: each commit reachable
-    /// from any tip goes to `f` exactly once, with the index of the first tip that reaches
-    /// it. Each tip's walk stops at commits an earlier tip reached (their ancestors were
-    /// reached too), so the whole history is read once however many tips there are. Within
-    /// one tip, commits come newest first by committer time (ties in discovery order).
-    ///
-    /// With the tips of releases in version order and `HEAD` last, this assigns every
-    /// commit to the oldest release that contains it, and the rest to Unreleased.
-    pub fn partition<F: FnMut(usize, CommitInfo) -> ControlFlow<()>>(
-        &self,
-        tips: &[CommitId],
-        mut f: F,
-    ) -> Result<(), GitError> {
-        use std::cmp::Reverse;
-        use std::collections::{BinaryHeap, HashSet};
-
-        let mut repo = self.local()?;
-        repo.object_cache_size_if_unset(WALK_OBJECT_CACHE);
-        let mut reached: HashSet<gix::ObjectId> = HashSet::new();
-        let mut buf = Vec::new();
-        // Reads one commit: its info and its parents.
-        let mut read = |id: gix::ObjectId| -> Result<(CommitInfo, Vec<gix::ObjectId>), GitError> {
-            let commit = repo
-                .objects
-                .find_commit(&id, &mut buf)
-                .map_err(gix("reading a commit"))?;
-            let parents: Vec<gix::ObjectId> = commit.parents().collect();
-            Ok((decode(&id, &commit, parents.len())?, parents))
-        };
-        for (index, tip) in tips.iter().enumerate() {
-            let tip = tip.to_gix()?;
-            if !reached.insert(tip) {
-                continue;
-            }
-            // Newest first; among equal times, first discovered first.
-            let mut queue: BinaryHeap<Queued> = BinaryHeap::new();
-            let mut order = 0u64;
-            let (info, parents) = read(tip)?;
-            queue.push(Queued {
-                key: (info.time_secs, Reverse(order)),
-                info,
-                parents,
-            });
-            while let Some(Queued { info, parents, .. }) = queue.pop() {
-                for p in parents {
-                    if reached.insert(p) {
-                        order += 1;
-                        let (info, parents) = read(p)?;
-                        queue.push(Queued {
-                            key: (info.time_secs, Reverse(order)),
-                            info,
-                            parents,
-                        });
-                    }
-                }
-                if f(index, info).is_break() {
-                    return Ok(());
-                }
             }
         }
         Ok(())
@@ -301,35 +243,8 @@ impl Repo {
     }
 }
 
-/// A commit waiting in [`Repo::partition`]'s queue, ordered by `key` alone.
-struct Queued {
-    key: (i64, std::cmp::Reverse<u64>),
-    info: CommitInfo,
-    parents: Vec<gix::ObjectId>,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-
-impl Eq for Queued {}
-
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Queued {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key.cmp(&other.key)
-    }
-}
-
 /// A decoded commit as [`CommitInfo`].
-fn decode(
+pub(crate) fn decode(
     id: &gix::oid,
     commit: &gix::objs::CommitRef<'_>,
     parents: usize,

@@ -840,3 +840,161 @@ fn assembling_a_branch_merges_in_order_or_leaves_nothing() {
         Err(GitError::Exists { .. })
     ));
 }
+
+/// A main line of `n` commits with a side branch cut at commit `fork` (one commit, never
+/// merged) and a feature branch merged back at the end; returns (side tip, every commit).
+fn branchy(f: &Fixture, n: usize, fork: usize) -> (CommitId, Vec<CommitId>) {
+    let mut side = None;
+    for i in 0..n {
+        f.commit("f.txt", &i.to_string(), &format!("feat: main {i}"));
+        if i == fork {
+            f.git(&["switch", "-q", "-c", "side"]);
+            side = Some(f.commit("s.txt", "s", "fix: on the side"));
+            f.git(&["switch", "-q", "main"]);
+        }
+        if i == n / 2 {
+            f.git(&["switch", "-q", "-c", "feature"]);
+            f.commit("g.txt", "g", "feat: feature work");
+            f.git(&["switch", "-q", "main"]);
+        }
+    }
+    f.git(&["merge", "-q", "--no-ff", "-m", "Merge feature", "feature"]);
+    let all = f
+        .git(&["rev-list", "--all"])
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    (side.unwrap(), all)
+}
+
+/// `Repo::reach` answers like `git merge-base --is-ancestor` for every commit, with and
+/// without a commit-graph file (and with one that misses the newest commits), and with
+/// one it proves a commit out of reach without walking the history.
+#[test]
+fn reach_agrees_with_git_and_reads_only_what_it_needs() {
+    let f = Fixture::new();
+    let (side, all) = branchy(&f, 60, 50);
+    let head = f.head();
+    let repo = f.repo();
+    let git_says = |c: &CommitId| {
+        f.command(&["merge-base", "--is-ancestor", c.as_str(), head.as_str()])
+            .status()
+            .unwrap()
+            .success()
+    };
+    let expected: Vec<bool> = all.iter().map(git_says).collect();
+    assert!(expected.iter().any(|b| !b) && expected.iter().any(|b| *b));
+    let check = |label: &str| {
+        let mut reach = repo.reach(&head).unwrap();
+        for (c, want) in all.iter().zip(&expected) {
+            assert_eq!(reach.contains(c).unwrap(), *want, "{label}: {c}");
+        }
+        // Asked alone, the side commit (never merged) costs a walk of the whole history
+        // without generation numbers, a few steps with them.
+        let mut reach = repo.reach(&head).unwrap();
+        assert!(!reach.contains(&side).unwrap());
+        (reach.uses_commit_graph(), reach.commits_read())
+    };
+    let (graph, read) = check("no commit-graph");
+    assert!(!graph);
+    assert_eq!(read as usize, all.len() - 1, "every commit HEAD holds");
+
+    f.git(&["commit-graph", "write", "--reachable"]);
+    let (graph, read) = check("commit-graph");
+    assert!(graph);
+    assert!(
+        read <= 12,
+        "{read} commits read to rule out the side branch"
+    );
+
+    // Commits made after the commit-graph file was written are read from their objects.
+    f.commit("f.txt", "late", "fix: after the commit-graph");
+    let head = f.head();
+    let mut reach = repo.reach(&head).unwrap();
+    assert!(reach.contains(&all[all.len() - 1]).unwrap(), "the root");
+    assert!(!reach.contains(&side).unwrap());
+}
+
+/// `Repo::history` reads each commit once; its partition gives each tip what `git rev-list`
+/// gives for it.
+#[test]
+fn history_graph_partitions_like_the_walks() {
+    let f = Fixture::new();
+    let (side, _) = branchy(&f, 30, 20);
+    f.git(&["tag", "v2.0.0"]);
+    let head = f.head();
+    let repo = f.repo();
+    let mut read = 0;
+    let graph = repo
+        .history(&head, |c| {
+            read += 1;
+            (c.message.lines().next().unwrap_or("").to_owned(), c.parents)
+        })
+        .unwrap();
+    let total: usize = f.git(&["rev-list", "--count", "HEAD"]).parse().unwrap();
+    assert_eq!((graph.len(), read), (total, total), "each commit read once");
+    assert!(!graph.contains(&side));
+    let ten: CommitId = f.git(&["rev-parse", "HEAD~10"]).parse().unwrap();
+    let five: CommitId = f.git(&["rev-parse", "HEAD~5"]).parse().unwrap();
+    let tips = [ten.clone(), five.clone(), head.clone()];
+    let at: Vec<usize> = tips.iter().map(|t| graph.position(t).unwrap()).collect();
+    let mut got: Vec<Vec<(i64, String)>> = vec![Vec::new(); 3];
+    graph.partition(&at, |t, c| {
+        got[t].push((graph.time(c), graph.id(c).to_string()));
+        ControlFlow::Continue(())
+    });
+    // Each tip holds what `git rev-list TIP ^EARLIER…` gives, newest first.
+    let ranges = [
+        vec![ten.to_string()],
+        vec![five.to_string(), format!("^{ten}")],
+        vec![head.to_string(), format!("^{five}"), format!("^{ten}")],
+    ];
+    for (t, range) in ranges.iter().enumerate() {
+        let mut args = vec!["rev-list"];
+        args.extend(range.iter().map(String::as_str));
+        let mut want: Vec<String> = f.git(&args).lines().map(str::to_owned).collect();
+        let mut ids: Vec<String> = got[t].iter().map(|(_, id)| id.clone()).collect();
+        assert!(got[t].windows(2).all(|w| w[0].0 >= w[1].0), "newest first");
+        ids.sort();
+        want.sort();
+        assert_eq!(ids, want, "tip {t}");
+    }
+    let merge = graph.position(&head).unwrap();
+    assert_eq!(graph.data(merge), &("Merge feature".to_owned(), 2));
+    let time: i64 = f.git(&["log", "-1", "--format=%ct"]).parse().unwrap();
+    assert_eq!(graph.time(merge), time);
+}
+
+/// `Repo::walk_range` gives the commits `git rev-list TIP ^HIDDEN…` gives, with a
+/// commit-graph file, with one that misses the newest commits, and without one.
+#[test]
+fn walk_range_agrees_with_rev_list() {
+    let f = Fixture::new();
+    let (side, all) = branchy(&f, 40, 30);
+    let repo = f.repo();
+    let check = |label: &str, tip: &CommitId| {
+        let probes: Vec<&CommitId> = all.iter().step_by(7).chain([&side]).collect();
+        for hidden in probes.windows(2) {
+            let hidden: Vec<CommitId> = hidden.iter().map(|c| (*c).clone()).collect();
+            let mut args = vec!["rev-list".to_owned(), tip.to_string()];
+            args.extend(hidden.iter().map(|h| format!("^{h}")));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let mut want: Vec<String> = f.git(&args).lines().map(str::to_owned).collect();
+            let mut got = Vec::new();
+            repo.walk_range(tip, &hidden, |c| {
+                got.push(c.id.to_string());
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            got.sort();
+            want.sort();
+            assert_eq!(got, want, "{label}: {tip} ^{hidden:?}");
+        }
+    };
+    check("no commit-graph", &f.head());
+    f.git(&["commit-graph", "write", "--reachable"]);
+    check("commit-graph", &f.head());
+    f.commit("f.txt", "late", "fix: after the commit-graph");
+    f.git(&["merge", "-q", "--no-ff", "-m", "Merge side late", "side"]);
+    check("a commit-graph missing the newest commits", &f.head());
+}
