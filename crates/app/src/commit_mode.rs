@@ -22,13 +22,17 @@
 //!   Merge commits count like any other: a conventional merge title is an entry, a
 //!   `Merge branch ...` message is skipped.
 //!
-//! How it is computed: one streaming walk from `HEAD` (newest first, never collected). On
-//! a linear history whose release tags all lie on that line in version order, which is
-//! what most repositories and the benchmark have, that walk alone yields every section.
-//! As soon as the walk meets a merge, a tag out of version order, or misses a tag, it
-//! stops and the general path runs: one pass that walks the releases in version order,
-//! each stopping at commits an older release holds, then `HEAD` ([`Repo::partition`]),
-//! so every commit is read once. Both give the same answer where both apply.
+//! How it is computed: one walk from `HEAD` reads every commit once and keeps, per commit,
+//! only its parents, its time and what its message gives a changelog
+//! ([`Repo::history`]); the tags `HEAD` contains are those that walk met. Sections are
+//! then drawn from that graph in memory: the releases in version order, each taking the
+//! commits no older release took, then `HEAD` for Unreleased
+//! ([`sluice_git::HistoryGraph::partition`]) — nothing is read twice, whatever the number
+//! of tags or merges.
+//!
+//! [`version`] reads much less: it asks, highest version first, whether `HEAD` holds each
+//! tag, walking back only as far as the answers need ([`Repo::reach`]), then reads the
+//! commits since the highest stable release it holds.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
@@ -39,7 +43,7 @@ use serde::Serialize;
 use sluice_core::changelog::{self, Group, Section};
 use sluice_core::commits;
 use sluice_core::process::Bump;
-use sluice_git::{CommitId, CommitInfo, GitError, ReleaseTag, ReleaseTags, Repo, TagTemplate};
+use sluice_git::{CommitId, GitError, Reach, ReleaseTag, Repo, TagTemplate};
 
 /// The default tag template when neither the caller nor a process file names one.
 pub const DEFAULT_TAG_TEMPLATE: &str = "v{version}";
@@ -116,6 +120,47 @@ pub struct GroupView {
     pub entries: Vec<String>,
 }
 
+/// What one commit message gives a changelog, read once: all that is kept of each commit
+/// of a history while its releases are worked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// Not a Conventional Commit.
+    Skipped,
+    /// A revert of a commit the changelog never lists (`docs`, `ci`, ...).
+    Unlisted,
+    /// A `Revert "type: subject"` of a listed change: its entry.
+    Revert(Box<str>),
+    /// A Conventional Commit: its entry, what it asks of the version and its heading, if
+    /// the changelog lists its type.
+    Change {
+        entry: Box<str>,
+        bump: Option<Bump>,
+        heading: Option<&'static str>,
+    },
+}
+
+impl Parsed {
+    /// Reads one commit message.
+    pub fn of(message: &str) -> Parsed {
+        if let Some(inner) = reverted_subject(message)
+            && let Ok(c) = commits::parse(inner)
+        {
+            return match commits::section(&c) {
+                None => Parsed::Unlisted,
+                Some(_) => Parsed::Revert(commits::changelog_entry(&c).into()),
+            };
+        }
+        match commits::parse(message) {
+            Err(_) => Parsed::Skipped,
+            Ok(c) => Parsed::Change {
+                entry: commits::changelog_entry(&c).into(),
+                bump: commits::bump(&c),
+                heading: commits::section(&c),
+            },
+        }
+    }
+}
+
 impl Notes {
     /// Takes one commit message into the notes. Messages come newest first.
     ///
@@ -124,37 +169,40 @@ impl Notes {
     /// commit it reverts is in the same range, the two cancel out: neither is listed nor
     /// counts towards the bump. A revert of a `docs`, `ci`, ... commit is left out.
     pub fn add(&mut self, message: &str) {
+        self.take(&Parsed::of(message));
+    }
+
+    /// Takes one commit, as [`Parsed::of`] read it, into the notes (see [`Notes::add`]).
+    pub fn take(&mut self, parsed: &Parsed) {
         self.commits += 1;
-        if let Some(inner) = reverted_subject(message)
-            && let Ok(c) = commits::parse(inner)
-        {
-            if commits::section(&c).is_none() {
-                return; // it reverts what the changelog never lists (`docs`, `ci`, ...)
+        match parsed {
+            Parsed::Skipped => self.skipped += 1,
+            Parsed::Unlisted => {}
+            Parsed::Revert(entry) => {
+                self.bump = self.bump.max(Some(Bump::Patch));
+                self.reverts.push(entry.to_string());
+                self.push(REVERTED, entry.to_string());
             }
-            let entry = commits::changelog_entry(&c);
-            self.bump = self.bump.max(Some(Bump::Patch));
-            self.reverts.push(entry.clone());
-            self.push(REVERTED, entry);
-            return;
-        }
-        let Ok(c) = commits::parse(message) else {
-            self.skipped += 1;
-            return;
-        };
-        let entry = commits::changelog_entry(&c);
-        if let Some(i) = self.reverts.iter().position(|e| *e == entry) {
-            let undone = self.reverts.remove(i);
-            if let Some(g) = self.groups.iter_mut().find(|g| g.heading == REVERTED)
-                && let Some(j) = g.entries.iter().position(|e| *e == undone)
-            {
-                g.entries.remove(j);
+            Parsed::Change {
+                entry,
+                bump,
+                heading,
+            } => {
+                if let Some(i) = self.reverts.iter().position(|e| **e == **entry) {
+                    let undone = self.reverts.remove(i);
+                    if let Some(g) = self.groups.iter_mut().find(|g| g.heading == REVERTED)
+                        && let Some(j) = g.entries.iter().position(|e| *e == undone)
+                    {
+                        g.entries.remove(j);
+                    }
+                    self.groups.retain(|g| !g.entries.is_empty());
+                    return;
+                }
+                self.bump = self.bump.max(*bump);
+                if let Some(heading) = heading {
+                    self.push(heading, entry.to_string());
+                }
             }
-            self.groups.retain(|g| !g.entries.is_empty());
-            return;
-        }
-        self.bump = self.bump.max(commits::bump(&c));
-        if let Some(heading) = commits::section(&c) {
-            self.push(heading, entry);
         }
     }
 
@@ -204,9 +252,6 @@ pub struct History {
     /// Release tags that point at the same commit as a higher version and so get no
     /// section (see the module documentation).
     pub aliases: Vec<String>,
-    /// True if the single-walk path answered; false if the per-range walks did.
-    #[serde(skip)]
-    pub single_walk: bool,
 }
 
 impl History {
@@ -314,46 +359,41 @@ fn owning_tags(mut tags: Vec<ReleaseTag>) -> (Vec<ReleaseTag>, Vec<String>) {
     (tags, aliases)
 }
 
-/// The release tags commit mode reads at `HEAD`, and a note for the user when their
-/// shape was detected rather than given.
+/// The release tags commit mode reads, and a note for the user when their shape was
+/// detected rather than given. Which of them count (those `HEAD` contains) is decided by
+/// [`history`] and [`version`], each reading only what it needs for that.
 #[derive(Debug, Clone)]
 pub struct TagView {
-    pub tags: ReleaseTags,
+    pub template: TagTemplate,
+    /// Every tag that fits the template, on any branch, ascending by version (then name).
+    pub tags: Vec<ReleaseTag>,
     /// Said once on stderr: the tag shape was detected (see [`release_tags`]).
     pub note: Option<String>,
 }
 
-/// The release tags of the repository at `HEAD`: those that fit the template and are
-/// reachable from `HEAD` count; tags of other branches do not.
+/// The repository's release tags.
 ///
 /// With no `explicit` template (no `--tag-template`, no process file), the shape is read
-/// from the reachable tags: when another SemVer shape (`1.2.3`, `release-1.2.3`,
+/// from the repository's tags: when another SemVer shape (`1.2.3`, `release-1.2.3`,
 /// `pkg@1.2.3`) names more of them than the default `v{version}`, that shape is used and
 /// the returned note says so.
 pub fn release_tags(
     repo: &Repo,
     explicit: Option<TagTemplate>,
 ) -> Result<TagView, CommitModeError> {
-    let head = repo.resolve("HEAD")?;
     let all = repo.tags()?;
-    let commits: Vec<CommitId> = all.iter().map(|t| t.commit.clone()).collect();
-    let reachable = repo.reachable_among(&head, &commits)?;
     let (template, note) = match explicit {
         Some(t) => (t, None),
         None => {
             let default = TagTemplate::parse(DEFAULT_TAG_TEMPLATE).map_err(CommitModeError::Git)?;
-            let names = || {
-                all.iter()
-                    .filter(|t| reachable.contains(&t.commit))
-                    .map(|t| t.name.as_str())
-            };
+            let names = || all.iter().map(|t| t.name.as_str());
             let by_default = names()
                 .filter(|n| default.parse_version(n).is_some())
                 .count();
             match sluice_git::detect_shape(names()) {
                 Some((shape, n)) if n > by_default && shape != default => {
                     let note = format!(
-                        "note: release tags here are named like `{}` ({n} reachable tags, {by_default} named like `{}`); using --tag-template \"{}\" (pass --tag-template to choose another)",
+                        "note: release tags here are named like `{}` ({n} tags, {by_default} named like `{}`); using --tag-template \"{}\" (pass --tag-template to choose another)",
                         shape.render(&Version::new(1, 2, 3)),
                         default.render(&Version::new(1, 2, 3)),
                         shape.as_str()
@@ -364,8 +404,20 @@ pub fn release_tags(
             }
         }
     };
+    let mut tags: Vec<ReleaseTag> = all
+        .into_iter()
+        .filter_map(|tag| {
+            Some(ReleaseTag {
+                version: template.parse_version(&tag.name)?,
+                name: tag.name,
+                commit: tag.commit,
+            })
+        })
+        .collect();
+    tags.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.name.cmp(&b.name)));
     Ok(TagView {
-        tags: ReleaseTags::new(template, &all, &reachable, head),
+        template,
+        tags,
         note,
     })
 }
@@ -374,29 +426,52 @@ pub fn release_tags(
 /// rules; `progress` is told how many commits were read as the walk goes.
 pub fn history(
     repo: &Repo,
-    view: &ReleaseTags,
+    view: &TagView,
     progress: Progress<'_>,
 ) -> Result<History, CommitModeError> {
-    let (tags, aliases) = owning_tags(view.reachable().cloned().collect());
     let head = repo.resolve("HEAD")?;
-    let fast = if std::env::var_os("CM_FORCE_RANGES").is_some() {
-        None
-    } else {
-        single_walk(repo, &head, &tags, progress)?
-    };
-    let (unreleased, releases, single_walk) = match fast {
-        Some((unreleased, releases)) => (unreleased, releases, true),
-        None => {
-            let (unreleased, releases) = one_pass(repo, &head, &tags, progress)?;
-            (unreleased, releases, false)
+    let mut ticker = Ticker::new(progress);
+    let graph = repo.history(&head, |c| {
+        ticker.tick();
+        Parsed::of(c.message)
+    })?;
+    ticker.finish();
+    let reachable = view
+        .tags
+        .iter()
+        .filter(|t| graph.contains(&t.commit))
+        .cloned()
+        .collect();
+    let (tags, aliases) = owning_tags(reachable);
+    let mut tips: Vec<usize> = tags
+        .iter()
+        .filter_map(|t| graph.position(&t.commit))
+        .collect();
+    tips.push(0); // the history's own tip, HEAD: Unreleased
+    let mut releases: Vec<ReleaseNotes> = tags
+        .iter()
+        .zip(&tips)
+        .map(|(t, &at)| ReleaseNotes {
+            version: t.version.clone(),
+            tag: t.name.clone(),
+            date: utc_date(graph.time(at)),
+            notes: Notes::default(),
+        })
+        .collect();
+    let mut unreleased = Notes::default();
+    graph.partition(&tips, |i, c| {
+        match releases.get_mut(i) {
+            Some(r) => r.notes.take(graph.data(c)),
+            None => unreleased.take(graph.data(c)),
         }
-    };
+        ControlFlow::Continue(())
+    });
+    releases.reverse();
     Ok(History {
-        tag_template: view.template().as_str().to_owned(),
+        tag_template: view.template.as_str().to_owned(),
         unreleased,
         releases,
         aliases,
-        single_walk,
     })
 }
 
@@ -437,139 +512,53 @@ impl<'a> Ticker<'a> {
     }
 }
 
-/// The fast path: one walk from `HEAD`. `None` when the history is not a line with every
-/// release tag on it in version order (then [`per_range`] answers).
-fn single_walk(
-    repo: &Repo,
-    head: &CommitId,
-    tags: &[ReleaseTag],
-    progress: Progress<'_>,
-) -> Result<Option<(Notes, Vec<ReleaseNotes>)>, GitError> {
-    let by_commit: HashMap<&str, usize> = tags
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.commit.as_str(), i))
-        .collect();
-    let mut unreleased = Notes::default();
-    // Filled newest first, i.e. in descending version order if the path applies.
-    let mut releases: Vec<ReleaseNotes> = Vec::with_capacity(tags.len());
-    let mut ok = true;
-    let mut ticker = Ticker::new(progress);
-    repo.walk(head, &[], |c: CommitInfo| {
-        if c.parents > 1 {
-            ok = false;
-            return ControlFlow::Break(());
-        }
-        if let Some(&i) = by_commit.get(c.id.as_str()) {
-            // Walking back along the line, versions must strictly descend.
-            let expected = tags.len() - 1 - releases.len();
-            if i != expected {
-                ok = false;
-                return ControlFlow::Break(());
-            }
-            releases.push(ReleaseNotes {
-                version: tags[i].version.clone(),
-                tag: tags[i].name.clone(),
-                date: utc_date(c.time_secs),
-                notes: Notes::default(),
-            });
-        }
-        match releases.last_mut() {
-            Some(r) => r.notes.add(&c.message),
-            None => unreleased.add(&c.message),
-        }
-        ticker.tick();
-        ControlFlow::Continue(())
-    })?;
-    ticker.finish();
-    Ok((ok && releases.len() == tags.len()).then_some((unreleased, releases)))
-}
-
-/// The general path: one pass over the history ([`Repo::partition`]). The releases are
-/// walked in version order, each stopping at commits an older release holds, then `HEAD`
-/// for Unreleased: every commit is read once and goes to the oldest release that contains
-/// it, whatever the number of tags or merges.
-fn one_pass(
-    repo: &Repo,
-    head: &CommitId,
-    tags: &[ReleaseTag],
-    progress: Progress<'_>,
-) -> Result<(Notes, Vec<ReleaseNotes>), GitError> {
-    let mut tips: Vec<CommitId> = tags.iter().map(|t| t.commit.clone()).collect();
-    tips.push(head.clone());
-    let mut releases: Vec<ReleaseNotes> = tags
-        .iter()
-        .map(|t| ReleaseNotes {
-            version: t.version.clone(),
-            tag: t.name.clone(),
-            date: Date::constant(1970, 1, 1),
-            notes: Notes::default(),
-        })
-        .collect();
-    let mut dated = vec![false; tags.len()];
-    let mut unreleased = Notes::default();
-    let mut ticker = Ticker::new(progress);
-    repo.partition(&tips, |i, c| {
-        match releases.get_mut(i) {
-            Some(r) => {
-                if c.id == tags[i].commit {
-                    r.date = utc_date(c.time_secs);
-                    dated[i] = true;
-                }
-                r.notes.add(&c.message);
-            }
-            None => unreleased.add(&c.message),
-        }
-        ticker.tick();
-        ControlFlow::Continue(())
-    })?;
-    ticker.finish();
-    // A tag on a commit an older release already holds has an empty section, dated by
-    // its own commit all the same.
-    for (i, t) in tags.iter().enumerate().filter(|(i, _)| !dated[*i]) {
-        repo.walk(&t.commit, &[], |c| {
-            releases[i].date = utc_date(c.time_secs);
-            ControlFlow::Break(())
-        })?;
-    }
-    releases.reverse();
-    Ok((unreleased, releases))
-}
-
-/// The commits of `HEAD` reachable from none of `released` (ordered by version, the
-/// highest last).
+/// The commits of `HEAD` reachable from none of the stable release tags `HEAD` contains.
 ///
 /// gix paints the hidden frontier from every hidden tip, so hiding thousands of tags costs
-/// a walk of the whole history. Usually the highest release is an ancestor of `HEAD` and
-/// the others are its ancestors, and hiding it alone gives the same commits; that is tried
-/// first, and the walk falls back to hiding every release as soon as it meets another
-/// release's commit or a root commit (so the highest release was not in the way).
+/// a walk of the whole history. Usually the highest stable release (`highest`) holds every
+/// other one, and hiding it alone gives the same commits; that is tried first, and the walk
+/// falls back to hiding every stable release `HEAD` contains as soon as it meets another
+/// stable release's commit (`others`, tags of any branch: meeting one proves `HEAD` holds
+/// it) or a root commit (so the highest release was not in the way).
+///
+/// Reading stops early once `decided` says the notes so far settle what is shown.
 fn unreleased_since(
     repo: &Repo,
+    reach: &mut Reach,
     head: &CommitId,
-    released: &[CommitId],
+    highest: &CommitId,
+    others: &[&ReleaseTag],
+    decided: impl Fn(Option<Bump>) -> bool,
 ) -> Result<Notes, GitError> {
-    if let Some(highest) = released.last()
-        && released.len() > 1
-    {
-        let others: HashSet<&str> = released.iter().map(CommitId::as_str).collect();
-        let mut notes = Notes::default();
-        let mut alone = true;
-        repo.walk(head, std::slice::from_ref(highest), |c| {
-            if c.parents == 0 || others.contains(c.id.as_str()) {
-                alone = false;
-                return ControlFlow::Break(());
-            }
-            notes.add(&c.message);
-            ControlFlow::Continue(())
-        })?;
-        if alone {
-            return Ok(notes);
+    let commits: HashSet<&str> = others.iter().map(|t| t.commit.as_str()).collect();
+    let mut notes = Notes::default();
+    let mut alone = true;
+    repo.walk_range(head, std::slice::from_ref(highest), |c| {
+        if c.parents == 0 || commits.contains(c.id.as_str()) {
+            alone = false;
+            return ControlFlow::Break(());
+        }
+        notes.add(&c.message);
+        if decided(notes.bump) {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })?;
+    if alone {
+        return Ok(notes);
+    }
+    let mut hidden = vec![highest.clone()];
+    for t in others {
+        if reach.contains(&t.commit)? {
+            hidden.push(t.commit.clone());
         }
     }
     let mut notes = Notes::default();
-    repo.walk(head, released, |c| {
+    repo.walk_range(head, &hidden, |c| {
         notes.add(&c.message);
+        if decided(notes.bump) {
+            return ControlFlow::Break(());
+        }
         ControlFlow::Continue(())
     })?;
     Ok(notes)
@@ -588,9 +577,22 @@ pub struct VersionView {
     /// The next version; equal to `latest_stable` when nothing asks for a release.
     pub next: Version,
     pub next_tag: String,
-    /// Unreleased commits read, and those among them that were not conventional.
+    /// Unreleased commits read, and those among them that were not conventional: all of
+    /// them with [`Want::Everything`]; fewer (and `bump` possibly unset) when less was
+    /// wanted.
     pub commits: u64,
     pub skipped: u64,
+}
+
+/// What a caller of [`version`] shows, so that it reads no more than that needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// The current version alone.
+    Current,
+    /// The next version (and the current one).
+    Next,
+    /// Everything, with exact counts of the unreleased commits.
+    Everything,
 }
 
 /// `base` raised by `bump`. Before 1.0.0 a breaking change raises the minor version (SemVer
@@ -617,24 +619,70 @@ pub fn apply_bump(base: &Version, bump: Bump) -> Version {
 ///   base itself (the caller says so);
 /// - with no stable release at all, it is 0.1.0 (or a pre-release's release version if
 ///   higher).
-pub fn version(repo: &Repo, view: &ReleaseTags) -> Result<VersionView, CommitModeError> {
-    let template = view.template();
-    let tags: Vec<ReleaseTag> = view.reachable().cloned().collect();
+///
+/// `want` says what the caller shows, so that no more is read than that needs: the
+/// current version needs no commit read; the next version stops reading once a commit
+/// asks for the largest bump (or reads nothing when a pre-release above the base already
+/// decides it); [`Want::Everything`] reads every unreleased commit, for exact counts.
+pub fn version(repo: &Repo, view: &TagView, want: Want) -> Result<VersionView, CommitModeError> {
+    let template = &view.template;
     let head = repo.resolve("HEAD")?;
-    let current = tags.last().cloned();
-    let stable: Vec<CommitId> = tags
-        .iter()
-        .filter(|t| t.version.pre.is_empty())
-        .map(|t| t.commit.clone())
-        .collect();
-    let latest_stable = tags.iter().rfind(|t| t.version.pre.is_empty());
-    let notes = unreleased_since(repo, &head, &stable)?;
-    let pre_floor = tags
+    // Highest version first; each asked in turn whether HEAD holds it, until the highest
+    // stable release HEAD holds is found: every tag above it is then settled, and nothing
+    // below it changes the answer. The walk reads only as far as that needs.
+    let mut reach = repo.reach(&head)?;
+    let mut held: Vec<&ReleaseTag> = Vec::new();
+    let mut latest_stable: Option<&ReleaseTag> = None;
+    for t in view.tags.iter().rev() {
+        if reach.contains(&t.commit)? {
+            held.push(t);
+            if t.version.pre.is_empty() {
+                latest_stable = Some(t);
+                break;
+            }
+        }
+    }
+    let current = held.first().copied();
+    let pre_floor = held
         .iter()
         .filter(|t| !t.version.pre.is_empty())
-        .filter(|t| latest_stable.is_none_or(|s| t.version > s.version))
         .map(|t| Version::new(t.version.major, t.version.minor, t.version.patch))
         .max();
+    // Whether the unreleased commits can change what is shown, and when to stop reading.
+    let decided = |bump: Option<Bump>| match want {
+        Want::Everything => false,
+        Want::Current => true,
+        Want::Next => bump == Some(Bump::Major),
+    };
+    let needless = match (want, latest_stable, &pre_floor) {
+        (Want::Current, _, _) => true,
+        (Want::Next, None, _) => true, // 0.1.0 or a pre-release's version: no bump applies
+        (Want::Next, Some(base), Some(floor)) => *floor >= apply_bump(&base.version, Bump::Major),
+        _ => false,
+    };
+    let notes = match latest_stable {
+        _ if needless => Notes::default(),
+        None => {
+            let mut notes = Notes::default();
+            repo.walk(&head, &[], |c| {
+                notes.add(&c.message);
+                if decided(notes.bump) {
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            })?;
+            notes
+        }
+        Some(base) => {
+            let others: Vec<&ReleaseTag> = view
+                .tags
+                .iter()
+                .filter(|t| t.version.pre.is_empty() && t.version < base.version)
+                .filter(|t| t.commit != base.commit)
+                .collect();
+            unreleased_since(repo, &mut reach, &head, &base.commit, &others, decided)?
+        }
+    };
     let (next, bump) = match latest_stable {
         None => (FIRST_VERSION, None),
         Some(base) => match notes.bump {
@@ -647,8 +695,8 @@ pub fn version(repo: &Repo, view: &ReleaseTags) -> Result<VersionView, CommitMod
         _ => next,
     };
     Ok(VersionView {
-        current_tag: current.as_ref().map(|t| t.name.clone()),
-        current: current.map(|t| t.version),
+        current_tag: current.map(|t| t.name.clone()),
+        current: current.map(|t| t.version.clone()),
         latest_stable: latest_stable.map(|t| t.version.clone()),
         bump,
         next_tag: template.render(&next),
@@ -659,18 +707,14 @@ pub fn version(repo: &Repo, view: &ReleaseTags) -> Result<VersionView, CommitMod
 }
 
 /// The error for `sluice version` in a repository without release tags.
-pub fn no_releases(repo: &Repo, view: &ReleaseTags) -> CommitModeError {
-    let template = view.template();
-    let elsewhere = view.all().len();
+pub fn no_releases(repo: &Repo, view: &TagView) -> CommitModeError {
+    let template = &view.template;
+    let elsewhere = view.tags.len();
     if elsewhere > 0 {
         return CommitModeError::NotOnThisBranch {
             template: template.as_str().to_owned(),
             count: elsewhere,
-            highest: view
-                .all()
-                .last()
-                .map(|t| t.name.clone())
-                .unwrap_or_default(),
+            highest: view.tags.last().map(|t| t.name.clone()).unwrap_or_default(),
         };
     }
     CommitModeError::NoReleases {
@@ -738,8 +782,51 @@ mod tests {
         assert!(ok.status.success(), "git {args:?}: {ok:?}");
     }
 
+    /// The sections as the rule states them, one `git log T(i) ^T(0) … ^T(i-1)` per release
+    /// (gix's own walk with hidden tips): what the one pass must agree with.
+    fn per_range(repo: &Repo, view: &TagView) -> (Notes, Vec<ReleaseNotes>) {
+        let head = repo.resolve("HEAD").unwrap();
+        let held: Vec<ReleaseTag> = view
+            .tags
+            .iter()
+            .filter(|t| repo.is_ancestor(&t.commit, &head).unwrap())
+            .cloned()
+            .collect();
+        let (tags, _) = owning_tags(held);
+        let notes = |to: &CommitId, hidden: &[CommitId]| {
+            let mut n = Notes::default();
+            repo.walk(to, hidden, |c| {
+                n.add(&c.message);
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            n
+        };
+        let commits: Vec<CommitId> = tags.iter().map(|t| t.commit.clone()).collect();
+        let mut releases: Vec<ReleaseNotes> = tags
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut date = None;
+                repo.walk(&t.commit, &[], |c| {
+                    date = Some(utc_date(c.time_secs));
+                    ControlFlow::Break(())
+                })
+                .unwrap();
+                ReleaseNotes {
+                    version: t.version.clone(),
+                    tag: t.name.clone(),
+                    date: date.unwrap(),
+                    notes: notes(&t.commit, &commits[..i]),
+                }
+            })
+            .collect();
+        releases.reverse();
+        (notes(&head, &commits), releases)
+    }
+
     #[test]
-    fn the_single_walk_agrees_with_the_ranges_and_steps_aside_for_merges() {
+    fn the_one_pass_agrees_with_one_walk_per_release_on_a_line_and_across_merges() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         git(d, 0, &["init", "-q", "-b", "main"]);
@@ -755,39 +842,56 @@ mod tests {
             }
         }
         let repo = Repo::discover(d).unwrap();
-        let (tags, aliases) = owning_tags(repo.release_tags("v{version}").unwrap());
-        assert_eq!(aliases, ["v0.11.0-rc.1"]);
-        let head = repo.resolve("HEAD").unwrap();
-        let fast = single_walk(&repo, &head, &tags, &|_| {})
-            .unwrap()
-            .expect("a line takes the single walk");
-        let general = one_pass(&repo, &head, &tags, &|_| {}).unwrap();
-        assert_eq!(fast, general);
-        assert_eq!(fast.1.len(), 6);
-        assert_eq!(fast.0.commits, 2);
+        let view = release_tags(&repo, None).unwrap();
+        let h = history(&repo, &view, &|_| {}).unwrap();
+        assert_eq!(h.aliases, ["v0.11.0-rc.1"]);
+        assert_eq!(h.releases.len(), 6);
+        assert_eq!(h.unreleased.commits, 2);
+        let (unreleased, releases) = per_range(&repo, &view);
+        assert_eq!((&h.unreleased, &h.releases), (&unreleased, &releases));
 
+        // A side branch from an old release merged back, and a tag on another branch.
         git(d, 21, &["checkout", "-q", "-b", "side", "v0.5.0"]);
         git(
             d,
             21,
             &["commit", "-q", "--allow-empty", "-m", "fix: on the side"],
         );
+        git(d, 21, &["tag", "v0.5.1"]);
+        git(
+            d,
+            21,
+            &["commit", "-q", "--allow-empty", "-m", "feat: not merged"],
+        );
+        git(d, 21, &["tag", "v9.0.0"]);
         git(d, 22, &["checkout", "-q", "main"]);
         git(
             d,
             22,
-            &["merge", "-q", "--no-ff", "side", "-m", "Merge side"],
+            &["merge", "-q", "--no-ff", "side~1", "-m", "Merge side"],
         );
-        let head = repo.resolve("HEAD").unwrap();
-        assert_eq!(single_walk(&repo, &head, &tags, &|_| {}).unwrap(), None);
-        let view = release_tags(&repo, Some(TagTemplate::parse("v{version}").unwrap())).unwrap();
-        let h = history(&repo, &view.tags, &|_| {}).unwrap();
-        assert!(!h.single_walk);
+        let h = history(&repo, &view_again(&repo), &|_| {}).unwrap();
+        assert!(
+            h.releases.iter().all(|r| r.tag != "v9.0.0"),
+            "a tag HEAD does not contain is no release"
+        );
         assert_eq!(
-            h.unreleased.commits, 4,
-            "two on main, the side fix, the merge"
+            h.releases
+                .iter()
+                .find(|r| r.tag == "v0.5.1")
+                .unwrap()
+                .notes
+                .commits,
+            1,
+            "the side fix, under the release that shipped it"
         );
-        assert_eq!(h.releases, general.1);
+        assert_eq!(h.unreleased.commits, 3, "two on main and the merge");
+        let (unreleased, releases) = per_range(&repo, &view_again(&repo));
+        assert_eq!((&h.unreleased, &h.releases), (&unreleased, &releases));
+    }
+
+    fn view_again(repo: &Repo) -> TagView {
+        release_tags(repo, Some(TagTemplate::parse("v{version}").unwrap())).unwrap()
     }
 
     #[test]
@@ -866,8 +970,7 @@ mod tests {
         );
         let repo = Repo::discover(d).unwrap();
         let view = release_tags(&repo, None).unwrap();
-        let h = history(&repo, &view.tags, &|_| {}).unwrap();
-        assert!(!h.single_walk, "a merge takes the one pass");
+        let h = history(&repo, &view, &|_| {}).unwrap();
         let entries = |v: &str| -> Vec<String> {
             h.releases
                 .iter()

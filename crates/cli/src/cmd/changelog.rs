@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sluice_app::commit_mode::{self, CommitModeError, DEFAULT_TAG_TEMPLATE};
+use sluice_app::commit_mode::{self, CommitModeError, DEFAULT_TAG_TEMPLATE, TagView, Want};
 use sluice_app::{ProcessError, find_root, load_process};
 use sluice_core::process::Process;
-use sluice_git::{ReleaseTags, Repo, TagTemplate};
+use sluice_git::{Repo, TagTemplate};
 
 use crate::Cli;
 use crate::output::{self, Failure};
@@ -61,8 +61,8 @@ pub struct VersionArgs {
 pub struct TagArgs {
     /// How release tags are named, e.g. "v{version}" or "release-{major}.{minor}.{patch}"
     /// [default: `[project] tag` of sluice.toml if there is one, else the shape most of
-    /// the tags reachable from HEAD have ("v{version}", "{version}", "pkg@{version}", ...),
-    /// else "v{version}"]. Only tags reachable from HEAD count.
+    /// the repository's tags have ("v{version}", "{version}", "pkg@{version}", ...), else
+    /// "v{version}"]. Only tags reachable from HEAD count as releases.
     #[arg(long, value_name = "TEMPLATE")]
     pub tag_template: Option<String>,
 }
@@ -70,7 +70,7 @@ pub struct TagArgs {
 /// The release tags at `HEAD`: named by the flag's template, else the process file's,
 /// else by the shape the repository's own tags have (said once on stderr when it is not
 /// the default "v{version}").
-fn tags(a: &TagArgs, process: Option<&Process>, repo: &Repo) -> Result<ReleaseTags, Failure> {
+fn tags(a: &TagArgs, process: Option<&Process>, repo: &Repo) -> Result<TagView, Failure> {
     let text = match &a.tag_template {
         Some(t) => Some(t.clone()),
         None => process.map(|p| p.project.tag.clone()),
@@ -82,7 +82,7 @@ fn tags(a: &TagArgs, process: Option<&Process>, repo: &Repo) -> Result<ReleaseTa
     if let Some(note) = &view.note {
         eprintln!("{note}");
     }
-    Ok(view.tags)
+    Ok(view)
 }
 
 /// The process file (`--config`, else sluice.toml upwards), if any, for its tag template
@@ -167,7 +167,7 @@ pub async fn changelog(cli: &Cli, a: &Args) -> Result<(), Failure> {
     let repo = repo()?;
     let process = process_file(cli);
     let tags = tags(&a.tags, process.as_ref(), &repo)?;
-    let template = tags.template().clone();
+    let template = tags.template.clone();
     let compare = a.compare_url.clone().or_else(|| {
         process
             .as_ref()
@@ -180,7 +180,7 @@ pub async fn changelog(cli: &Cli, a: &Args) -> Result<(), Failure> {
     let mut history = history.map_err(failure)?;
     if a.verbose {
         eprintln!(
-            "read {} commits ({} not conventional, skipped) into {} releases{}{}",
+            "read {} commits ({} not conventional, skipped) into {} releases{}",
             history.commits(),
             history.skipped(),
             history.releases.len(),
@@ -192,11 +192,6 @@ pub async fn changelog(cli: &Cli, a: &Args) -> Result<(), Failure> {
                     history.aliases.join(", ")
                 )
             },
-            if history.single_walk {
-                "; one walk"
-            } else {
-                "; one walk per release"
-            },
         );
     }
     let mut bumped = false;
@@ -204,7 +199,7 @@ pub async fn changelog(cli: &Cli, a: &Args) -> Result<(), Failure> {
         if history.unreleased.commits == 0 {
             eprintln!("note: no unreleased commits; nothing to bump");
         } else {
-            let v = commit_mode::version(&repo, &tags).map_err(failure)?;
+            let v = commit_mode::version(&repo, &tags, Want::Next).map_err(failure)?;
             let today = jiff::Timestamp::now()
                 .to_zoned_datetime(jiff::tz::TimeZone::UTC)
                 .date();
@@ -273,7 +268,14 @@ pub async fn version(cli: &Cli, a: &VersionArgs) -> Result<(), Failure> {
     let repo = repo()?;
     let process = process_file(cli);
     let tags = tags(&a.tags, process.as_ref(), &repo)?;
-    let v = commit_mode::version(&repo, &tags).map_err(failure)?;
+    let want = if cli.json {
+        Want::Everything
+    } else if a.next {
+        Want::Next
+    } else {
+        Want::Current
+    };
+    let v = commit_mode::version(&repo, &tags, want).map_err(failure)?;
     if cli.json {
         output::json(&v);
         return Ok(());

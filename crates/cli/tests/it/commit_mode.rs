@@ -318,7 +318,7 @@ fn linear_history_and_tag_template_from_the_process_file() {
     g.tag("shop-1.1.0"); // the same commit: the final release owns it
     g.commit("fix: four");
     let o = g.ok(&["changelog", "--verbose"]);
-    assert!(o.stderr.contains("; one walk"), "{o}");
+    assert!(o.stderr.contains("read 4 commits"), "{o}");
     assert!(o.stderr.contains("shop-1.1.0-rc.1"), "{o}");
     insta::assert_snapshot!(o.stdout);
     assert_eq!(g.ok(&["version"]).stdout, "1.1.0\n");
@@ -450,4 +450,213 @@ print(json.dumps({"order": list(d.keys()), "data": d}))
     );
     assert_eq!(v["1.0.0"]["added"], serde_json::json!(["first"]));
     assert!(v["1.0.0"]["metadata"].get("url").is_none());
+}
+
+/// A repository rebuilt from a `git fast-import` stream.
+fn imported(stream: &[u8]) -> Git {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let g = Git::new();
+    let mut child = Command::new("git")
+        .current_dir(g.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .args(["fast-import", "--quiet"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stream).unwrap();
+    assert!(child.wait().unwrap().success(), "git fast-import failed");
+    g
+}
+
+/// The first line where two documents differ, for a readable failure.
+fn first_difference(got: &str, want: &str) -> String {
+    let (g, w): (Vec<_>, Vec<_>) = (got.lines().collect(), want.lines().collect());
+    let i = g.iter().zip(&w).take_while(|(a, b)| a == b).count();
+    format!(
+        "line {}: got {:?}, want {:?} ({} lines against {})",
+        i + 1,
+        g.get(i),
+        w.get(i),
+        g.len(),
+        w.len()
+    )
+}
+
+/// semantic-release's real history (2,217 commits, 112 merges, 456 tags, maintenance
+/// lines), kept as a fast-import stream made by `scripts/history-stream`: the document,
+/// the version and the next version are those recorded before the engine became one pass
+/// over an in-memory graph.
+#[test]
+fn a_real_history_gives_the_recorded_document() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/history");
+    let g = imported(&std::fs::read(data.join("semantic-release.fi")).unwrap());
+    let want = std::fs::read_to_string(data.join("semantic-release.md")).unwrap();
+    let got = g.ok(&["changelog"]).stdout;
+    assert!(got == want, "{}", first_difference(&got, &want));
+    assert_eq!(g.ok(&["version"]).stdout.trim(), "25.0.9");
+    assert_eq!(g.ok(&["version", "--next"]).stdout.trim(), "25.0.9");
+}
+
+/// A synthetic history with what real ones have and a line does not: merges of feature
+/// branches, a maintenance line whose fixes are merged forward, reverts, pre-releases,
+/// two tags on one commit, and a higher tag on a branch `HEAD` does not contain. Its
+/// document's SHA-256 was recorded before the engine became one pass over an in-memory
+/// graph; `SLUICE_KEEP_SYNTHETIC=FILE` writes the stream out to rebuild it by hand.
+#[test]
+fn a_synthetic_history_with_merges_gives_the_recorded_document() {
+    use sha2::Digest as _;
+    let stream = synthetic_history(3_000);
+    if let Some(path) = std::env::var_os("SLUICE_KEEP_SYNTHETIC") {
+        std::fs::write(path, &stream).unwrap();
+    }
+    let g = imported(&stream);
+    let doc = g.ok(&["changelog"]).stdout;
+    let hash = sha2::Sha256::digest(doc.as_bytes());
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        (
+            doc.lines().filter(|l| l.starts_with("## ")).count(),
+            hex.as_str()
+        ),
+        (SYNTHETIC_HEADINGS, SYNTHETIC_SHA256),
+        "the document changed"
+    );
+    assert_eq!(g.ok(&["version", "--next"]).stdout.trim(), SYNTHETIC_NEXT);
+    // Reading every unreleased commit (for the counts) gives the same next version as
+    // stopping at the first that decides it.
+    let all: serde_json::Value =
+        serde_json::from_str(&g.ok(&["--json", "version"]).stdout).unwrap();
+    assert_eq!(
+        all,
+        serde_json::json!({"current": "1.30.0", "current_tag": "v1.30.0", "latest_stable": "1.30.0",
+            "bump": "patch", "next": SYNTHETIC_NEXT, "next_tag": "v1.30.1", "commits": 2, "skipped": 1}),
+        "as recorded; the maintenance fix merged forward belongs to v1.29.1"
+    );
+}
+
+const SYNTHETIC_HEADINGS: usize = 53;
+const SYNTHETIC_SHA256: &str = "88f56830be53ffde409439413889531c0448c00620a7bed8a942f6047a1af529";
+const SYNTHETIC_NEXT: &str = "1.30.1";
+
+/// The stream of [`a_synthetic_history_with_merges_gives_the_recorded_document`]: `n`
+/// commits on `main`, one every hour from 2024-01-01, messages taken in turn from a list
+/// of real-looking ones.
+fn synthetic_history(n: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    const MESSAGES: [&str; 12] = [
+        "feat(api): accept orders in bulk",
+        "fix: round totals half to even\n\nRefs: #12",
+        "docs: explain the retry policy",
+        "perf(db): index orders by customer",
+        "chore: bump dependencies",
+        "fix(ui): keep the cart open on refresh",
+        "Update README",
+        "feat!: drop the v1 endpoints\n\nBREAKING CHANGE: clients must use /v2.",
+        "refactor: split the checkout module",
+        "fix(search): rank exact matches first",
+        "feat(search): filter by date",
+        "test: cover the empty cart",
+    ];
+    let mut s = String::new();
+    let mut mark = 0usize;
+    let mut time = 1_704_067_200i64; // 2024-01-01T00:00:00Z
+    let mut commit = |s: &mut String,
+                      branch: &str,
+                      msg: &str,
+                      from: Option<usize>,
+                      merge: Option<usize>| {
+        mark += 1;
+        time += 3600;
+        let _ = write!(
+            s,
+            "commit refs/heads/{branch}\nmark :{mark}\nauthor Ada <ada@example.com> {time} +0000\ncommitter Ada <ada@example.com> {time} +0000\ndata {}\n{msg}\n",
+            msg.len()
+        );
+        if let Some(f) = from {
+            let _ = writeln!(s, "from :{f}");
+        }
+        if let Some(m) = merge {
+            let _ = writeln!(s, "merge :{m}");
+        }
+        s.push('\n');
+        mark
+    };
+    let tag = |s: &mut String, name: &str, at: usize| {
+        let _ = write!(s, "reset refs/tags/{name}\nfrom :{at}\n\n");
+    };
+    let mut head = 0usize;
+    let mut minor = 0u64;
+    let mut maint: Option<(usize, u64, u64)> = None; // (tip, minor, patch)
+    for i in 0..n {
+        let msg = MESSAGES[i % MESSAGES.len()];
+        head = commit(&mut s, "main", msg, (head > 0).then_some(head), None);
+        if i % 40 == 39 {
+            // A feature branch of three commits from ten commits back, merged.
+            let mut tip = head.saturating_sub(10).max(1);
+            for k in 0..3 {
+                let m = format!("{} (feature {i}.{k})", MESSAGES[(i + k) % MESSAGES.len()]);
+                tip = commit(&mut s, &format!("feature-{i}"), &m, Some(tip), None);
+            }
+            head = commit(
+                &mut s,
+                "main",
+                &format!("Merge branch 'feature-{i}'"),
+                Some(head),
+                Some(tip),
+            );
+        }
+        if i % 97 == 50 {
+            let revert = format!(
+                "Revert \"{}\"",
+                MESSAGES[(i + 5) % MESSAGES.len()].lines().next().unwrap()
+            );
+            head = commit(&mut s, "main", &revert, Some(head), None);
+        }
+        if i % 100 == 99 {
+            minor += 1;
+            if minor.is_multiple_of(4) {
+                tag(&mut s, &format!("v1.{minor}.0-rc.1"), head);
+                head = commit(&mut s, "main", "fix: last-minute fix", Some(head), None);
+            }
+            tag(&mut s, &format!("v1.{minor}.0"), head);
+            if minor.is_multiple_of(5) {
+                tag(&mut s, &format!("v1.{minor}.0-rc.9"), head); // an alias
+            }
+            // The previous line's maintenance release, merged forward every other time.
+            if let Some((tip, m, p)) = maint {
+                let fix = commit(
+                    &mut s,
+                    &format!("maint-{m}"),
+                    &format!("fix: backport to 1.{m}"),
+                    Some(tip),
+                    None,
+                );
+                tag(&mut s, &format!("v1.{m}.{}", p + 1), fix);
+                if minor.is_multiple_of(2) {
+                    head = commit(
+                        &mut s,
+                        "main",
+                        &format!("Merge branch 'maint-{m}'"),
+                        Some(head),
+                        Some(fix),
+                    );
+                }
+            }
+            maint = Some((head, minor, 0));
+        }
+    }
+    // A higher release on a branch HEAD does not contain.
+    let side = commit(&mut s, "next", "feat: the next big thing", Some(head), None);
+    tag(&mut s, "v9.0.0", side);
+    head = commit(
+        &mut s,
+        "main",
+        "fix: after the last release",
+        Some(head),
+        None,
+    );
+    let _ = write!(s, "reset refs/heads/main\nfrom :{head}\n\n");
+    s.into_bytes()
 }

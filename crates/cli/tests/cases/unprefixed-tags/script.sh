@@ -1,5 +1,5 @@
 # Commit mode, no process file: tags are named `1.2.3`, plus one stale `v` tag from long
-# ago. The shape most reachable tags have is used, and the user is told once.
+# ago. The shape most tags have is used, and the user is told once.
 c a "feat: first"; git tag 0.1.0-beta.1
 c b "feat: second"; git tag 1.0.0
 c d "fix: third"; git tag 1.0.1
