@@ -134,7 +134,13 @@ pub struct App {
     git: Option<sluice_git::Repo>,
     /// What every change also records (see [`Origin`]).
     origin: std::sync::Arc<Origin>,
+    /// Where a deploy or rollback command's output also goes as it runs (see
+    /// [`App::following`]).
+    output: Option<OutputSink>,
 }
+
+/// Receives a running command's output, chunk by chunk, as it is written.
+pub type OutputSink = std::sync::Arc<dyn Fn(&[u8]) + Send + Sync>;
 
 pub use origin::Origin;
 
@@ -242,7 +248,22 @@ impl App {
             root,
             git,
             origin: Default::default(),
+            output: None,
         })
+    }
+
+    /// A handle on the same application whose deploy and rollback commands also hand
+    /// their output to `sink` as it is written (`promote --follow`); the deployment
+    /// records its tail all the same.
+    pub fn following(&self, sink: OutputSink) -> App {
+        App {
+            process: self.process.clone(),
+            store: self.store.clone(),
+            root: self.root.clone(),
+            git: self.git.clone(),
+            origin: self.origin.clone(),
+            output: Some(sink),
+        }
     }
 
     /// The process this application enforces.

@@ -93,6 +93,7 @@ impl App {
             root: self.root.clone(),
             git: self.git.clone(),
             origin: Arc::new(origin),
+            output: self.output.clone(),
         }
     }
 

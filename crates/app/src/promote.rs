@@ -273,7 +273,7 @@ impl App {
             }
         };
         let out = tokio::select! {
-            out = run_command(argv, &self.root, &vars, timeout) => out,
+            out = run_command(argv, &self.root, &vars, timeout, self.output.as_deref()) => out,
             never = heartbeat => never,
         };
         RunResult {

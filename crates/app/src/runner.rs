@@ -144,13 +144,22 @@ pub fn kill_leftovers(deployment: &str) -> usize {
 }
 
 /// Runs `argv` in `dir` with exactly the environment `env` (see
-/// [`command_env`]), killing it (and its process group) after `timeout`.
+/// [`command_env`]), killing it (and its process group) after `timeout`. Its
+/// output (stdout and stderr, as they come) also goes to `follow` as it is
+/// written, when there is one.
 pub async fn run_command(
     argv: Vec<String>,
     dir: &Path,
     env: &[(String, String)],
     timeout: Duration,
+    follow: Option<&(dyn Fn(&[u8]) + Send + Sync)>,
 ) -> CommandRun {
+    let tail = |out: &mut Vec<u8>, chunk: &[u8], cut: &mut bool| {
+        if let Some(f) = follow {
+            f(chunk);
+        }
+        keep_tail(out, chunk, cut);
+    };
     let Some(program) = argv.first() else {
         return CommandRun {
             argv,
@@ -220,7 +229,7 @@ pub async fn run_command(
     let status = loop {
         tokio::select! {
             chunk = rx.recv() => match chunk {
-                Some(c) => keep_tail(&mut out, &c, &mut cut),
+                Some(c) => tail(&mut out, &c, &mut cut),
                 None => break tokio::time::timeout_at(deadline, child.wait()).await.ok().and_then(Result::ok),
             },
             st = child.wait() => {
@@ -228,7 +237,7 @@ pub async fn run_command(
                 // that keeps the pipe open must not hold the deployment.
                 let grace = tokio::time::Instant::now() + Duration::from_millis(500);
                 while let Ok(Some(c)) = tokio::time::timeout_at(grace, rx.recv()).await {
-                    keep_tail(&mut out, &c, &mut cut);
+                    tail(&mut out, &c, &mut cut);
                 }
                 break st.ok();
             }
@@ -247,7 +256,7 @@ pub async fn run_command(
             }
             let _ = child.kill().await;
             let note = format!("\n[sluice: killed after {}s timeout]\n", timeout.as_secs());
-            keep_tail(&mut out, note.as_bytes(), &mut cut);
+            tail(&mut out, note.as_bytes(), &mut cut);
             (Outcome::TimedOut, None)
         }
     };

@@ -1,9 +1,9 @@
 //! `test report`, `approve`, `checklist`, `promote`, `rollback`, `status`, `tick`:
 //! everything that moves a release through its gates.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Kind};
 use jiff::Timestamp;
 use sluice_app::wire;
 
@@ -74,6 +74,10 @@ pub struct PromoteArgs {
     /// Why the emergency lane (required with --emergency; recorded).
     #[arg(long)]
     reason: Option<String>,
+    /// Print the deploy command's output on stderr as it runs (on this machine; through
+    /// a server, its tail is printed when it ends).
+    #[arg(long, short)]
+    follow: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -87,6 +91,37 @@ pub struct RollbackArgs {
     /// Do not ask for confirmation.
     #[arg(long, short)]
     yes: bool,
+    /// Print the rollback command's output on stderr as it runs (on this machine;
+    /// through a server, its tail is printed when it ends).
+    #[arg(long, short)]
+    follow: bool,
+}
+
+/// With `--follow` on this machine, the backend whose deploy commands also write their
+/// output to stderr as they run; through a server, a note that the tail comes at the end.
+fn following(app: &Backend, follow: bool) -> Option<Backend> {
+    if !follow {
+        return None;
+    }
+    match &app.kind {
+        Kind::Local(a) => {
+            let sink: sluice_app::OutputSink = std::sync::Arc::new(|chunk: &[u8]| {
+                let mut e = std::io::stderr().lock();
+                let _ = e.write_all(chunk);
+                let _ = e.flush();
+            });
+            Some(Backend {
+                root: app.root.clone(),
+                kind: Kind::Local(Box::new(a.following(sink))),
+            })
+        }
+        Kind::Remote(_) => {
+            eprintln!(
+                "note: the server runs this command; its output is printed when it ends (--follow streams commands run on this machine)"
+            );
+            None
+        }
+    }
 }
 
 pub async fn test(cli: &Cli, app: &Backend, now: Timestamp, c: &TestCmd) -> Result<(), Failure> {
@@ -206,8 +241,14 @@ pub async fn promote(
     } else {
         None
     };
-    let spin = output::spinner(&format!("deploying {} to `{}`", a.version, a.to));
-    let out = app
+    let streamed = following(app, a.follow);
+    let spin = match streamed {
+        Some(_) => None,
+        None => output::spinner(&format!("deploying {} to `{}`", a.version, a.to)),
+    };
+    let out = streamed
+        .as_ref()
+        .unwrap_or(app)
         .run(
             &actor,
             now,
@@ -236,7 +277,9 @@ pub async fn promote(
             ""
         }
     ));
-    output::command_output(&out.deployment);
+    if streamed.is_none() {
+        output::command_output(&out.deployment);
+    }
     if out.release.status == sluice_core::model::ReleaseStatus::Released {
         outln!("{} is released", out.release.version);
     }
@@ -269,8 +312,14 @@ pub async fn rollback(
             return Err(Failure::usage("not confirmed; nothing done"));
         }
     }
-    let spin = output::spinner(&format!("rolling back `{}`", a.env));
-    let out = app
+    let streamed = following(app, a.follow);
+    let spin = match streamed {
+        Some(_) => None,
+        None => output::spinner(&format!("rolling back `{}`", a.env)),
+    };
+    let out = streamed
+        .as_ref()
+        .unwrap_or(app)
         .run(&actor, now, &[&a.env], wire::Rollback { to: a.to.clone() })
         .await;
     if let Some(s) = spin {
@@ -285,7 +334,9 @@ pub async fn rollback(
         "`{}` rolled back from {} to {}",
         a.env, out.release.version, out.to
     ));
-    output::command_output(&out.deployment);
+    if streamed.is_none() {
+        output::command_output(&out.deployment);
+    }
     if !out.release.patches.is_empty() {
         outln!("reopened: {}", out.release.patches.join(", "));
     }

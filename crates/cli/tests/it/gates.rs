@@ -423,3 +423,71 @@ fn a_timed_out_deploy_is_a_failure_with_its_timeout() {
         .clone();
     assert_eq!(last["outcome"], "timed_out", "{shown}");
 }
+
+/// `promote --follow` prints the deploy command's output on stderr while it runs: the
+/// command here waits, bounded, for a file this test writes only once it has read the
+/// first line, so the test passes only if that line came before the command ended.
+/// The deployment still records the whole tail.
+#[test]
+fn promote_follow_streams_the_deploy_output_as_it_runs() {
+    use std::io::{BufRead, BufReader};
+    let repo = Repo::with(
+        Backend::Sqlite,
+        &Proc {
+            dev_deployer: "./slow.sh".into(),
+            ..Proc::default()
+        },
+    );
+    std::fs::write(
+        repo.path().join("slow.sh"),
+        "#!/bin/sh\necho \"step one $1\"\ni=0\nwhile [ ! -f go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\necho \"step two\"\n",
+    )
+    .unwrap();
+    repo.fix("Login loops");
+    let v = repo.cut();
+    repo.through_local(&v);
+    let mut child = repo
+        .command(Some(BOB), &["promote", &v, "--to", "dev", "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 {
+        seen.push(line.clone());
+        if line.starts_with("step one") {
+            std::fs::write(repo.path().join("go"), "").unwrap();
+            break;
+        }
+        line.clear();
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{seen:?}{rest}");
+    assert!(
+        repo.path().join("go").exists(),
+        "step one never came: {seen:?}"
+    );
+    assert!(rest.contains("step two"), "{rest}");
+    assert!(stdout.contains("entered `dev`"), "{stdout}");
+    assert!(
+        !stdout.contains("step one"),
+        "the output is not printed a second time: {stdout}"
+    );
+    let shown = repo.show(&v);
+    let last = shown["deployments"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    let tail = last["output"].as_str().unwrap_or_default();
+    assert!(
+        tail.contains("step one") && tail.contains("step two"),
+        "{last}"
+    );
+}
