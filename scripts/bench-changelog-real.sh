@@ -6,7 +6,8 @@
 # body (the floor), `sluice changelog`, `sluice version --next`, `git-cliff` with its
 # built-in default configuration and `cog changelog` (cocogitto). Each engine runs
 # RUNS times (default 3); per repository a Markdown table gives the median wall time,
-# its ratio to the floor's, the peak resident memory (GNU time %M, the largest of the
+# its ratio to the floor's (for sluice, the median of the ratios of run pairs: the
+# floor is run again right before each of its runs), the peak resident memory (GNU time %M, the largest of the
 # runs) and what the engine wrote (bytes, lines, "## " headings), so an engine that
 # "wins" by writing nothing shows. Everything runs twice: as cloned, with any
 # commit-graph removed, then after `git commit-graph write --reachable`; the
@@ -87,8 +88,16 @@ declare -A label=(
 measure() {
   local out=$1 i t0 t1 rc kb walls=()
   shift
-  rss_kb=0 wall_ms='' failure=''
+  rss_kb=0 wall_ms='' failure='' pair_ratio=''
+  local ratios=() f0 f1
   for ((i = 0; i < runs; i++)); do
+    if [ -n "${paired:-}" ]; then
+      # The floor right before each run: the ratio of the pair, so drift on a shared
+      # machine affects both sides alike.
+      f0=$(date +%s%N)
+      git log --format='%H%x00%s%x00%b%x00' HEAD >/dev/null
+      f1=$(date +%s%N)
+    fi
     t0=$(date +%s%N)
     if /usr/bin/time -f %M -o "$work/rss" timeout -k 5 "$limit" "$@" >"$out" 2>"$out.err"; then
       rc=0
@@ -107,7 +116,11 @@ measure() {
       return
     fi
     walls+=($(((t1 - t0) / 1000000)))
+    [ -z "${paired:-}" ] || ratios+=("$(awk -v a=$((t1 - t0)) -v b=$((f1 - f0)) 'BEGIN { printf("%.3f", a / (b > 0 ? b : 1)) }')")
   done
+  if [ ${#ratios[@]} -gt 0 ]; then
+    pair_ratio=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }')
+  fi
   wall_ms=$(printf '%s\n' "${walls[@]}" | sort -n |
     awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2)) }')
 }
@@ -115,8 +128,8 @@ measure() {
 run_engine() { # ENGINE OUT
   case $1 in
     floor) measure "$2" git log --format='%H%x00%s%x00%b%x00' HEAD ;;
-    changelog) measure "$2" "$sluice" changelog ;;
-    next) measure "$2" "$sluice" version --next ;;
+    changelog) paired=1 measure "$2" "$sluice" changelog ;;
+    next) paired=1 measure "$2" "$sluice" version --next ;;
     cliff) measure "$2" "$cliff" --config "$work/cliff.toml" --tag-pattern "$pattern" ;;
     cog) measure "$2" "$cog" --config "$work/cog.toml" changelog ;;
   esac
@@ -131,6 +144,7 @@ echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; $(git --version); $("$sluice" --version);" \
   "git-cliff $("$cliff" --version | awk '{print $2}') ($cliff); $("$cog" --version) ($cog)."
 echo "Median of $runs run(s) per engine, each stopped after $limit s; peak RSS from GNU time (%M)."
+echo "Sluice's ratios are the median of per-pair ratios: the floor runs right before each of its runs."
 
 for dir in "$@"; do
   dir=$(cd "$dir" && pwd)
@@ -159,7 +173,7 @@ for dir in "$@"; do
   graph_dir=$gitdir
   drop_graph "$gitdir"
   cat "$gitdir"/objects/pack/*.pack >/dev/null 2>&1 || true # the same warm page cache for all
-  declare -A wall=() rss=() fail=()
+  declare -A wall=() rss=() fail=() pratio=()
   for phase in plain graph; do
     if [ "$phase" = graph ]; then
       echo "== $name: git commit-graph write --reachable" >&2
@@ -171,7 +185,7 @@ for dir in "$@"; do
     for e in "${engines[@]}"; do
       echo "== $name ($phase): $e" >&2
       run_engine "$e" "$work/$e.$phase"
-      wall[$e.$phase]=$wall_ms rss[$e.$phase]=$rss_kb fail[$e.$phase]=$failure
+      wall[$e.$phase]=$wall_ms rss[$e.$phase]=$rss_kb fail[$e.$phase]=$failure pratio[$e.$phase]=$pair_ratio
     done
   done
   drop_graph "$gitdir"
@@ -196,6 +210,9 @@ for dir in "$@"; do
           ">"*) row+=" | > $limit | | > $mib" ;;
           *) row+=" | failed | | $mib" ;;
         esac
+      elif [ -n "${pratio[$k]}" ]; then
+        # Median of the per-pair ratios (floor run right before each run).
+        row+=" | $(seconds "${wall[$k]}") | $(awk -v r="${pratio[$k]}" 'BEGIN { printf(r < 10 ? (r < 0.1 ? "%.3f" : "%.2f") : "%.0f", r) }') | $mib"
       elif [ -n "${wall[floor.$phase]}" ]; then
         row+=" | $(seconds "${wall[$k]}") | $(ratio "${wall[$k]}" "${wall[floor.$phase]}") | $mib"
       else
@@ -222,6 +239,6 @@ for dir in "$@"; do
   [ -n "${fail[next.graph]}" ] || echo "- \`sluice version --next\`: $(head -c 200 "$work/next.graph")"
   note=$(grep -m 1 -v '^[[:space:]]*$' "$work/changelog.graph.err" | cut -c 1-300 || true)
   [ -z "$note" ] || echo "- \`sluice changelog\` stderr: $note"
-  unset wall rss fail
+  unset wall rss fail pratio
   rm -f "$work"/*.plain* "$work"/*.graph*
 done

@@ -140,7 +140,7 @@ pub struct App {
 }
 
 /// Receives a running command's output, chunk by chunk, as it is written.
-pub type OutputSink = std::sync::Arc<dyn Fn(&[u8]) + Send + Sync>;
+pub type OutputSink = std::sync::Arc<runner::Follow>;
 
 pub use origin::Origin;
 

@@ -143,6 +143,9 @@ pub fn kill_leftovers(deployment: &str) -> usize {
     killed
 }
 
+/// What receives a running command's output as it is written.
+pub type Follow = dyn Fn(&[u8]) + Send + Sync;
+
 /// Runs `argv` in `dir` with exactly the environment `env` (see
 /// [`command_env`]), killing it (and its process group) after `timeout`. Its
 /// output (stdout and stderr, as they come) also goes to `follow` as it is
@@ -152,7 +155,7 @@ pub async fn run_command(
     dir: &Path,
     env: &[(String, String)],
     timeout: Duration,
-    follow: Option<&(dyn Fn(&[u8]) + Send + Sync)>,
+    follow: Option<&Follow>,
 ) -> CommandRun {
     let tail = |out: &mut Vec<u8>, chunk: &[u8], cut: &mut bool| {
         if let Some(f) = follow {
