@@ -22,9 +22,10 @@ use gix::prelude::FindExt;
 use crate::error::gix;
 use crate::{CommitId, GitError, Repo};
 
-/// Object cache for reading a whole history: commits are often stored as deltas of one
-/// another, and the cache keeps their bases.
-const HISTORY_OBJECT_CACHE: usize = 8 * 1024 * 1024;
+/// Object cache for [`Repo::reach`] and [`Repo::walk_range`], which read a commit twice
+/// (for its place in the queue when found, for its parents when expanded). Reading a
+/// whole history reads each commit once and keeps no cache: it would only hold memory.
+const WALK_OBJECT_CACHE: usize = 4 * 1024 * 1024;
 
 /// Every commit reachable from one tip, each read once: its parents (as indices into the
 /// history), its committer time and what the reader kept of it.
@@ -133,8 +134,7 @@ impl Repo {
         tip: &CommitId,
         mut keep: F,
     ) -> Result<HistoryGraph<T>, GitError> {
-        let mut repo = self.local()?;
-        repo.object_cache_size_if_unset(HISTORY_OBJECT_CACHE);
+        let repo = self.local()?;
         let mut h = HistoryGraph {
             ids: Vec::new(),
             index: HashMap::default(),
@@ -303,7 +303,7 @@ struct Lookup {
 impl Lookup {
     fn open(repo: &Repo) -> Result<Lookup, GitError> {
         let mut repo = repo.local()?;
-        repo.object_cache_size_if_unset(HISTORY_OBJECT_CACHE);
+        repo.object_cache_size_if_unset(WALK_OBJECT_CACHE);
         let graph = repo
             .commit_graph_if_enabled()
             .map_err(gix("reading the commit-graph file"))?;
