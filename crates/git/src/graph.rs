@@ -200,16 +200,15 @@ impl Repo {
     /// as far as each answer needs, and remembering what it read for the next question.
     pub fn reach(&self, from: &CommitId) -> Result<Reach, GitError> {
         let mut look = Lookup::open(self)?;
-        let from = from.to_gix()?;
-        let key = look.key(&from)?;
+        let from = look.find(from.to_gix()?)?;
         let mut reach = Reach {
             look,
             seen: gix::hashtable::HashSet::default(),
             queue: BinaryHeap::new(),
             read: 0,
         };
-        reach.seen.insert(from);
-        reach.queue.push((key, from));
+        reach.seen.insert(from.id);
+        reach.queue.push(from);
         Ok(reach)
     }
 
@@ -233,34 +232,34 @@ impl Repo {
         }
         // Per commit found: hidden or not, and whether it has left the queue.
         let mut state: HashMap<gix::ObjectId, (bool, bool)> = HashMap::default();
-        let mut queue: BinaryHeap<(Key, gix::ObjectId)> = BinaryHeap::new();
+        let mut queue: BinaryHeap<Found> = BinaryHeap::new();
         let mut interesting = 0usize; // queued and not hidden
         for h in hidden {
             let id = h.to_gix()?;
             if state.insert(id, (true, false)).is_none() {
-                queue.push((look.key(&id)?, id));
+                queue.push(look.find(id)?);
             }
         }
         let start = tip.to_gix()?;
         if !state.contains_key(&start) {
             state.insert(start, (false, false));
-            queue.push((look.key(&start)?, start));
+            queue.push(look.find(start)?);
             interesting += 1;
         }
         let mut range = Vec::new();
         while interesting > 0 {
-            let Some((_, id)) = queue.pop() else { break };
-            let (hide, _) = state[&id];
-            state.insert(id, (hide, true));
+            let Some(next) = queue.pop() else { break };
+            let (hide, _) = state[&next.id];
+            state.insert(next.id, (hide, true));
             if !hide {
                 interesting -= 1;
-                range.push(id);
+                range.push(next.id);
             }
-            for p in look.parents(&id)? {
-                match state.get(&p).copied() {
+            for p in look.parents(&next)? {
+                match state.get(&p.id).copied() {
                     None => {
-                        state.insert(p, (hide, false));
-                        queue.push((look.key(&p)?, p));
+                        state.insert(p.id, (hide, false));
+                        queue.push(p);
                         interesting += usize::from(!hide);
                     }
                     Some((false, popped)) if hide => {
@@ -269,7 +268,7 @@ impl Repo {
                             // possible among commits the file lacks, with skewed clocks.
                             return self.walk(tip, hidden, f);
                         }
-                        state.insert(p, (true, false));
+                        state.insert(p.id, (true, false));
                         interesting -= 1;
                     }
                     Some(_) => {}
@@ -321,43 +320,70 @@ impl Lookup {
             .map_or(u32::MAX, |c| c.generation())
     }
 
-    fn key(&mut self, id: &gix::oid) -> Result<Key, GitError> {
+    /// A commit's place: from the commit-graph file (one lookup by id) or its object.
+    fn find(&mut self, id: gix::ObjectId) -> Result<Found, GitError> {
         if let Some(g) = &self.graph
-            && let Some(c) = g.commit_by_id(id)
+            && let Some(pos) = g.lookup(id)
         {
-            return Ok((c.generation(), c.committer_timestamp() as i64));
+            let c = g.commit_at(pos);
+            return Ok(Found {
+                key: (c.generation(), c.committer_timestamp() as i64),
+                id,
+                pos: Some(pos.0),
+            });
         }
         let commit = self
             .repo
             .objects
-            .find_commit_iter(id, &mut self.buf)
+            .find_commit_iter(&id, &mut self.buf)
             .map_err(gix("reading a commit"))?;
         let time = commit
             .committer()
             .map_err(gix("reading a commit committer"))?
             .seconds();
-        Ok((u32::MAX, time))
+        Ok(Found {
+            key: (u32::MAX, time),
+            id,
+            pos: None,
+        })
     }
 
-    fn parents(&mut self, id: &gix::oid) -> Result<Vec<gix::ObjectId>, GitError> {
-        if let Some(g) = &self.graph
-            && let Some(c) = g.commit_by_id(id)
-        {
-            return c
+    /// A found commit's parents, found in turn: straight from the commit-graph file's
+    /// positions when the commit is in it (no lookup by id), else from its object.
+    fn parents(&mut self, f: &Found) -> Result<Vec<Found>, GitError> {
+        if let (Some(g), Some(pos)) = (&self.graph, f.pos) {
+            return g
+                .commit_at(gix::commitgraph::Position(pos))
                 .iter_parents()
                 .map(|p| {
-                    p.map(|pos| g.id_at(pos).to_owned())
-                        .map_err(gix("reading the commit-graph file"))
+                    let p = p.map_err(gix("reading the commit-graph file"))?;
+                    let c = g.commit_at(p);
+                    Ok(Found {
+                        key: (c.generation(), c.committer_timestamp() as i64),
+                        id: g.id_at(p).to_owned(),
+                        pos: Some(p.0),
+                    })
                 })
                 .collect();
         }
-        let commit = self
+        let ids: Vec<gix::ObjectId> = self
             .repo
             .objects
-            .find_commit_iter(id, &mut self.buf)
-            .map_err(gix("reading a commit"))?;
-        Ok(commit.parent_ids().collect())
+            .find_commit_iter(&f.id, &mut self.buf)
+            .map_err(gix("reading a commit"))?
+            .parent_ids()
+            .collect();
+        ids.into_iter().map(|id| self.find(id)).collect()
     }
+}
+
+/// A commit found by a walk, ordered by its place in the queue (then id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Found {
+    key: Key,
+    id: gix::ObjectId,
+    /// Its position in the commit-graph file, when the file holds it.
+    pos: Option<u32>,
 }
 
 /// Where a commit sorts in [`Reach`]'s queue: generation number (`u32::MAX` for commits the
@@ -370,7 +396,7 @@ pub struct Reach {
     /// Every commit found so far: all of them are ancestors of `from`.
     seen: gix::hashtable::HashSet<gix::ObjectId>,
     /// Found but not yet expanded to their parents, highest generation (then newest) first.
-    queue: BinaryHeap<(Key, gix::ObjectId)>,
+    queue: BinaryHeap<Found>,
     read: u64,
 }
 
@@ -399,19 +425,18 @@ impl Reach {
             match self.queue.peek() {
                 None => return Ok(false),
                 // An ancestor has a lower generation than its descendants.
-                Some(((generation, _), _)) if *generation < wanted => return Ok(false),
+                Some(top) if top.key.0 < wanted => return Ok(false),
                 Some(_) => {}
             }
-            let Some((_, next)) = self.queue.pop() else {
+            let Some(next) = self.queue.pop() else {
                 return Ok(false);
             };
             self.read += 1;
             let mut found = false;
             for p in self.look.parents(&next)? {
-                if self.seen.insert(p) {
-                    found |= p == id;
-                    let key = self.look.key(&p)?;
-                    self.queue.push((key, p));
+                if self.seen.insert(p.id) {
+                    found |= p.id == id;
+                    self.queue.push(p);
                 }
             }
             if found {

@@ -47,6 +47,23 @@ impl Repo {
             let Some(direct) = reference.try_id().map(|id| id.detach()) else {
                 continue; // a symbolic ref under refs/tags: not a release tag
             };
+            // An annotated tag in packed-refs comes with the object it finally points to:
+            // only that object's kind is read, not the tag and the commit.
+            if let Some(peeled) = reference.inner.peeled {
+                if repo
+                    .find_header(peeled)
+                    .map_err(gix("reading a tag"))?
+                    .kind()
+                    == gix::object::Kind::Commit
+                {
+                    out.push(Tag {
+                        name,
+                        commit: CommitId::from_gix(&peeled),
+                        annotated: true,
+                    });
+                }
+                continue;
+            }
             let kind = repo
                 .find_header(direct)
                 .map_err(gix("reading a tag"))?

@@ -998,3 +998,32 @@ fn walk_range_agrees_with_rev_list() {
     f.git(&["merge", "-q", "--no-ff", "-m", "Merge side late", "side"]);
     check("a commit-graph missing the newest commits", &f.head());
 }
+
+/// `Repo::tags` reads the same from packed refs (whose annotated tags carry the commit
+/// they peel to) as from loose ones: lightweight and annotated tags of commits, a tag of
+/// a tag, and no tag of a tree.
+#[test]
+fn tags_read_the_same_packed_and_loose() {
+    let f = Fixture::new();
+    f.commit("f.txt", "a", "feat: a");
+    f.git(&["tag", "v1.0.0"]);
+    f.commit("f.txt", "b", "fix: b");
+    f.git(&["tag", "-a", "v1.0.1", "-m", "release v1.0.1"]);
+    f.git(&["tag", "-a", "v1.0.1-signed", "-m", "again", "v1.0.1"]);
+    let tree = f.git(&["rev-parse", "HEAD^{tree}"]);
+    f.git(&["tag", "-a", "v9.9.9", "-m", "a tree", &tree]);
+    let loose = f.repo().tags().unwrap();
+    f.git(&["pack-refs", "--all"]);
+    assert!(f.root.join(".git/packed-refs").is_file());
+    let packed = f.repo().tags().unwrap();
+    assert_eq!(loose, packed);
+    let names: Vec<(&str, bool)> = packed
+        .iter()
+        .map(|t| (t.name.as_str(), t.annotated))
+        .collect();
+    assert_eq!(
+        names,
+        [("v1.0.0", false), ("v1.0.1", true), ("v1.0.1-signed", true)]
+    );
+    assert!(packed.iter().skip(1).all(|t| t.commit == f.head()));
+}
