@@ -112,6 +112,33 @@ pub async fn sign_out(c: &Client) {
     )
 }
 
+/// The Inbox page of the signed-in `who` lists the items `sluice inbox --json` gives
+/// for them, each once, and nothing else; returns how many.
+async fn inbox_is_the_cli_s(c: &Client, base: &str, repo: &Repo, who: &str) -> usize {
+    let plain = |s: &str| s.replace('`', "");
+    let cli = repo.json(who, &["inbox"]);
+    let items = cli["items"].as_array().unwrap();
+    c.goto(&format!("{base}/inbox")).await.unwrap();
+    wait_for(c, "What waits on you").await;
+    let shown = c
+        .execute(
+            "return Array.from(document.querySelectorAll('ul.inbox li')).map(l => l.innerText)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let shown: Vec<String> = serde_json::from_value(shown).unwrap();
+    assert_eq!(shown.len(), items.len(), "{who}: page {shown:?}, cli {cli}");
+    for i in items {
+        let what = plain(i["what"].as_str().unwrap_or_default());
+        assert!(
+            shown.iter().any(|l| plain(l).contains(&what)),
+            "{who}: {what:?} missing from {shown:?}"
+        );
+    }
+    items.len()
+}
+
 /// A headless Chromium driven through chromedriver on a free loopback port;
 /// both stop when this is dropped.
 pub struct Chrome {
@@ -391,6 +418,24 @@ fn journey_in_headless_chromium() {
                 "--severity",
                 "minor",
             ],
+        );
+        // Each role's Inbox lists exactly what `sluice inbox` lists for that
+        // person: the same items, no more.
+        let ops = repo.token(crate::harness::DAVE);
+        let mut listed = Vec::new();
+        for (token, who) in [
+            (&qa, ALICE),
+            (&dev, BOB),
+            (&po, crate::harness::CAROL),
+            (&ops, crate::harness::DAVE),
+        ] {
+            sign_in(c, &base, token).await;
+            listed.push(inbox_is_the_cli_s(c, &base, &repo, who).await);
+            sign_out(c).await;
+        }
+        assert!(
+            listed[2] >= 1,
+            "the product owner's approval into prod waits on her: {listed:?}"
         );
         sign_in(c, &base, &po).await;
         c.goto(&format!("{base}/board")).await.unwrap();
