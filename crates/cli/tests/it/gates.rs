@@ -378,11 +378,8 @@ fn the_inbox_lists_what_each_user_can_do(backend: Backend) {
     assert_eq!(api.body["items"], alice["items"], "{api:?}");
 }
 
-/// A deploy that outruns its `deploy_timeout` is stopped and reported as a
-/// failed deployment, with the timeout and what it printed, not as a refusal;
-/// the record says timed out.
-#[test]
-fn a_timed_out_deploy_is_a_failure_with_its_timeout() {
+/// A release in local whose deploy into dev runs `script` (as `./slow.sh`).
+fn in_local_with_dev_deployer(script: &str) -> (Repo, String) {
     let repo = Repo::with(
         Backend::Sqlite,
         &Proc {
@@ -390,6 +387,20 @@ fn a_timed_out_deploy_is_a_failure_with_its_timeout() {
             ..Proc::default()
         },
     );
+    std::fs::write(repo.path().join("slow.sh"), script).unwrap();
+    repo.fix("Login loops");
+    let v = repo.cut();
+    repo.through_local(&v);
+    (repo, v)
+}
+
+/// A deploy that outruns its `deploy_timeout` is stopped and reported as a
+/// failed deployment, with the timeout and what it printed, not as a refusal;
+/// the record says timed out.
+#[test]
+fn a_timed_out_deploy_is_a_failure_with_its_timeout() {
+    let (repo, v) =
+        in_local_with_dev_deployer("#!/bin/sh\necho \"starting $1\"\nsleep 5\necho never\n");
     let path = repo.path().join("sluice.toml");
     let text = std::fs::read_to_string(&path).unwrap().replacen(
         "name = \"dev\"\n",
@@ -397,14 +408,6 @@ fn a_timed_out_deploy_is_a_failure_with_its_timeout() {
         1,
     );
     std::fs::write(&path, text).unwrap();
-    std::fs::write(
-        repo.path().join("slow.sh"),
-        "#!/bin/sh\necho \"starting $1\"\nsleep 5\necho never\n",
-    )
-    .unwrap();
-    repo.fix("Login loops");
-    let v = repo.cut();
-    repo.through_local(&v);
     let o = repo.run(BOB, &["promote", &v, "--to", "dev"]);
     assert_eq!(o.code, 1, "{o}");
     assert!(o.stderr.starts_with("failed: deploying"), "{o}");
@@ -431,21 +434,9 @@ fn a_timed_out_deploy_is_a_failure_with_its_timeout() {
 #[test]
 fn promote_follow_streams_the_deploy_output_as_it_runs() {
     use std::io::{BufRead, BufReader};
-    let repo = Repo::with(
-        Backend::Sqlite,
-        &Proc {
-            dev_deployer: "./slow.sh".into(),
-            ..Proc::default()
-        },
-    );
-    std::fs::write(
-        repo.path().join("slow.sh"),
+    let (repo, v) = in_local_with_dev_deployer(
         "#!/bin/sh\necho \"step one $1\"\ni=0\nwhile [ ! -f go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\necho \"step two\"\n",
-    )
-    .unwrap();
-    repo.fix("Login loops");
-    let v = repo.cut();
-    repo.through_local(&v);
+    );
     let mut child = repo
         .command(Some(BOB), &["promote", &v, "--to", "dev", "--follow"])
         .stdout(std::process::Stdio::piped())
