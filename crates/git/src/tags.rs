@@ -11,10 +11,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use gix::revision::walk::Sorting;
 use semver::Version;
 
-use crate::error::gix;
 use crate::{CommitId, GitError, ReleaseTag, Repo, Tag, TagTemplate};
 
 /// Release tags of one template, and which are reachable from one commit.
@@ -162,38 +160,22 @@ impl Repo {
         ))
     }
 
-    /// Which of `candidates` are `from` or its ancestors. One walk of ids only (no commit
-    /// is decoded for its message), stopping as soon as every candidate was met.
+    /// Which of `candidates` are `from` or its ancestors: one walk ([`Repo::reach`]) that
+    /// goes no further than the answers need — with a commit-graph file, a candidate out
+    /// of reach is ruled out by generation numbers without reading the history.
     pub fn reachable_among(
         &self,
         from: &CommitId,
         candidates: &[CommitId],
     ) -> Result<HashSet<CommitId>, GitError> {
-        let mut wanted: HashSet<gix::ObjectId> = candidates
-            .iter()
-            .map(CommitId::to_gix)
-            .collect::<Result<_, _>>()?;
         let mut found = HashSet::new();
-        if wanted.is_empty() {
+        if candidates.is_empty() {
             return Ok(found);
         }
-        let mut repo = self.local()?;
-        repo.object_cache_size_if_unset(4 * 1024 * 1024);
-        let walk = repo
-            .rev_walk([from.to_gix()?])
-            .sorting(Sorting::BreadthFirst)
-            .all()
-            .map_err(|e| GitError::NotFound {
-                what: format!("commit {from}"),
-                detail: e.to_string(),
-            })?;
-        for info in walk {
-            let info = info.map_err(gix("walking history"))?;
-            if wanted.remove(&info.id) {
-                found.insert(CommitId::from_gix(&info.id));
-                if wanted.is_empty() {
-                    break;
-                }
+        let mut reach = self.reach(from)?;
+        for c in candidates {
+            if !found.contains(c) && reach.contains(c)? {
+                found.insert(c.clone());
             }
         }
         Ok(found)
