@@ -378,6 +378,16 @@ fn the_inbox_lists_what_each_user_can_do(backend: Backend) {
     assert_eq!(api.body["items"], alice["items"], "{api:?}");
 }
 
+/// The release's latest deployment, as `release show` gives it.
+fn last_deployment(repo: &Repo, v: &str) -> serde_json::Value {
+    let shown = repo.show(v);
+    shown["deployments"]
+        .as_array()
+        .and_then(|d| d.last())
+        .cloned()
+        .unwrap_or_else(|| panic!("{v} has no deployment: {shown}"))
+}
+
 /// A release in local whose deploy into dev runs `script` (as `./slow.sh`).
 fn in_local_with_dev_deployer(script: &str) -> (Repo, String) {
     let repo = Repo::with(
@@ -417,14 +427,8 @@ fn a_timed_out_deploy_is_a_failure_with_its_timeout() {
         "{o}"
     );
     assert!(o.stderr.contains("    starting 0.1.0"), "{o}");
-    let shown = repo.show(&v);
-    let last = shown["deployments"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    assert_eq!(last["outcome"], "timed_out", "{shown}");
+    let last = last_deployment(&repo, &v);
+    assert_eq!(last["outcome"], "timed_out", "{last}");
 }
 
 /// `promote --follow` prints the deploy command's output on stderr while it runs: the
@@ -469,13 +473,7 @@ fn promote_follow_streams_the_deploy_output_as_it_runs() {
         !stdout.contains("step one"),
         "the output is not printed a second time: {stdout}"
     );
-    let shown = repo.show(&v);
-    let last = shown["deployments"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let last = last_deployment(&repo, &v);
     let tail = last["output"].as_str().unwrap_or_default();
     assert!(
         tail.contains("step one") && tail.contains("step two"),
