@@ -5,6 +5,25 @@
 use anyhow::{Context, Result, bail};
 use sluice_store::Backend;
 
+/// `--flag=value` as `(--flag, Some(value))`; anything else as itself, its value (if it
+/// takes one) being the next argument.
+pub(crate) fn split_flag(arg: &str) -> (String, Option<String>) {
+    match arg.split_once('=') {
+        Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+        _ => (arg.to_string(), None),
+    }
+}
+
+/// The value of `--backend`: `sqlite`, `postgres` or `both`.
+pub(crate) fn backends(value: &str) -> Result<Vec<Backend>> {
+    Ok(match value {
+        "sqlite" => vec![Backend::Sqlite],
+        "postgres" => vec![Backend::Postgres],
+        "both" => vec![Backend::Sqlite, Backend::Postgres],
+        other => bail!("--backend must be sqlite, postgres or both, not `{other}`"),
+    })
+}
+
 /// What to seed and how often to measure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HistoryArgs {
@@ -25,11 +44,7 @@ impl HistoryArgs {
     ) -> Result<HistoryArgs> {
         let mut c = defaults;
         while let Some(a) = args.next() {
-            // `--releases=10` as well as `--releases 10`.
-            let (flag, inline) = match a.split_once('=') {
-                Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-                _ => (a.clone(), None),
-            };
+            let (flag, inline) = split_flag(&a);
             let mut value = |what: &str| -> Result<String> {
                 match &inline {
                     Some(v) => Ok(v.clone()),
@@ -44,16 +59,7 @@ impl HistoryArgs {
                     .with_context(|| format!("{what} needs a number, not `{v}`"))
             };
             match flag.as_str() {
-                "--backend" => {
-                    c.backends = match value("--backend")?.as_str() {
-                        "sqlite" => vec![Backend::Sqlite],
-                        "postgres" => vec![Backend::Postgres],
-                        "both" => vec![Backend::Sqlite, Backend::Postgres],
-                        other => {
-                            bail!("--backend must be sqlite, postgres or both, not `{other}`")
-                        }
-                    }
-                }
+                "--backend" => c.backends = backends(&value("--backend")?)?,
                 "--releases" => c.releases = num("--releases")?,
                 "--patches" => c.patches = num("--patches")?,
                 "--events" => c.events = num("--events")?,

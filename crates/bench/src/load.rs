@@ -52,10 +52,7 @@ impl LoadConfig {
         };
         let mut args = args.peekable();
         while let Some(a) = args.next() {
-            let (flag, inline) = match a.split_once('=') {
-                Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-                _ => (a.clone(), None),
-            };
+            let (flag, inline) = crate::args::split_flag(&a);
             let mut value = |what: &str| -> Result<String> {
                 match &inline {
                     Some(v) => Ok(v.clone()),
@@ -63,16 +60,7 @@ impl LoadConfig {
                 }
             };
             match flag.as_str() {
-                "--backend" => {
-                    cfg.backends = match value("--backend")?.as_str() {
-                        "sqlite" => vec![Backend::Sqlite],
-                        "postgres" => vec![Backend::Postgres],
-                        "both" => vec![Backend::Sqlite, Backend::Postgres],
-                        other => {
-                            bail!("--backend must be sqlite, postgres or both, not `{other}`")
-                        }
-                    }
-                }
+                "--backend" => cfg.backends = crate::args::backends(&value("--backend")?)?,
                 "--clients" => {
                     cfg.clients = value("--clients")?
                         .split(',')
