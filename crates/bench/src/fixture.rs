@@ -104,6 +104,27 @@ pub(crate) fn report_input(i: usize) -> ReportInput {
     }
 }
 
+/// Serves `server` in this process on a free loopback port; the task runs until
+/// it is aborted.
+pub(crate) async fn serve_here(
+    server: &std::sync::Arc<sluice_server::Server>,
+) -> anyhow::Result<(
+    tokio::task::JoinHandle<std::io::Result<()>>,
+    std::net::SocketAddr,
+)> {
+    use anyhow::Context as _;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(sluice_server::serve(
+        server.clone(),
+        "127.0.0.1:0".parse()?,
+        move |addr| {
+            let _ = tx.send(addr);
+        },
+    ));
+    let addr = rx.await.context("the server did not start")?;
+    Ok((task, addr))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -431,15 +431,7 @@ async fn sanity(app: &sluice_app::App, cfg: &HistoryArgs) -> Result<String> {
 /// `GET /metrics` against the server in this process: the first scrape
 /// computes the 30-day window, the next ones find it cached.
 async fn scrape(server: &Arc<sluice_server::Server>, n: usize) -> Result<Vec<Row>> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(sluice_server::serve(
-        server.clone(),
-        "127.0.0.1:0".parse()?,
-        move |addr| {
-            let _ = tx.send(addr);
-        },
-    ));
-    let addr = rx.await.context("the server did not start")?;
+    let (task, addr) = crate::fixture::serve_here(server).await?;
     // The server verifies the audit chain once at start, in the background;
     // this waits for that to finish so that it does not share the cores.
     server.ui.warm_chain(&server.app).await;

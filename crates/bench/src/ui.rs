@@ -158,15 +158,7 @@ async fn one_backend(cfg: &UiConfig, backend: Backend, root: &Path) -> Result<Ve
             text: PROCESS.into(),
         },
     ));
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(sluice_server::serve(
-        server.clone(),
-        "127.0.0.1:0".parse()?,
-        move |addr| {
-            let _ = tx.send(addr);
-        },
-    ));
-    let addr = rx.await.context("the server did not start")?;
+    let (task, addr) = crate::fixture::serve_here(&server).await?;
     let base = format!("http://{addr}");
     let _ = sluice_app::deliver::http_client();
     let http = reqwest::Client::builder()
