@@ -230,6 +230,75 @@ async fn removed_tail_is_detected(db: Db) {
     assert!(s.verify_chain().await.unwrap().is_err());
 }
 
+async fn events_past_the_head_are_detected(db: Db) {
+    let s = &db.store;
+    for n in 1..=3 {
+        s.commit(&change(
+            patch(n, None, PatchStatus::Reported),
+            None,
+            "patch.reported",
+        ))
+        .await
+        .unwrap();
+    }
+    // The head put back one event: the log goes on past it.
+    sqlx::query(
+        "UPDATE chain_head SET seq = 2, hash = (SELECT hash FROM events WHERE seq = 2) WHERE id = 1",
+    )
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let b = s.verify_chain().await.unwrap().unwrap_err();
+    assert_eq!(b.seq, 3);
+    assert!(
+        b.problem.contains("past the recorded head"),
+        "{}",
+        b.problem
+    );
+}
+
+/// A server writes while the log is verified (the UI warms its check at start,
+/// as the sweeper records timed events): no verification may call that a break.
+async fn verifying_while_writing_never_reports_a_break(db: Db) {
+    let s = db.store.clone();
+    let writer = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            for n in 1..=150 {
+                s.commit(&change(
+                    patch(n, None, PatchStatus::Reported),
+                    None,
+                    "patch.reported",
+                ))
+                .await
+                .unwrap();
+            }
+        })
+    };
+    let mut rounds = 0;
+    while !writer.is_finished() || rounds == 0 {
+        let checked = s.verify_chain().await.unwrap();
+        assert!(checked.is_ok(), "round {rounds}: {checked:?}");
+        rounds += 1;
+    }
+    writer.await.unwrap();
+    assert_eq!(s.verify_chain().await.unwrap(), Ok(150));
+    // An incremental verifier, continued while writes go on, agrees.
+    let (v, first) = s
+        .verify_chain_from(sluice_core::audit::Verifier::default())
+        .await
+        .unwrap();
+    assert_eq!(first, Ok(150));
+    s.commit(&change(
+        patch(151, None, PatchStatus::Reported),
+        None,
+        "patch.reported",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(s.verify_chain_from(v).await.unwrap().1, Ok(151));
+}
+
 async fn patch_list_puts_overdue_first(db: Db) {
     let s = &db.store;
     let rows = [
@@ -320,6 +389,8 @@ contract!(
     concurrent_updates_one_wins,
     tampering_is_detected,
     removed_tail_is_detected,
+    events_past_the_head_are_detected,
+    verifying_while_writing_never_reports_a_break,
     patch_list_puts_overdue_first,
     first_event_links_to_genesis,
     outbox_is_written_with_its_events,
