@@ -281,15 +281,16 @@ impl App {
         self.git.is_some()
     }
 
-    /// Takes the git repository away: from now on nothing is tagged, committed
-    /// or read from git until [`App::attach_git`] (the demo seeds its history
-    /// this way).
-    pub fn detach_git(&mut self) -> Option<sluice_git::Repo> {
-        self.git.take()
+    /// The repository, writing as of `now`: the commits, merges and tags an
+    /// action makes carry the time the action is recorded at.
+    pub(crate) fn git_at(&self, now: Timestamp) -> Option<sluice_git::Repo> {
+        self.git.as_ref().map(|r| r.dated(now.as_second()))
     }
 
-    pub fn attach_git(&mut self, git: Option<sluice_git::Repo>) {
-        self.git = git;
+    /// Takes the git repository away: from now on nothing is tagged, committed
+    /// or read from git (benchmarks seed large databases this way).
+    pub fn detach_git(&mut self) -> Option<sluice_git::Repo> {
+        self.git.take()
     }
 
     /// The database, for tests and benchmarks that seed or inspect it below

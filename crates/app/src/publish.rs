@@ -67,9 +67,10 @@ impl App {
         now: Timestamp,
         release: Release,
     ) -> Result<Release> {
-        let (Some(repo), Some(g)) = (&self.git, release.git.clone()) else {
+        let (Some(repo), Some(g)) = (self.git_at(now), release.git.clone()) else {
             return Ok(release);
         };
+        let repo = &repo;
         let patches: Vec<Patch> = self
             .release_patches(&release)
             .await?
@@ -167,8 +168,10 @@ impl App {
     /// notes, as a commit of its own on the checked-out branch. The working
     /// tree is never left changed: when the checkout is not a clean branch
     /// (or the commit fails) nothing is written and a warning says why.
-    pub(crate) fn changelog_replace(&self, version: &str, text: &str) {
-        let Some(repo) = &self.git else { return };
+    pub(crate) fn changelog_replace(&self, now: Timestamp, version: &str, text: &str) {
+        let Some(repo) = &self.git_at(now) else {
+            return;
+        };
         let file = &self.process.changelog.file;
         let path = match crate::repo_file(&self.root, file) {
             Ok(p) => p,

@@ -269,7 +269,10 @@ impl App {
                 None => repo.resolve("HEAD")?.to_string(),
             };
             let base: sluice_git::CommitId = repo.resolve(&format!("refs/tags/{}", a.base))?;
-            match repo.assemble_branch(&g.target_ref, &base, &a.merge)? {
+            match repo
+                .dated(now.as_second())
+                .assemble_branch(&g.target_ref, &base, &a.merge)?
+            {
                 sluice_git::MergeOutcome::Conflict { branch, files } => {
                     return Err(AppError::Refused {
                         summary: format!(
@@ -823,7 +826,7 @@ impl App {
                     .await?
             }
         };
-        self.changelog_replace(&saved.version.to_string(), &text);
+        self.changelog_replace(now, &saved.version.to_string(), &text);
         Ok(saved)
     }
 }

@@ -37,8 +37,15 @@ impl Output {
 }
 
 /// Runs `git -C root args…`, feeding `stdin` if given, and returns stdout on exit code 0.
-pub(crate) fn run(root: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<Output, GitError> {
-    let out = run_unchecked(root, args, stdin)?;
+/// `date` (Unix seconds) dates the commits and tags the run makes; `None` leaves git's
+/// own clock.
+pub(crate) fn run(
+    root: &Path,
+    date: Option<i64>,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> Result<Output, GitError> {
+    let out = run_unchecked(root, date, args, stdin)?;
     if out.status.success() {
         return Ok(Output { stdout: out.stdout });
     }
@@ -49,6 +56,7 @@ pub(crate) fn run(root: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<Ou
 /// themselves (a failed cherry-pick is a conflict, not an error).
 pub(crate) fn run_unchecked(
     root: &Path,
+    date: Option<i64>,
     args: &[&str],
     stdin: Option<&[u8]>,
 ) -> Result<std::process::Output, GitError> {
@@ -60,6 +68,12 @@ pub(crate) fn run_unchecked(
         .env("GIT_SEQUENCE_EDITOR", "true");
     for var in INHERITED_REPO_VARS {
         cmd.env_remove(var);
+    }
+    if let Some(secs) = date {
+        // git's internal date format: the same instant for author, committer and tagger.
+        let at = format!("@{secs} +0000");
+        cmd.env("GIT_AUTHOR_DATE", &at)
+            .env("GIT_COMMITTER_DATE", &at);
     }
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()

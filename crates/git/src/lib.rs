@@ -45,6 +45,9 @@ pub use types::{CommitId, CommitInfo, MergeOutcome, PickOutcome, ReleaseTag, Tag
 #[derive(Debug, Clone)]
 pub struct Repo {
     root: PathBuf,
+    /// When set (Unix seconds), the commits and tags this handle writes carry this
+    /// date instead of the clock's: see [`Repo::dated`].
+    date: Option<i64>,
 }
 
 impl Repo {
@@ -61,7 +64,17 @@ impl Repo {
             Some(work_dir) => work_dir.to_owned(),
             None => found.git_dir().to_owned(),
         };
-        Ok(Repo { root })
+        Ok(Repo { root, date: None })
+    }
+
+    /// The same repository, whose writes (commits, merges, tags) are dated `secs`
+    /// (Unix seconds) for author, committer and tagger: an action recorded at a
+    /// time leaves git objects of that time, so the record and git agree on when.
+    pub fn dated(&self, secs: i64) -> Repo {
+        Repo {
+            root: self.root.clone(),
+            date: Some(secs),
+        }
     }
 
     /// The top of the working tree (the git directory for a bare repository).

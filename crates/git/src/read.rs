@@ -244,6 +244,7 @@ impl Repo {
     pub fn is_dirty(&self) -> Result<bool, GitError> {
         let out = cli::run(
             &self.root,
+            None,
             &["status", "--porcelain", "--untracked-files=no"],
             None,
         )?;

@@ -118,7 +118,7 @@ impl Repo {
                 args.extend(["-m", "1"]);
             }
             args.push(commit.as_str());
-            let out = cli::run_unchecked(&self.root, &args, None)?;
+            let out = cli::run_unchecked(&self.root, self.date, &args, None)?;
             if out.status.success() {
                 picked.push(self.resolve("HEAD")?);
                 continue;
@@ -177,7 +177,7 @@ impl Repo {
         for m in merge {
             let message = format!("Merge branch '{m}' into {branch}");
             let args = ["merge", "--no-edit", "-m", &message, m];
-            let out = cli::run_unchecked(&self.root, &args, None)?;
+            let out = cli::run_unchecked(&self.root, self.date, &args, None)?;
             if out.status.success() {
                 continue;
             }
@@ -282,6 +282,7 @@ impl Repo {
         self.git(&["add", "--", path])?;
         let unchanged = cli::run_unchecked(
             &self.root,
+            None,
             &["diff", "--cached", "--quiet", "HEAD", "--", path],
             None,
         )?;
@@ -306,11 +307,11 @@ impl Repo {
     }
 
     fn git(&self, args: &[&str]) -> Result<cli::Output, GitError> {
-        cli::run(&self.root, args, None)
+        cli::run(&self.root, self.date, args, None)
     }
 
     fn git_stdin(&self, args: &[&str], input: &[u8]) -> Result<cli::Output, GitError> {
-        cli::run(&self.root, args, Some(input))
+        cli::run(&self.root, self.date, args, Some(input))
     }
 
     fn commit_parents(&self, commit: &CommitId) -> Result<usize, GitError> {

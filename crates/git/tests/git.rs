@@ -1027,3 +1027,54 @@ fn tags_read_the_same_packed_and_loose() {
     );
     assert!(packed.iter().skip(1).all(|t| t.commit == f.head()));
 }
+
+#[test]
+fn dated_writes_carry_the_given_time() {
+    let f = Fixture::new();
+    let base = f.commit("README.md", "readme\n", "init");
+    f.git(&["branch", "fix", &base.to_string()]);
+    f.git(&["checkout", "-q", "fix"]);
+    f.commit("fix.txt", "fix\n", "fix: one");
+    f.git(&["checkout", "-q", "main"]);
+    f.commit("main.txt", "main\n", "feat: two");
+    let at: i64 = 1_600_000_000;
+    let repo = f.repo().dated(at);
+
+    let id = repo
+        .commit_file("CHANGELOG.md", b"# Changelog\n", "chore(release): v1.0.0")
+        .unwrap();
+    assert_eq!(
+        f.git(&["log", "-1", "--format=%at %ct", id.as_str()]),
+        format!("{at} {at}")
+    );
+    repo.create_annotated_tag("v1.0.0", &id, "notes").unwrap();
+    assert_eq!(
+        f.git(&[
+            "for-each-ref",
+            "--format=%(taggerdate:unix)",
+            "refs/tags/v1.0.0"
+        ]),
+        at.to_string()
+    );
+    // A branch assembled by merging: its merge commit is dated too.
+    let main = f.head();
+    repo.assemble_branch("release/1.0", &main, &["fix".to_string()])
+        .unwrap();
+    assert_eq!(f.git(&["log", "-1", "--format=%P"]).split(' ').count(), 2);
+    assert_eq!(
+        f.git(&["log", "-1", "--format=%at %ct"]),
+        format!("{at} {at}")
+    );
+
+    // Without a date, git's clock: now, not the dated handle's time.
+    f.git(&["checkout", "-q", "main"]);
+    let now = f
+        .repo()
+        .commit_file("NOTES.md", b"n\n", "docs: notes")
+        .unwrap();
+    let t: i64 = f
+        .git(&["log", "-1", "--format=%ct", now.as_str()])
+        .parse()
+        .unwrap();
+    assert!(t > 1_700_000_000, "{t}");
+}
