@@ -101,16 +101,29 @@ by = "release_manager"
 before = "prod"
 "#;
 
-fn git(dir: &Path, args: &[&str]) -> Result<(), Failure> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
+/// Runs git in the demo repository. `at` dates the commit it makes (author and
+/// committer), so the history agrees with the record's times; `who` is its author.
+fn git_as(
+    dir: &Path,
+    at: Option<Timestamp>,
+    who: (&str, &str),
+    args: &[&str],
+) -> Result<(), Failure> {
+    let mut cmd = std::process::Command::new("git");
+    cmd.arg("-C")
         .arg(dir)
         .args(args)
         .env("LC_ALL", "C")
-        .env("GIT_AUTHOR_NAME", "Demo")
-        .env("GIT_AUTHOR_EMAIL", "demo@example.com")
-        .env("GIT_COMMITTER_NAME", "Demo")
-        .env("GIT_COMMITTER_EMAIL", "demo@example.com")
+        .env("GIT_AUTHOR_NAME", who.0)
+        .env("GIT_AUTHOR_EMAIL", who.1)
+        .env("GIT_COMMITTER_NAME", who.0)
+        .env("GIT_COMMITTER_EMAIL", who.1);
+    if let Some(at) = at {
+        let date = format!("@{} +0000", at.as_second());
+        cmd.env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date);
+    }
+    let out = cmd
         .output()
         .map_err(|e| Failure::usage(format!("the demo needs git: {e}")))?;
     if !out.status.success() {
@@ -123,59 +136,57 @@ fn git(dir: &Path, args: &[&str]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Writes the process file and a git history with the demo's release tags.
-pub fn write_repository(dir: &Path) -> Result<(), Failure> {
+const BOB_GIT: (&str, &str) = ("Bob", BOB);
+const DAVE_GIT: (&str, &str) = ("Dave", DAVE);
+
+fn write_file(dir: &Path, name: &str, text: &str) -> Result<(), Failure> {
+    std::fs::write(dir.join(name), text)
+        .map_err(|e| Failure::usage(format!("cannot write {name}: {e}")))
+}
+
+/// Writes the process file and the shop's history before Sluice: two commits,
+/// the second tagged `v1.0.0` (the release `seed` imports). The repository's own
+/// identity (for the tags, merges and changelog commits Sluice makes) is Bob's.
+pub fn write_repository(dir: &Path, now: Timestamp) -> Result<(), Failure> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
-    let w = |name: &str, text: &str| {
-        std::fs::write(dir.join(name), text)
-            .map_err(|e| Failure::usage(format!("cannot write {name}: {e}")))
+    write_file(dir, "sluice.toml", PROCESS)?;
+    write_file(dir, ".gitignore", ".sluice/\n")?;
+    git_as(dir, None, BOB_GIT, &["init", "-q", "-b", "main"])?;
+    for (k, v) in [
+        ("user.name", "Bob"),
+        ("user.email", BOB),
+        ("commit.gpgSign", "false"),
+        ("tag.gpgSign", "false"),
+    ] {
+        git_as(dir, None, BOB_GIT, &["config", k, v])?;
+    }
+    let day = |n: i64| {
+        now.checked_sub(SignedDuration::from_hours(24 * n))
+            .unwrap_or(now)
     };
-    w("sluice.toml", PROCESS)?;
-    git(dir, &["init", "-q", "-b", "main"])?;
-    let history: &[(&str, &str, Option<&str>)] = &[
+    let history: &[(&str, &str, i64, Option<&str>)] = &[
+        ("README.md", "feat: the shop's first catalogue", 60, None),
         (
-            "README.md",
-            "feat: the shop's first catalogue",
+            "cart.txt",
+            "feat: a cart that remembers",
+            45,
             Some("v1.0.0"),
         ),
-        ("cart.txt", "feat: a cart that remembers", None),
-        (
-            "checkout.txt",
-            "fix: checkout total rounds half-cents correctly\n\nPatch: SHOP-1",
-            None,
-        ),
-        (
-            "search.txt",
-            "feat: search by category\n\nPatch: SHOP-2",
-            Some("v1.1.0"),
-        ),
-        (
-            "payments.txt",
-            "fix: payment callback accepts retried notifications\n\nPatch: SHOP-3",
-            Some("v1.1.1"),
-        ),
-        (
-            "wishlist.txt",
-            "feat: wishlists\n\nPatch: SHOP-4",
-            Some("v1.2.0"),
-        ),
-        (
-            "login.txt",
-            "fix: login keeps the basket\n\nPatch: SHOP-6",
-            None,
-        ),
     ];
-    for (i, (file, msg, tag)) in history.iter().enumerate() {
-        w(file, &format!("{msg}\nrevision {i}\n"))?;
-        git(dir, &["add", "."])?;
-        git(dir, &["commit", "-q", "-m", msg])?;
+    for (file, msg, ago, tag) in history {
+        write_file(dir, file, &format!("{msg}\n"))?;
+        git_as(dir, Some(day(*ago)), BOB_GIT, &["add", "."])?;
+        git_as(dir, Some(day(*ago)), BOB_GIT, &["commit", "-q", "-m", msg])?;
         if let Some(t) = tag {
-            git(dir, &["tag", "-a", t, "-m", &format!("release {t}")])?;
+            git_as(
+                dir,
+                Some(day(*ago)),
+                BOB_GIT,
+                &["tag", "-a", t, "-m", &format!("release {t}")],
+            )?;
         }
     }
-    std::fs::create_dir_all(dir.join(".sluice")).ok();
-    w(".gitignore", ".sluice/\n")?;
     Ok(())
 }
 
@@ -210,202 +221,305 @@ impl Clock {
     }
 }
 
-async fn patch(
-    app: &App,
-    c: &mut Clock,
-    title: &str,
-    kind: &str,
-    severity: &str,
-    line: Option<Target>,
-    until: &str,
-) -> Result<String, Failure> {
-    let p = app
-        .report_patch(
-            ERIN,
-            c.tick(7),
-            ReportInput {
-                title: title.into(),
-                description: None,
-                kind: None,
-                severity: None,
-                source: Some(Source {
-                    kind: SourceKind::Bug,
-                    reference: Some(format!(
-                        "https://tracker.example.com/browse/BUG-{}",
-                        100 + title.len()
-                    )),
-                }),
-                targets: vec![],
+/// The team at work: the application layer, the clock, and the repository the
+/// developers commit to.
+struct Shop<'a> {
+    app: &'a App,
+    c: Clock,
+    dir: PathBuf,
+}
+
+/// How far a demo patch goes.
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Until {
+    Reported,
+    Triaged,
+    Rejected,
+    Deferred,
+    InProgress,
+    InReview,
+    Ready,
+}
+
+impl Shop<'_> {
+    /// Dave's change, committed on the patch's branch (checked out by `patch
+    /// start`) as a Conventional Commit of the patch's kind, with its `Patch:` trailer.
+    fn commit_fix(
+        &mut self,
+        key: &str,
+        kind: &str,
+        title: &str,
+        file: &str,
+    ) -> Result<(), Failure> {
+        let at = self.c.tick(45);
+        write_file(&self.dir, file, &format!("{title}: done\n"))?;
+        git_as(&self.dir, Some(at), DAVE_GIT, &["add", file])?;
+        let kind = match kind {
+            "feature" => "feat",
+            "perf" => "perf",
+            _ => "fix",
+        };
+        let subject = format!("{kind}: {}", title.to_lowercase());
+        git_as(
+            &self.dir,
+            Some(at),
+            DAVE_GIT,
+            &[
+                "commit",
+                "-q",
+                "-m",
+                &subject,
+                "-m",
+                &format!("Patch: {key}"),
+            ],
+        )
+    }
+
+    /// Back on `main`, where the next patch starts and the next release is cut.
+    fn back_to_main(&self) -> Result<(), Failure> {
+        git_as(&self.dir, None, BOB_GIT, &["checkout", "-q", "main"])
+    }
+
+    /// Bob merges a patch's branch into `main`.
+    fn merge(&mut self, key: &str, branch: &str) -> Result<(), Failure> {
+        self.back_to_main()?;
+        let at = self.c.tick(5);
+        git_as(
+            &self.dir,
+            Some(at),
+            BOB_GIT,
+            &[
+                "merge",
+                "-q",
+                "--no-ff",
+                branch,
+                "-m",
+                &format!("Merge {key}"),
+            ],
+        )
+    }
+
+    /// A patch taken as far as `until`, as the team would: Erin reports it, Bob
+    /// triages it to Dave, Dave starts it (its branch), commits the fix into
+    /// `file` and asks for review, Bob approves it. A ready fix for `main` is merged
+    /// there; a line's fix waits on its branch for `release cut --line`.
+    async fn patch(
+        &mut self,
+        title: &str,
+        kind: &str,
+        severity: &str,
+        line: Option<Target>,
+        until: Until,
+        file: &str,
+    ) -> Result<(String, Option<String>), Failure> {
+        let app = self.app;
+        let p = app
+            .report_patch(
+                ERIN,
+                self.c.tick(7),
+                ReportInput {
+                    title: title.into(),
+                    description: None,
+                    kind: None,
+                    severity: None,
+                    source: Some(Source {
+                        kind: SourceKind::Bug,
+                        reference: Some(format!(
+                            "https://tracker.example.com/browse/BUG-{}",
+                            100 + title.len()
+                        )),
+                    }),
+                    targets: vec![],
+                },
+            )
+            .await?;
+        let k = p.key;
+        if until == Until::Reported {
+            return Ok((k, None));
+        }
+        app.triage_patch(
+            BOB,
+            self.c.tick(20),
+            &k,
+            TriageInput {
+                severity: Some(severity.into()),
+                kind: Some(kind.into()),
+                priority: None,
+                owner: Some(DAVE.into()),
+                targets: line.into_iter().collect(),
             },
         )
         .await?;
-    let k = p.key;
-    if until == "reported" {
-        return Ok(k);
-    }
-    app.triage_patch(
-        BOB,
-        c.tick(20),
-        &k,
-        TriageInput {
-            severity: Some(severity.into()),
-            kind: Some(kind.into()),
-            priority: None,
-            owner: Some(DAVE.into()),
-            targets: line.into_iter().collect(),
-        },
-    )
-    .await?;
-    match until {
-        "triaged" => return Ok(k),
-        "rejected" => {
-            app.reject_patch(BOB, c.tick(5), &k, "works as intended".into())
-                .await?;
-            return Ok(k);
+        match until {
+            Until::Triaged => return Ok((k, None)),
+            Until::Rejected => {
+                app.reject_patch(BOB, self.c.tick(5), &k, "works as intended".into())
+                    .await?;
+                return Ok((k, None));
+            }
+            Until::Deferred => {
+                app.defer_patch(BOB, self.c.tick(5), &k, "after the holidays".into())
+                    .await?;
+                return Ok((k, None));
+            }
+            _ => {}
         }
-        "deferred" => {
-            app.defer_patch(BOB, c.tick(5), &k, "after the holidays".into())
-                .await?;
-            return Ok(k);
+        // Dave owns it and starts it: its branch is created and checked out.
+        let branch = app.start_patch(DAVE, self.c.tick(30), &k).await?.branch;
+        if until == Until::InProgress {
+            self.back_to_main()?;
+            return Ok((k, branch));
         }
-        _ => {}
-    }
-    // Dave owns it and starts it; whoever starts a patch may not review it.
-    app.start_patch(DAVE, c.tick(30), &k).await?;
-    if until == "in_progress" {
-        return Ok(k);
-    }
-    app.review_patch(DAVE, c.tick(60), &k, None, None).await?;
-    if until == "in_review" {
-        return Ok(k);
-    }
-    // Dave owns (wrote) it; Bob, the dev lead, reviews it.
-    app.review_patch(BOB, c.tick(30), &k, Some(true), Some("looks right".into()))
-        .await?;
-    app.ready_patch(DAVE, c.tick(10), &k).await?;
-    Ok(k)
-}
-
-async fn pass(
-    app: &App,
-    c: &mut Clock,
-    v: &str,
-    env: &str,
-    suites: &[&str],
-) -> Result<(), Failure> {
-    for s in suites {
-        app.report_test(
-            ALICE,
-            c.tick(15),
-            v,
-            env,
-            s,
-            true,
-            Some(format!("https://ci.example.com/runs/{v}-{env}-{s}")),
+        self.commit_fix(&k, kind, title, file)?;
+        app.review_patch(DAVE, self.c.tick(15), &k, None, None)
+            .await?;
+        if until == Until::InReview {
+            self.back_to_main()?;
+            return Ok((k, branch));
+        }
+        // Dave wrote it; Bob, the dev lead, reviews it.
+        app.review_patch(
+            BOB,
+            self.c.tick(30),
+            &k,
+            Some(true),
+            Some("looks right".into()),
         )
         .await?;
+        app.ready_patch(DAVE, self.c.tick(10), &k).await?;
+        match (line, &branch) {
+            (None, Some(b)) => self.merge(&k, b)?,
+            _ => self.back_to_main()?,
+        }
+        Ok((k, branch))
     }
-    Ok(())
+
+    async fn pass(&mut self, v: &str, env: &str, suites: &[&str]) -> Result<(), Failure> {
+        for s in suites {
+            self.app
+                .report_test(
+                    ALICE,
+                    self.c.tick(15),
+                    v,
+                    env,
+                    s,
+                    true,
+                    Some(format!("https://ci.example.com/runs/{v}-{env}-{s}")),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn ship_to_test(&mut self, v: &str) -> Result<(), Failure> {
+        let app = self.app;
+        app.promote(BOB, self.c.tick(10), v, "local", None).await?;
+        self.pass(v, "local", &["unit"]).await?;
+        app.promote(BOB, self.c.tick(10), v, "dev", None).await?;
+        self.pass(v, "dev", &["unit", "integration"]).await?;
+        app.approve(
+            ALICE,
+            self.c.tick(30),
+            v,
+            "test",
+            Some("qa"),
+            false,
+            Some("regression plan ready".into()),
+        )
+        .await?;
+        app.promote(BOB, self.c.tick(10), v, "test", None).await?;
+        Ok(())
+    }
+
+    async fn ship_to_prod(&mut self, v: &str) -> Result<(), Failure> {
+        let app = self.app;
+        self.pass(v, "test", &["regression"]).await?;
+        app.approve(
+            CAROL,
+            self.c.tick(60),
+            v,
+            "prod",
+            Some("product_owner"),
+            false,
+            None,
+        )
+        .await?;
+        app.tick(BOB, self.c.tick(5), v, "notes").await?;
+        let at = self.c.next_window();
+        app.promote(BOB, at, v, "prod", None).await?;
+        self.pass(v, "prod", &["smoke"]).await?;
+        Ok(())
+    }
+
+    async fn cut(&mut self, target: Target, minutes: i64) -> Result<String, Failure> {
+        let r = self
+            .app
+            .cut_release(BOB, self.c.tick(minutes), target, CutOptions::default())
+            .await?;
+        Ok(r.version.to_string())
+    }
 }
 
-async fn to_test(app: &App, c: &mut Clock, v: &str) -> Result<(), Failure> {
-    app.promote(BOB, c.tick(10), v, "local", None).await?;
-    pass(app, c, v, "local", &["unit"]).await?;
-    app.promote(BOB, c.tick(10), v, "dev", None).await?;
-    pass(app, c, v, "dev", &["unit", "integration"]).await?;
-    app.approve(
-        ALICE,
-        c.tick(30),
-        v,
-        "test",
-        Some("qa"),
-        false,
-        Some("regression plan ready".into()),
-    )
-    .await?;
-    app.promote(BOB, c.tick(10), v, "test", None).await?;
-    Ok(())
-}
-
-async fn to_prod(app: &App, c: &mut Clock, v: &str) -> Result<(), Failure> {
-    pass(app, c, v, "test", &["regression"]).await?;
-    app.approve(
-        CAROL,
-        c.tick(60),
-        v,
-        "prod",
-        Some("product_owner"),
-        false,
-        None,
-    )
-    .await?;
-    app.tick(BOB, c.tick(5), v, "notes").await?;
-    let at = c.next_window();
-    app.promote(BOB, at, v, "prod", None).await?;
-    pass(app, c, v, "prod", &["smoke"]).await?;
-    Ok(())
-}
-
-/// Fills the database through the application layer, as a team would have.
-pub async fn seed(app: &mut App, now: Timestamp) -> Result<(), Failure> {
-    // Git operations stay out of the seeding: the repository's tags were made
-    // by `write_repository` to match.
-    let git = app.detach_git();
+/// Fills the database through the application layer, as a team would have, with
+/// git doing what it does for a team: patch branches, fixes with `Patch:` trailers,
+/// merges, the 1.1 maintenance line assembled by `release cut`, and the tags,
+/// changelog and evidence notes Sluice writes, so every release verifies.
+pub async fn seed(app: &App, dir: &Path, now: Timestamp) -> Result<(), Failure> {
     let start = now
         .checked_sub(SignedDuration::from_hours(24 * 21))
         .unwrap_or(now);
-    let mut c = Clock(start);
-    app.import_release(BOB, c.tick(1), "1.0.0", None).await?;
-
-    // 1.1.0: two fixes and a feature, all the way to prod.
-    patch(
+    let mut s = Shop {
         app,
-        &mut c,
+        c: Clock(start),
+        dir: dir.to_path_buf(),
+    };
+    app.import_release(BOB, s.c.tick(1), "1.0.0", None).await?;
+
+    // 1.1.0: a fix and a feature, all the way to prod.
+    s.patch(
         "Checkout total rounds half-cents wrongly",
         "fix",
         "major",
         None,
-        "ready",
+        Until::Ready,
+        "checkout.txt",
     )
     .await?;
-    patch(
-        app,
-        &mut c,
+    s.patch(
         "Search by category",
         "feature",
         "minor",
         None,
-        "ready",
+        Until::Ready,
+        "search.txt",
     )
     .await?;
-    let r = app
-        .cut_release(BOB, c.tick(30), Target::Main, CutOptions::default())
-        .await?;
-    let v110 = r.version.to_string();
-    to_test(app, &mut c, &v110).await?;
-    to_prod(app, &mut c, &v110).await?;
+    let v110 = s.cut(Target::Main, 30).await?;
+    s.ship_to_test(&v110).await?;
+    s.ship_to_prod(&v110).await?;
 
-    // 1.1.1: a critical payment bug, through the emergency lane outside the window.
+    // 1.1.1: a critical payment bug on the 1.1 line, through the emergency lane
+    // outside the window. `release cut --line 1.1` builds release/1.1 from v1.1.0
+    // and the patch's branch; the fix is merged into main afterwards as well.
     let line = Target::Line("1.1".parse().map_err(Failure::usage)?);
-    patch(
-        app,
-        &mut c,
-        "Payment callback rejects retried notifications",
-        "fix",
-        "critical",
-        Some(line),
-        "ready",
-    )
-    .await?;
-    let r = app
-        .cut_release(BOB, c.tick(20), line, CutOptions::default())
+    let (payment, branch) = s
+        .patch(
+            "Payment callback rejects retried notifications",
+            "fix",
+            "critical",
+            Some(line),
+            Until::Ready,
+            "payments.txt",
+        )
         .await?;
-    let v111 = r.version.to_string();
-    to_test(app, &mut c, &v111).await?;
-    pass(app, &mut c, &v111, "test", &["regression"]).await?;
+    let v111 = s.cut(line, 20).await?;
+    let branch = branch.ok_or_else(|| Failure::usage(format!("{payment} has no branch")))?;
+    s.merge(&payment, &branch)?;
+    s.ship_to_test(&v111).await?;
+    s.pass(&v111, "test", &["regression"]).await?;
     app.approve(
         BOB,
-        c.tick(10),
+        s.c.tick(10),
         &v111,
         "prod",
         Some("dev_lead"),
@@ -415,7 +529,7 @@ pub async fn seed(app: &mut App, now: Timestamp) -> Result<(), Failure> {
     .await?;
     app.approve(
         CAROL,
-        c.tick(5),
+        s.c.tick(5),
         &v111,
         "prod",
         Some("product_owner"),
@@ -423,24 +537,30 @@ pub async fn seed(app: &mut App, now: Timestamp) -> Result<(), Failure> {
         None,
     )
     .await?;
-    app.tick(BOB, c.tick(2), &v111, "notes").await?;
+    app.tick(BOB, s.c.tick(2), &v111, "notes").await?;
     // A Saturday night: outside the window, so the emergency lane.
-    let sat = c.tick(60 * 24 * 2);
+    let sat = s.c.tick(60 * 24 * 2);
     app.promote(BOB, sat, &v111, "prod", Some("customers cannot pay"))
         .await?;
 
     // 1.2.0: a feature release that reached prod and was rolled back.
-    patch(app, &mut c, "Wishlists", "feature", "minor", None, "ready").await?;
-    let r = app
-        .cut_release(BOB, c.tick(60), Target::Main, CutOptions::default())
+    s.patch(
+        "Wishlists",
+        "feature",
+        "minor",
+        None,
+        Until::Ready,
+        "wishlist.txt",
+    )
+    .await?;
+    let v120 = s.cut(Target::Main, 60).await?;
+    s.ship_to_test(&v120).await?;
+    s.ship_to_prod(&v120).await?;
+    app.rollback(DAVE, s.c.tick(45), "prod", Some(&v111))
         .await?;
-    let v120 = r.version.to_string();
-    to_test(app, &mut c, &v120).await?;
-    to_prod(app, &mut c, &v120).await?;
-    app.rollback(DAVE, c.tick(45), "prod", Some(&v111)).await?;
     app.open_incident(
         DAVE,
-        c.tick(5),
+        s.c.tick(5),
         IncidentInput {
             env: "prod".into(),
             service: Some("checkout".into()),
@@ -454,115 +574,90 @@ pub async fn seed(app: &mut App, now: Timestamp) -> Result<(), Failure> {
     .await?;
 
     // 1.2.1: waiting in test for the product owner's approval into prod.
-    patch(
-        app,
-        &mut c,
+    s.patch(
         "Login drops the basket",
         "fix",
         "major",
         None,
-        "ready",
+        Until::Ready,
+        "login.txt",
     )
     .await?;
-    let r = app
-        .cut_release(BOB, c.tick(30), Target::Main, CutOptions::default())
-        .await?;
-    let v121 = r.version.to_string();
-    to_test(app, &mut c, &v121).await?;
-    pass(app, &mut c, &v121, "test", &["regression"]).await?;
+    let v121 = s.cut(Target::Main, 30).await?;
+    s.ship_to_test(&v121).await?;
+    s.pass(&v121, "test", &["regression"]).await?;
 
     // 1.2.2: in dev, waiting on its integration suite.
-    patch(
-        app,
-        &mut c,
+    s.patch(
         "Coupon codes are case-sensitive",
         "fix",
         "minor",
         None,
-        "ready",
+        Until::Ready,
+        "coupons.txt",
     )
     .await?;
-    let r = app
-        .cut_release(BOB, c.tick(30), Target::Main, CutOptions::default())
-        .await?;
-    let v122 = r.version.to_string();
-    app.promote(BOB, c.tick(10), &v122, "local", None).await?;
-    pass(app, &mut c, &v122, "local", &["unit"]).await?;
-    app.promote(BOB, c.tick(10), &v122, "dev", None).await?;
+    let v122 = s.cut(Target::Main, 30).await?;
+    app.promote(BOB, s.c.tick(10), &v122, "local", None).await?;
+    s.pass(&v122, "local", &["unit"]).await?;
+    app.promote(BOB, s.c.tick(10), &v122, "dev", None).await?;
 
     // The queue: one patch in every open state, and the closed ones.
-    patch(
-        app,
-        &mut c,
-        "Product images load slowly on mobile",
-        "perf",
-        "minor",
-        None,
-        "reported",
-    )
-    .await?;
-    patch(
-        app,
-        &mut c,
-        "Order e-mails show the wrong currency",
-        "fix",
-        "major",
-        None,
-        "triaged",
-    )
-    .await?;
-    patch(
-        app,
-        &mut c,
-        "Password reset link expires too soon",
-        "security",
-        "critical",
-        None,
-        "in_progress",
-    )
-    .await?;
-    patch(
-        app,
-        &mut c,
-        "Address form rejects Norwegian postcodes",
-        "fix",
-        "major",
-        None,
-        "in_review",
-    )
-    .await?;
-    patch(
-        app,
-        &mut c,
-        "Sort by price ignores discounts",
-        "fix",
-        "minor",
-        None,
-        "ready",
-    )
-    .await?;
-    patch(
-        app,
-        &mut c,
-        "Dark mode for the catalogue",
-        "feature",
-        "minor",
-        None,
-        "deferred",
-    )
-    .await?;
-    patch(
-        app,
-        &mut c,
-        "Basket badge shows 0 for one item",
-        "fix",
-        "minor",
-        None,
-        "rejected",
-    )
-    .await?;
-    app.attach_git(git);
-    Ok(())
+    let queue = [
+        (
+            "Product images load slowly on mobile",
+            "perf",
+            "minor",
+            Until::Reported,
+            "images.txt",
+        ),
+        (
+            "Order e-mails show the wrong currency",
+            "fix",
+            "major",
+            Until::Triaged,
+            "emails.txt",
+        ),
+        (
+            "Password reset link expires too soon",
+            "security",
+            "critical",
+            Until::InProgress,
+            "reset.txt",
+        ),
+        (
+            "Address form rejects Norwegian postcodes",
+            "fix",
+            "major",
+            Until::InReview,
+            "address.txt",
+        ),
+        (
+            "Sort by price ignores discounts",
+            "fix",
+            "minor",
+            Until::Ready,
+            "sort.txt",
+        ),
+        (
+            "Dark mode for the catalogue",
+            "feature",
+            "minor",
+            Until::Deferred,
+            "dark.txt",
+        ),
+        (
+            "Basket badge shows 0 for one item",
+            "fix",
+            "minor",
+            Until::Rejected,
+            "badge.txt",
+        ),
+    ];
+    for (title, kind, severity, until, file) in queue {
+        s.patch(title, kind, severity, None, until, file).await?;
+    }
+    s.back_to_main()
 }
 
 /// Where the demo lives: a new directory under the system's temporary one.

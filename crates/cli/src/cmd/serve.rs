@@ -63,14 +63,14 @@ pub async fn run(cli: &Cli, a: &Args) -> Result<(), Failure> {
 async fn demo(a: &Args) -> Result<(), Failure> {
     use super::demo;
     let dir = demo::demo_dir();
-    demo::write_repository(&dir)?;
+    let now = jiff::Timestamp::now();
+    demo::write_repository(&dir, now)?;
     let process = sluice_app::load_process(&dir.join("sluice.toml"))
         .map_err(|e| Failure::usage(format!("the demo process does not load: {e}")))?;
     let url = sluice_app::default_db_url(&dir)
         .map_err(|e| Failure::usage(format!("cannot create the demo database: {e}")))?;
-    let mut app = sluice_app::App::open(process, &url, dir.clone()).await?;
-    let now = jiff::Timestamp::now();
-    demo::seed(&mut app, now).await?;
+    let app = sluice_app::App::open(process, &url, dir.clone()).await?;
+    demo::seed(&app, &dir, now).await?;
     let mut tokens = Vec::new();
     for (user, what) in [
         (demo::CAROL, "product owner: approves into prod"),

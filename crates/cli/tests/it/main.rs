@@ -14,6 +14,7 @@ mod cases;
 mod cdevents;
 mod commit_mode;
 mod concurrency;
+mod demo;
 mod docs;
 mod flow;
 mod gates;
