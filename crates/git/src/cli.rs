@@ -37,8 +37,8 @@ impl Output {
 }
 
 /// Runs `git -C root args…`, feeding `stdin` if given, and returns stdout on exit code 0.
-/// `date` (Unix seconds) dates the commits and tags the run makes; `None` leaves git's
-/// own clock.
+/// `date` (Unix seconds) dates the commits and tags the run makes, unless the environment
+/// sets `GIT_AUTHOR_DATE` / `GIT_COMMITTER_DATE` itself; `None` leaves git's own clock.
 pub(crate) fn run(
     root: &Path,
     date: Option<i64>,
@@ -71,9 +71,13 @@ pub(crate) fn run_unchecked(
     }
     if let Some(secs) = date {
         // git's internal date format: the same instant for author, committer and tagger.
+        // A date the environment sets explicitly wins, as it does for git itself.
         let at = format!("@{secs} +0000");
-        cmd.env("GIT_AUTHOR_DATE", &at)
-            .env("GIT_COMMITTER_DATE", &at);
+        for var in ["GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"] {
+            if std::env::var_os(var).is_none() {
+                cmd.env(var, &at);
+            }
+        }
     }
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()

@@ -70,6 +70,7 @@ impl Repo {
     /// The same repository, whose writes (commits, merges, tags) are dated `secs`
     /// (Unix seconds) for author, committer and tagger: an action recorded at a
     /// time leaves git objects of that time, so the record and git agree on when.
+    /// `GIT_AUTHOR_DATE` / `GIT_COMMITTER_DATE` set in the environment still win.
     pub fn dated(&self, secs: i64) -> Repo {
         Repo {
             root: self.root.clone(),
