@@ -1,6 +1,7 @@
 //! `sluice completions` and `sluice man`: generated from the command
 //! definitions, and accepted by the tools that read them.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 fn sluice(args: &[&str]) -> std::process::Output {
@@ -69,4 +70,44 @@ fn manual_pages_for_every_command() {
     // The option descriptions are in the pages.
     let report = std::fs::read_to_string(dir.path().join("sluice-patch-report.1")).unwrap();
     assert!(report.contains("retrospective"), "{report}");
+    // man-db renders every page (`man -l`), without a warning from groff about the markup.
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pages.sort();
+    assert!(pages.len() > 40, "a page per command: {pages:?}");
+    for p in &pages {
+        let o = std::process::Command::new("man")
+            .args(["--warnings", "-P", "cat", "-l"])
+            .arg(p)
+            .env("MANWIDTH", "80")
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .expect("man runs (scripts/test installs man-db)");
+        let shown = String::from_utf8_lossy(&o.stdout);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{}: {stderr}", p.display());
+        // The one warning allowed: a line holding a single long word (a URL
+        // template) cannot be justified to the full width.
+        let warnings: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.contains("cannot adjust line"))
+            .collect();
+        assert!(warnings.is_empty(), "{}: {stderr}", p.display());
+        assert!(
+            shown.contains("NAME") && shown.contains("SYNOPSIS"),
+            "{}: {shown}",
+            p.display()
+        );
+        assert!(shown.lines().all(|l| l.chars().count() <= 80), "{shown}");
+    }
+    let top = std::process::Command::new("man")
+        .args(["-P", "cat", "-l"])
+        .arg(dir.path().join("sluice-patch-report.1"))
+        .env("MANWIDTH", "80")
+        .output()
+        .unwrap();
+    let top = String::from_utf8_lossy(&top.stdout);
+    assert!(top.contains("--severity"), "{top}");
 }
