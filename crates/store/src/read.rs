@@ -455,8 +455,9 @@ impl Store {
     ) -> Result<(Verifier, std::result::Result<u64, Break>)> {
         let mut head = self.chain_head().await?;
         // Bounded: under a steady stream of writes the verification ends at the
-        // last head it reached, and the next call goes on from there.
-        for _ in 0..64 {
+        // last head it verified up to, and the next call goes on from there.
+        const ROUNDS: usize = 64;
+        for round in 1..=ROUNDS {
             let mut after = v.last_seq();
             'pages: while after < head.0 {
                 let page = self.events(None, after, 5000).await?;
@@ -491,6 +492,9 @@ impl Store {
                         ),
                     }),
                 ));
+            }
+            if round == ROUNDS {
+                break;
             }
             head = newer;
         }

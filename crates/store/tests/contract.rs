@@ -185,9 +185,9 @@ async fn concurrent_updates_one_wins(db: Db) {
     assert_eq!(s.verify_chain().await.unwrap(), Ok(2));
 }
 
-async fn tampering_is_detected(db: Db) {
-    let s = &db.store;
-    for n in 1..=5 {
+/// Patches `numbers` reported, one commit (one event) each.
+async fn report(s: &Store, numbers: std::ops::RangeInclusive<i64>) {
+    for n in numbers {
         s.commit(&change(
             patch(n, None, PatchStatus::Reported),
             None,
@@ -196,6 +196,11 @@ async fn tampering_is_detected(db: Db) {
         .await
         .unwrap();
     }
+}
+
+async fn tampering_is_detected(db: Db) {
+    let s = &db.store;
+    report(s, 1..=5).await;
     assert_eq!(s.verify_chain().await.unwrap(), Ok(5));
     sqlx::query("UPDATE events SET payload = '{\"title\":\"forged\"}' WHERE seq = 3")
         .execute(s.pool())
@@ -208,15 +213,7 @@ async fn tampering_is_detected(db: Db) {
 
 async fn removed_tail_is_detected(db: Db) {
     let s = &db.store;
-    for n in 1..=3 {
-        s.commit(&change(
-            patch(n, None, PatchStatus::Reported),
-            None,
-            "patch.reported",
-        ))
-        .await
-        .unwrap();
-    }
+    report(s, 1..=3).await;
     sqlx::query("DELETE FROM events WHERE seq = 3")
         .execute(s.pool())
         .await
@@ -232,15 +229,7 @@ async fn removed_tail_is_detected(db: Db) {
 
 async fn events_past_the_head_are_detected(db: Db) {
     let s = &db.store;
-    for n in 1..=3 {
-        s.commit(&change(
-            patch(n, None, PatchStatus::Reported),
-            None,
-            "patch.reported",
-        ))
-        .await
-        .unwrap();
-    }
+    report(s, 1..=3).await;
     // The head put back one event: the log goes on past it.
     sqlx::query(
         "UPDATE chain_head SET seq = 2, hash = (SELECT hash FROM events WHERE seq = 2) WHERE id = 1",
@@ -264,15 +253,7 @@ async fn verifying_while_writing_never_reports_a_break(db: Db) {
     let writer = {
         let s = s.clone();
         tokio::spawn(async move {
-            for n in 1..=150 {
-                s.commit(&change(
-                    patch(n, None, PatchStatus::Reported),
-                    None,
-                    "patch.reported",
-                ))
-                .await
-                .unwrap();
-            }
+            report(&s, 1..=150).await;
         })
     };
     let mut rounds = 0;
@@ -289,13 +270,7 @@ async fn verifying_while_writing_never_reports_a_break(db: Db) {
         .await
         .unwrap();
     assert_eq!(first, Ok(150));
-    s.commit(&change(
-        patch(151, None, PatchStatus::Reported),
-        None,
-        "patch.reported",
-    ))
-    .await
-    .unwrap();
+    report(&s, 151..=151).await;
     assert_eq!(s.verify_chain_from(v).await.unwrap().1, Ok(151));
 }
 
