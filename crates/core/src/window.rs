@@ -32,13 +32,23 @@ pub fn active_freeze<'a>(
 pub fn check_time(env: &Environment, tz: &TimeZone, now: Timestamp) -> Result<(), String> {
     let local = now.to_zoned_datetime(tz.clone());
     if let Some(f) = active_freeze(&env.freezes, tz, now) {
+        let next = next_opening(env, tz, now)
+            .map(|t| {
+                format!(
+                    "; it may be entered again from {}",
+                    t.to_zoned_datetime(tz.clone())
+                        .strftime("%a %Y-%m-%d %H:%M %Z")
+                )
+            })
+            .unwrap_or_default();
         return Err(format!(
-            "`{}` is frozen from {} to {} ({}); it is now {}",
+            "`{}` is frozen from {} to {} ({}); it is now {}{}",
             env.name,
             f.from,
             f.to,
             f.reason,
-            local.strftime("%a %Y-%m-%d %H:%M %Z")
+            local.strftime("%a %Y-%m-%d %H:%M %Z"),
+            next
         ));
     }
     if env.windows.is_empty()
@@ -187,6 +197,11 @@ mod tests {
         // 2026-12-19T12:00Z is already 2026-12-20 01:00 in Auckland: frozen.
         let why = check_time(&e, &tz, at("2026-12-19T12:00:00Z")).unwrap_err();
         assert!(why.contains("frozen") && why.contains("holidays"), "{why}");
+        // It says when the environment may be entered again: the day after the freeze.
+        assert!(
+            why.ends_with("it may be entered again from Tue 2027-01-05 00:00 NZDT"),
+            "{why}"
+        );
         assert!(check_time(&e, &tz, at("2026-12-19T10:00:00Z")).is_ok());
         // 2027-01-04 23:30 local is still frozen; 2027-01-05 00:30 is not.
         assert!(check_time(&e, &tz, at("2027-01-04T10:30:00Z")).is_err());

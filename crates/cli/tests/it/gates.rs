@@ -48,6 +48,27 @@ fn outside_the_window(backend: Backend) {
     );
     assert_eq!(repo.holds("prod"), None);
     assert_eq!(repo.deploy_log(), ["0.1.0 dev", "0.1.0 test"]);
+    // Nobody can meet a window: the wait is on no one and says when it opens, so
+    // no one's inbox lists it.
+    let page = repo.show(&v);
+    let waiting = &page["next_gate"];
+    assert_eq!(waiting["env"], "prod", "{page}");
+    let unmet = waiting["unmet"].as_array().unwrap();
+    assert_eq!(unmet.len(), 1, "{waiting}");
+    assert_eq!(unmet[0]["responsible"], serde_json::json!([]), "{waiting}");
+    assert_eq!(unmet[0]["action"]["kind"], "wait", "{waiting}");
+    assert!(unmet[0]["action"]["at"].is_string(), "{waiting}");
+    for who in [BOB, ALICE] {
+        let inbox = repo.json(who, &["inbox"]);
+        assert!(
+            !inbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["subject"] == v.as_str()),
+            "{who}: {inbox}"
+        );
+    }
     // A major patch does not open the emergency lane.
     repo.ok(BOB, &["approve", &v, "--env", "prod", "--emergency"]);
     repo.refused(

@@ -272,14 +272,16 @@ pub fn evaluate_gate(
             }
         }
     } else if let Err(why) = time {
-        // Waiting is not a command. The emergency lane is offered only to a release whose
-        // patches' severity allows it, starting with the emergency approvals it lacks.
+        // Waiting is not a command, and nobody can meet it: a window or freeze is on no
+        // one (it says when it opens). The emergency lane is offered only to a release
+        // whose patches' severity allows it, starting with the emergency approvals it
+        // lacks; that is on the release roles, who can take it now.
         let opens = Action {
             at: crate::window::next_opening(env, &p.cadence.timezone, ctx.now),
             ..Action::new("wait").env(&env.name)
         };
         let u = if env.emergency_approvals.is_empty() || !severities_emergency {
-            Unmet::new(why).by(release_roles).act(opens)
+            Unmet::new(why).act(opens)
         } else {
             let promote = format!(
                 "sluice promote {v} --to {} --emergency --reason TEXT{}",
