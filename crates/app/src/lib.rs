@@ -282,9 +282,16 @@ impl App {
     }
 
     /// The repository, writing as of `now`: the commits, merges and tags an
-    /// action makes carry the time the action is recorded at.
+    /// action makes carry the time the action is recorded at, in the process's
+    /// time zone (the team's, whatever zone the machine is set to).
     pub(crate) fn git_at(&self, now: Timestamp) -> Option<sluice_git::Repo> {
-        self.git.as_ref().map(|r| r.dated(now.as_second()))
+        self.git.as_ref().map(|r| self.dated(r, now))
+    }
+
+    /// `repo` writing as of `now`, in the process's time zone (see [`App::git_at`]).
+    pub(crate) fn dated(&self, repo: &sluice_git::Repo, now: Timestamp) -> sluice_git::Repo {
+        let offset = self.process.cadence.timezone.to_offset(now).seconds();
+        repo.dated(now.as_second(), offset)
     }
 
     /// Takes the git repository away: from now on nothing is tagged, committed

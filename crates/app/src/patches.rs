@@ -346,7 +346,7 @@ impl App {
             format!("{branch}-{to}")
         };
         let ids: Vec<sluice_git::CommitId> = picks.iter().map(|c| c.id.clone()).collect();
-        match repo.dated(now.as_second()).cherry_pick_onto(&new_branch, &onto, &ids)? {
+        match self.dated(repo, now).cherry_pick_onto(&new_branch, &onto, &ids)? {
             sluice_git::PickOutcome::Conflict { commit, files } => Err(crate::AppError::Refused {
                 summary: format!("{key} does not apply cleanly to {to}: commit {} conflicts; nothing was changed", commit.short()),
                 unmet: files

@@ -269,8 +269,8 @@ impl App {
                 None => repo.resolve("HEAD")?.to_string(),
             };
             let base: sluice_git::CommitId = repo.resolve(&format!("refs/tags/{}", a.base))?;
-            match repo
-                .dated(now.as_second())
+            match self
+                .dated(repo, now)
                 .assemble_branch(&g.target_ref, &base, &a.merge)?
             {
                 sluice_git::MergeOutcome::Conflict { branch, files } => {

@@ -37,11 +37,11 @@ impl Output {
 }
 
 /// Runs `git -C root args…`, feeding `stdin` if given, and returns stdout on exit code 0.
-/// `date` (Unix seconds) dates the commits and tags the run makes, unless the environment
+/// `date` (Unix seconds, UTC offset in seconds) dates the commits and tags the run makes, unless the environment
 /// sets `GIT_AUTHOR_DATE` / `GIT_COMMITTER_DATE` itself; `None` leaves git's own clock.
 pub(crate) fn run(
     root: &Path,
-    date: Option<i64>,
+    date: Option<(i64, i32)>,
     args: &[&str],
     stdin: Option<&[u8]>,
 ) -> Result<Output, GitError> {
@@ -56,7 +56,7 @@ pub(crate) fn run(
 /// themselves (a failed cherry-pick is a conflict, not an error).
 pub(crate) fn run_unchecked(
     root: &Path,
-    date: Option<i64>,
+    date: Option<(i64, i32)>,
     args: &[&str],
     stdin: Option<&[u8]>,
 ) -> Result<std::process::Output, GitError> {
@@ -69,10 +69,10 @@ pub(crate) fn run_unchecked(
     for var in INHERITED_REPO_VARS {
         cmd.env_remove(var);
     }
-    if let Some(secs) = date {
+    if let Some((secs, offset)) = date {
         // git's internal date format: the same instant for author, committer and tagger.
         // A date the environment sets explicitly wins, as it does for git itself.
-        let at = format!("@{secs} +0000");
+        let at = crate::git_date(secs, offset);
         for var in ["GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"] {
             if std::env::var_os(var).is_none() {
                 cmd.env(var, &at);

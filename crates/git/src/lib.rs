@@ -45,9 +45,9 @@ pub use types::{CommitId, CommitInfo, MergeOutcome, PickOutcome, ReleaseTag, Tag
 #[derive(Debug, Clone)]
 pub struct Repo {
     root: PathBuf,
-    /// When set (Unix seconds), the commits and tags this handle writes carry this
-    /// date instead of the clock's: see [`Repo::dated`].
-    date: Option<i64>,
+    /// When set (Unix seconds and UTC offset in seconds), the commits and tags this
+    /// handle writes carry this date instead of the clock's: see [`Repo::dated`].
+    date: Option<(i64, i32)>,
 }
 
 impl Repo {
@@ -68,13 +68,14 @@ impl Repo {
     }
 
     /// The same repository, whose writes (commits, merges, tags) are dated `secs`
-    /// (Unix seconds) for author, committer and tagger: an action recorded at a
-    /// time leaves git objects of that time, so the record and git agree on when.
+    /// (Unix seconds) in the zone `utc_offset` seconds east of UTC, for author,
+    /// committer and tagger: an action recorded at a time leaves git objects of that
+    /// time, so the record and git agree on when.
     /// `GIT_AUTHOR_DATE` / `GIT_COMMITTER_DATE` set in the environment still win.
-    pub fn dated(&self, secs: i64) -> Repo {
+    pub fn dated(&self, secs: i64, utc_offset: i32) -> Repo {
         Repo {
             root: self.root.clone(),
-            date: Some(secs),
+            date: Some((secs, utc_offset)),
         }
     }
 
@@ -89,6 +90,17 @@ impl Repo {
             detail: e.to_string(),
         })
     }
+}
+
+/// A date as git reads it in `GIT_AUTHOR_DATE` / `GIT_COMMITTER_DATE`: `secs` (Unix
+/// seconds) in the zone `utc_offset` seconds east of UTC, e.g. `@1600000000 +0100`.
+pub fn git_date(secs: i64, utc_offset: i32) -> String {
+    let (sign, abs) = if utc_offset < 0 {
+        ('-', -utc_offset)
+    } else {
+        ('+', utc_offset)
+    };
+    format!("@{secs} {sign}{:02}{:02}", abs / 3600, abs % 3600 / 60)
 }
 
 /// Rejects names git could read as an option, or that are empty.

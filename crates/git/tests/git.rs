@@ -1038,14 +1038,31 @@ fn dated_writes_carry_the_given_time() {
     f.git(&["checkout", "-q", "main"]);
     f.commit("main.txt", "main\n", "feat: two");
     let at: i64 = 1_600_000_000;
-    let repo = f.repo().dated(at);
+    // In a zone one hour east of UTC, as a team in Oslo in winter.
+    let repo = f.repo().dated(at, 3600);
 
     let id = repo
         .commit_file("CHANGELOG.md", b"# Changelog\n", "chore(release): v1.0.0")
         .unwrap();
     assert_eq!(
-        f.git(&["log", "-1", "--format=%at %ct", id.as_str()]),
-        format!("{at} {at}")
+        f.git(&[
+            "log",
+            "-1",
+            "--format=%at %ct %ad",
+            "--date=iso",
+            id.as_str()
+        ]),
+        format!("{at} {at} 2020-09-13 13:26:40 +0100")
+    );
+    // West of UTC, with a half hour: any offset is written as git reads it.
+    let west = f
+        .repo()
+        .dated(at, -(5 * 3600 + 1800))
+        .commit_file("WEST.md", b"w\n", "docs: west")
+        .unwrap();
+    assert_eq!(
+        f.git(&["log", "-1", "--format=%ad", "--date=iso", west.as_str()]),
+        "2020-09-13 06:56:40 -0530"
     );
     repo.create_annotated_tag("v1.0.0", &id, "notes").unwrap();
     assert_eq!(

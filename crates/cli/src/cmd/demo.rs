@@ -119,7 +119,11 @@ fn git_as(
         .env("GIT_COMMITTER_NAME", who.0)
         .env("GIT_COMMITTER_EMAIL", who.1);
     if let Some(at) = at {
-        let date = format!("@{} +0000", at.as_second());
+        // In the shop's time zone, as Sluice dates its own commits and tags.
+        let offset = jiff::tz::TimeZone::get("Europe/Oslo")
+            .map(|tz| tz.to_offset(at).seconds())
+            .unwrap_or(0);
+        let date = sluice_git::git_date(at.as_second(), offset);
         cmd.env("GIT_AUTHOR_DATE", &date)
             .env("GIT_COMMITTER_DATE", &date);
     }
