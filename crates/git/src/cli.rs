@@ -37,8 +37,9 @@ impl Output {
 }
 
 /// Runs `git -C root args…`, feeding `stdin` if given, and returns stdout on exit code 0.
-/// `date` (Unix seconds, UTC offset in seconds) dates the commits and tags the run makes, unless the environment
-/// sets `GIT_AUTHOR_DATE` / `GIT_COMMITTER_DATE` itself; `None` leaves git's own clock.
+/// `date` (Unix seconds, UTC offset in seconds) dates the commits and tags the run makes,
+/// unless the environment sets `GIT_AUTHOR_DATE` / `GIT_COMMITTER_DATE` itself; `None`
+/// leaves git's own clock.
 pub(crate) fn run(
     root: &Path,
     date: Option<(i64, i32)>,
