@@ -452,7 +452,7 @@ impl App {
                         .and_then(|a| a.at)
                         .map(|t| {
                             t.to_zoned_datetime(tz.clone())
-                                .strftime("%a %Y-%m-%d %H:%M %Z")
+                                .strftime(sluice_core::window::SHOWN)
                                 .to_string()
                         }),
                     action: u.action.clone(),

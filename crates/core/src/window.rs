@@ -32,23 +32,14 @@ pub fn active_freeze<'a>(
 pub fn check_time(env: &Environment, tz: &TimeZone, now: Timestamp) -> Result<(), String> {
     let local = now.to_zoned_datetime(tz.clone());
     if let Some(f) = active_freeze(&env.freezes, tz, now) {
-        let next = next_opening(env, tz, now)
-            .map(|t| {
-                format!(
-                    "; it may be entered again from {}",
-                    t.to_zoned_datetime(tz.clone())
-                        .strftime("%a %Y-%m-%d %H:%M %Z")
-                )
-            })
-            .unwrap_or_default();
         return Err(format!(
             "`{}` is frozen from {} to {} ({}); it is now {}{}",
             env.name,
             f.from,
             f.to,
             f.reason,
-            local.strftime("%a %Y-%m-%d %H:%M %Z"),
-            next
+            local.strftime(SHOWN),
+            opening(env, tz, now, "it may be entered again from")
         ));
     }
     if env.windows.is_empty()
@@ -60,22 +51,30 @@ pub fn check_time(env: &Environment, tz: &TimeZone, now: Timestamp) -> Result<()
         return Ok(());
     }
     let windows: Vec<&str> = env.windows.iter().map(|w| w.text.as_str()).collect();
-    let next = next_opening(env, tz, now)
-        .map(|t| {
-            format!(
-                "; the next window opens {}",
-                t.to_zoned_datetime(tz.clone())
-                    .strftime("%a %Y-%m-%d %H:%M %Z")
-            )
-        })
-        .unwrap_or_default();
     Err(format!(
         "`{}` may be entered only inside its release windows ({}); it is now {}{}",
         env.name,
         windows.join(", "),
-        local.strftime("%a %Y-%m-%d %H:%M %Z"),
-        next
+        local.strftime(SHOWN),
+        opening(env, tz, now, "the next window opens")
     ))
+}
+
+/// How a time in the process zone is shown where a gate says when it opens: `Tue
+/// 2026-11-24 10:00 CET` (refusals, the board).
+pub const SHOWN: &str = "%a %Y-%m-%d %H:%M %Z";
+
+/// `; {lead} {when}` for the next instant the environment may be entered, or nothing
+/// when none comes within a year.
+fn opening(env: &Environment, tz: &TimeZone, now: Timestamp, lead: &str) -> String {
+    next_opening(env, tz, now)
+        .map(|t| {
+            format!(
+                "; {lead} {}",
+                t.to_zoned_datetime(tz.clone()).strftime(SHOWN)
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// The next instant (after `now`, within 366 days) at which the environment may be
