@@ -77,12 +77,24 @@ pub async fn text(c: &Client) -> String {
         .unwrap()
 }
 
-/// Waits (bounded) until the main content shows `needle`.
+/// `property` of every element matching `css`, in document order, as text.
+pub async fn each(c: &Client, css: &str, property: &str) -> Vec<String> {
+    let v = c
+        .execute(
+            "return Array.from(document.querySelectorAll(arguments[0])).map(e => String(e[arguments[1]]))",
+            vec![serde_json::json!(css), serde_json::json!(property)],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
 /// How long a page may take to show what a step waits for. Generous: the
 /// browser shares two cores with the rest of the suite, and every wait returns
 /// as soon as the page is ready.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
+/// Waits (bounded) until the main content shows `needle`.
 pub async fn wait_for(c: &Client, needle: &str) -> String {
     let deadline = std::time::Instant::now() + PATIENCE;
     while std::time::Instant::now() < deadline {
@@ -120,14 +132,7 @@ async fn inbox_is_the_cli_s(c: &Client, base: &str, repo: &Repo, who: &str) -> u
     let items = cli["items"].as_array().unwrap();
     c.goto(&format!("{base}/inbox")).await.unwrap();
     wait_for(c, "What waits on you").await;
-    let shown = c
-        .execute(
-            "return Array.from(document.querySelectorAll('ul.inbox li')).map(l => l.innerText)",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let shown: Vec<String> = serde_json::from_value(shown).unwrap();
+    let shown = each(c, "ul.inbox li", "innerText").await;
     assert_eq!(shown.len(), items.len(), "{who}: page {shown:?}, cli {cli}");
     for i in items {
         let what = plain(i["what"].as_str().unwrap_or_default());
@@ -258,18 +263,8 @@ fn journey_in_headless_chromium() {
         sign_in(c, &base, &dev).await;
         c.goto(&format!("{base}/releases/{v}")).await.unwrap();
         wait_for(c, "Gates").await;
-        let envs = c
-            .execute(
-                "return Array.from(document.querySelectorAll('#a-env option')).map(o => o.value)",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            envs,
-            serde_json::json!(["prod"]),
-            "approve choices of {BOB}"
-        );
+        let envs = each(c, "#a-env option", "value").await;
+        assert_eq!(envs, ["prod"], "approve choices of {BOB}");
         assert!(c.find(Locator::Css("form[action$='/test']")).await.is_err());
         click(c, "form[action$='/promote'] button").await;
         let page = wait_for(c, "entered test").await;

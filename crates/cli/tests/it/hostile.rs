@@ -10,7 +10,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use serde_json::json;
 
-use crate::browser::{chrome, wait_for};
+use crate::browser::{chrome, each, wait_for};
 use crate::harness::{ALICE, BOB, Backend, DAVE, Repo};
 use crate::http::Http;
 
@@ -332,14 +332,7 @@ fn in_a_browser_script_links_redirects_and_forced_sign_in_go_nowhere() {
         // not, and following every link on the page runs nothing.
         c.goto(&format!("{base}/releases/{v}")).await.unwrap();
         wait_for(c, "Old record").await;
-        let hrefs = c
-            .execute(
-                "return Array.from(document.querySelectorAll('a')).map(a => a.href);",
-                vec![],
-            )
-            .await
-            .unwrap();
-        let hrefs: Vec<String> = serde_json::from_value(hrefs).unwrap();
+        let hrefs = each(c, "a", "href").await;
         assert!(
             hrefs.iter().any(|h| h == "https://alerts.example/1"),
             "{hrefs:?}"
