@@ -120,9 +120,7 @@ fn git_as(
         .env("GIT_COMMITTER_EMAIL", who.1);
     if let Some(at) = at {
         // In the shop's time zone, as Sluice dates its own commits and tags.
-        let offset = jiff::tz::TimeZone::get("Europe/Oslo")
-            .map(|tz| tz.to_offset(at).seconds())
-            .unwrap_or(0);
+        let offset = shop_zone().to_offset(at).seconds();
         let date = sluice_git::git_date(at.as_second(), offset);
         cmd.env("GIT_AUTHOR_DATE", &date)
             .env("GIT_COMMITTER_DATE", &date);
@@ -138,6 +136,11 @@ fn git_as(
         )));
     }
     Ok(())
+}
+
+/// The shop's time zone: its process's `[cadence] timezone`.
+fn shop_zone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Europe/Oslo").unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
 const BOB_GIT: (&str, &str) = ("Bob", BOB);
@@ -207,7 +210,7 @@ impl Clock {
     }
     /// Jumps to the next Tuesday or Thursday 10:30 in Oslo after the current time.
     fn next_window(&mut self) -> Timestamp {
-        let tz = jiff::tz::TimeZone::get("Europe/Oslo").unwrap_or(jiff::tz::TimeZone::UTC);
+        let tz = shop_zone();
         let mut d = self.0.to_zoned_datetime(tz.clone()).date();
         for _ in 0..8 {
             d = d.tomorrow().unwrap_or(d);
